@@ -1,0 +1,75 @@
+// `npm run demo`: the watcher end to end on one machine. Starts the upstream simulators,
+// then runs the real CLI twice against them on an embedded Temporal dev server that keeps
+// its history in a fresh SQLite file: the first pass triggers, the second finds nothing new.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSimulators } from '../src/simulators';
+import { loadScenario } from '../src/simulators/scenario';
+
+const root = path.resolve(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
+
+function banner(text: string): void {
+  process.stdout.write(`\n#########################################\n# ${text}\n#########################################\n\n`);
+}
+
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { env, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+async function main(): Promise<void> {
+  const scenario = loadScenario(path.join(root, 'scenarios', 'demo.yaml'));
+  const sims = await startSimulators(scenario);
+  const work = mkdtempSync(path.join(os.tmpdir(), 'osc-watcher-demo-'));
+  try {
+    const tokenFile = path.join(work, 'gangway-api-token');
+    writeFileSync(tokenFile, `${scenario.gangway.token}\n`, { mode: 0o600 });
+    const configFile = path.join(work, 'watcher.yaml');
+    // Short retries so the demo's one failing upstream does not keep you waiting.
+    writeFileSync(configFile, 'retry:\n  initialInterval: 200ms\n  maximumInterval: 1s\n  maximumAttempts: 3\n');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      RELEASE_CONTROLLER_URL: sims.releaseControllerUrl,
+      DECK_URL: sims.deckUrl,
+      GANGWAY_URL: sims.gangwayUrl,
+      GANGWAY_TOKEN_FILE: tokenFile,
+      WATCHER_CONFIG: configFile,
+      WATCHER_DB_FILE: path.join(work, 'temporal.sqlite'),
+    };
+    delete env.TEMPORAL_ADDRESS;
+    delete env.JOB_NAME;
+
+    banner(`Simulators: release controller ${sims.releaseControllerUrl}, Deck ${sims.deckUrl}, Gangway ${sims.gangwayUrl}`);
+    banner('Pass 1: osc-build-watcher run');
+    const first = await runCli(['run'], env);
+    const createsAfterFirst = sims.counters()['gangway.created'] ?? 0;
+
+    banner('Pass 2: osc-build-watcher run (same Temporal history, so nothing is new)');
+    const second = await runCli(['run'], env);
+    const createsAfterSecond = sims.counters()['gangway.created'] ?? 0;
+
+    banner('What Gangway received (from the simulator request log)');
+    for (const r of sims.requests('gangway').filter((q) => q.method === 'POST')) {
+      const body = r.body as { job_name?: string; pod_spec_options?: { envs?: Record<string, string> } };
+      const job = body.job_name ?? decodeURIComponent(r.path.split('/').pop() ?? '');
+      process.stdout.write(`POST ${r.path} -> ${r.status}  ${job.replace(/^.*downstream-release-/, '')}  RELEASE_IMAGE_LATEST=${body.pod_spec_options?.envs?.RELEASE_IMAGE_LATEST ?? '(none)'}\n`);
+    }
+    process.stdout.write(`\nProwJobs created: pass 1: ${createsAfterFirst}, pass 2: ${createsAfterSecond - createsAfterFirst}\n`);
+    process.stdout.write(`Exit codes: pass 1: ${first}, pass 2: ${second}\n`);
+    if (createsAfterFirst === 0 || createsAfterSecond !== createsAfterFirst) process.exitCode = 1;
+  } finally {
+    await sims.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`demo failed: ${(err as Error).message}\n`);
+  process.exit(1);
+});

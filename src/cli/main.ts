@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+import { Argument, Command, CommanderError } from 'commander';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { ConfigError, loadConfig, type WatcherConfig } from '../config/load';
+import type { PassSummary } from '../domain/types';
+import { summaryQuery } from '../workflows/messages';
+import { installLogger } from './logging';
+import { formatReport } from './report';
+import { runPass, UsageError } from './run';
+import { SCHEDULE_ACTIONS, scheduleCommand, type ScheduleAction } from './schedule';
+import { openSession } from './session';
+import { serverFromEnvironment } from '../temporal/connection';
+
+const stdout = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+const stderr = (line: string) => process.stderr.write(`${line}\n`);
+
+function list(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError('expected a comma-separated list');
+  return items;
+}
+
+
+function configFrom(program: Command): WatcherConfig {
+  const opts = program.opts<{ config?: string }>();
+  return loadConfig(opts.config ? { configPath: opts.config } : {});
+}
+
+export function buildProgram(): Command {
+  const program = new Command('osc-build-watcher')
+    .description('Triggers OSC test jobs for each new Accepted OCP nightly, once per payload, on Temporal')
+    .option('-c, --config <path>', 'YAML configuration file (default: $WATCHER_CONFIG, else built-in defaults)')
+    .showHelpAfterError(false)
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run one pass now (embedded Temporal dev server unless TEMPORAL_ADDRESS is set)')
+    .option('--dry-run', 'discover and decide, but trigger nothing')
+    .option('--json', 'print the final summary as JSON')
+    .option('--versions <list>', 'only these OCP versions, e.g. 4.20,4.21', list)
+    .option('--jobs <list>', 'only these jobs (suffix or full name), comma-separated', list)
+    .option('--workflow-id <id>', 'workflow ID of the pass (default: generated)')
+    .action(async (opts: { dryRun?: boolean; json?: boolean; versions?: string[]; jobs?: string[]; workflowId?: string }) => {
+      const config = configFrom(program);
+      installLogger('WARN');
+      const outcome = await runPass({
+        config,
+        ...(opts.dryRun ? { dryRun: true } : {}),
+        ...(opts.json ? { json: true } : {}),
+        ...(opts.versions ? { versions: opts.versions } : {}),
+        ...(opts.jobs ? { jobs: opts.jobs } : {}),
+        ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
+        out: stdout,
+        log: opts.json ? stderr : stdout,
+      });
+      process.exitCode = outcome.exitCode;
+    });
+
+  program
+    .command('worker')
+    .description('run a long-lived worker (needs TEMPORAL_ADDRESS); stops gracefully on SIGTERM/SIGINT')
+    .action(async () => {
+      const config = configFrom(program);
+      if (!serverFromEnvironment()) throw new UsageError('worker needs a Temporal server: set TEMPORAL_ADDRESS (host:port)');
+      installLogger('INFO');
+      const session = await openSession({ config, withWorker: true });
+      let signals = 0;
+      const onSignal = (signal: string) => {
+        // The SDK starts a graceful shutdown on the first signal; a second one means "now".
+        if (++signals > 1) {
+          stderr(`Received ${signal} again: exiting without waiting for in-flight activities`);
+          process.exit(130);
+        }
+        stderr(`Received ${signal}: finishing in-flight activities (up to 30 s), then stopping`);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      stderr(`Worker polling task queue ${config.taskQueue} on ${session.origin} (namespace ${session.namespace})`);
+      try {
+        await session.worker!.run();
+      } finally {
+        await session.close();
+      }
+      stderr('Worker stopped');
+    });
+
+  program
+    .command('schedule')
+    .description(`manage the daily schedule: ${SCHEDULE_ACTIONS.join('|')} (needs TEMPORAL_ADDRESS)`)
+    .addArgument(new Argument('<action>', 'what to do').choices(SCHEDULE_ACTIONS))
+    .option('--note <text>', 'note for pause/unpause')
+    .option('--start <iso>', 'backfill start time')
+    .option('--end <iso>', 'backfill end time')
+    .action(async (action: ScheduleAction, opts: { note?: string; start?: string; end?: string }) => {
+      const config = configFrom(program);
+      if (!serverFromEnvironment()) {
+        throw new UsageError('schedule needs a long-running Temporal server: set TEMPORAL_ADDRESS (host:port)');
+      }
+      installLogger('WARN');
+      const session = await openSession({ config, withWorker: false });
+      try {
+        await scheduleCommand(session.client, config, action, opts, stdout);
+      } finally {
+        await session.close();
+      }
+    });
+
+  program
+    .command('summary')
+    .description("print a pass's summary (the `summary` query, or the result of a finished pass)")
+    .argument('<workflow-id>', 'workflow ID of the pass')
+    .option('--json', 'print JSON instead of the report')
+    .action(async (workflowId: string, opts: { json?: boolean }) => {
+      const config = configFrom(program);
+      installLogger('WARN');
+      const embedded = !serverFromEnvironment();
+      const session = await openSession({ config, withWorker: embedded });
+      try {
+        const summary = await readSummary(session, workflowId);
+        stdout(opts.json ? JSON.stringify(summary, null, 2) : formatReport(summary, { date: new Date(), namespace: session.namespace }));
+      } finally {
+        await session.close();
+      }
+    });
+
+  return program;
+}
+
+async function readSummary(session: Awaited<ReturnType<typeof openSession>>, workflowId: string): Promise<PassSummary> {
+  const handle = session.client.workflow.getHandle(workflowId);
+  let status: string;
+  try {
+    status = (await handle.describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new UsageError(`no workflow ${workflowId} in namespace ${session.namespace}`);
+    throw err;
+  }
+  if (status === 'COMPLETED') return (await handle.result()) as PassSummary;
+  const ask = () => handle.query(summaryQuery);
+  return session.worker ? session.worker.runUntil(ask()) : ask();
+}
+
+function rehearsalSkip(env: NodeJS.ProcessEnv): boolean {
+  return (env.JOB_NAME ?? '').includes('rehearse');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (rehearsalSkip(process.env)) {
+    stdout(`Rehearsal job detected (JOB_NAME=${process.env.JOB_NAME}), skipping build watcher`);
+    return 0;
+  }
+  const program = buildProgram();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed its one-line message; help and version are not errors.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      stderr(`ERROR: ${err.message}`);
+      return 2;
+    }
+    stderr(`ERROR: ${(err as Error)?.message?.split('\n')[0] ?? String(err)}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (err) => {
+      stderr(`ERROR: ${String(err)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,66 @@
+import type { JobOutcome, PassSummary, VersionResult } from '../domain/types';
+
+const RULE = '=========================================';
+const THIN = '----------------------------------------';
+
+export interface ReportHeader {
+  date: Date;
+  namespace: string;
+  tokenLine?: string;
+}
+
+/** The bash step's report, which its users know, with the payload and the reason on every job line. */
+export function formatReport(summary: PassSummary, header: ReportHeader): string {
+  const lines: string[] = [
+    RULE,
+    'OpenShift Sandboxed Containers Build Watcher',
+    RULE,
+    `Date: ${header.date.toUTCString()}`,
+    `Workflow: ${summary.workflowId} (namespace ${header.namespace})`,
+    `Dedup policy: ${summary.dedupPolicy}${summary.dryRun ? ' | DRY RUN: nothing is triggered' : ''}`,
+    '',
+  ];
+  if (header.tokenLine) lines.push(header.tokenLine);
+  if (summary.deck.state === 'ok') lines.push(`✓ Deck: ${summary.deck.matched} runs of the watched jobs among ${summary.deck.scanned} ProwJobs`);
+  else if (summary.deck.state === 'unavailable') lines.push(`⚠ Failed to query Deck API: ${summary.deck.reason} (deciding from trigger records only)`);
+  lines.push('', 'Checking OCP versions for new releases...');
+  for (const version of summary.versions) lines.push(...formatVersion(version));
+  const t = summary.totals;
+  lines.push('', RULE, 'Summary', RULE, `Jobs triggered: ${t.triggered}`, `Jobs skipped: ${t.skipped}`, `Jobs failed: ${t.failed}`);
+  if (summary.dryRun) lines.push(`Jobs that would be triggered: ${t.wouldTrigger}`);
+  if (t.versionsWithoutRelease) lines.push(`Versions without an Accepted release: ${t.versionsWithoutRelease}`);
+  lines.push('', finalLine(summary), '');
+  return lines.join('\n');
+}
+
+export function finalLine(summary: PassSummary): string {
+  if (summary.totals.failed > 0) return `✗ Build watcher completed with ${summary.totals.failed} failed trigger(s)`;
+  return '✓ Build watcher completed successfully';
+}
+
+function formatVersion(v: VersionResult): string[] {
+  const lines = ['', THIN, `Processing OCP ${v.version}`, THIN, `Querying release controller for ${v.stream}...`];
+  if (!v.release) {
+    lines.push(`  ⚠ Failed to query release controller for ${v.stream}: ${v.releaseError ?? 'still running'}`);
+    return lines;
+  }
+  lines.push(`  ✓ Latest accepted release: ${v.release.name}`, `    pullSpec: ${v.release.pullSpec}`);
+  for (const job of v.jobs) lines.push('', `Job: ${job.job}`, `  ${jobLine(job)}`);
+  return lines;
+}
+
+export function jobLine(job: JobOutcome): string {
+  const payload = job.payload ?? '(no payload)';
+  switch (job.decision) {
+    case 'triggered':
+      return `→ Triggered for OCP ${payload} (HTTP ${job.httpStatus ?? '?'}, execution ${job.executionId ?? '?'}): ${job.reason}`;
+    case 'skipped':
+      return `✓ Skipped ${payload}: ${job.reason}`;
+    case 'failed':
+      return `✗ Failed to trigger for OCP ${payload}${job.httpStatus ? ` (HTTP ${job.httpStatus})` : ''}: ${job.reason}`;
+    case 'would-trigger':
+      return `→ Would trigger for OCP ${payload} (dry run): ${job.reason}`;
+    default:
+      return `… Pending for OCP ${payload}: ${job.reason}`;
+  }
+}

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { readGangwayToken } from '../clients/gangwayToken';
+import { TokenNotFoundError } from '../clients/errors';
+import { toPassInput, type PassSelection, type WatcherConfig } from '../config/load';
+import type { PassSummary } from '../domain/types';
+import { buildWatcher, summaryQuery } from '../workflows/buildWatcher';
+import { ProgressPrinter } from './progress';
+import { formatReport } from './report';
+import { openSession, type SessionOptions } from './session';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface RunOptions extends PassSelection {
+  config: WatcherConfig;
+  json?: boolean;
+  workflowId?: string;
+  out: (text: string) => void;
+  /** Progress lines; stderr when stdout carries JSON. */
+  log: (line: string) => void;
+  session?: Omit<SessionOptions, 'config' | 'withWorker'>;
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  summary?: PassSummary;
+}
+
+export function newPassWorkflowId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `osc-build-watcher-run-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** One pass now: the `run` command, also used by the demo. */
+export async function runPass(options: RunOptions): Promise<RunOutcome> {
+  const input = toPassInput(options.config, options);
+  let tokenLine: string | undefined;
+  if (!input.dryRun) {
+    // Checked before anything starts, so a missing secret triggers nothing at all.
+    try {
+      await readGangwayToken(options.config.gangway.tokenFile);
+      tokenLine = '✓ Gangway API token loaded';
+    } catch (err) {
+      if (err instanceof TokenNotFoundError) {
+        options.log(`ERROR: ${err.message}`);
+        return { exitCode: 1 };
+      }
+      throw err;
+    }
+  }
+
+  const session = await openSession({ ...options.session, config: options.config, withWorker: true });
+  try {
+    options.log(`Temporal: ${session.origin}`);
+    const workflowId = options.workflowId ?? newPassWorkflowId();
+    const handle = await session.client.workflow.start(buildWatcher, {
+      workflowId,
+      taskQueue: options.config.taskQueue,
+      args: [input],
+    });
+    options.log(`Started pass ${workflowId} on task queue ${options.config.taskQueue}`);
+    const progress = new ProgressPrinter(options.log);
+    const watch = async (): Promise<PassSummary> => {
+      const result = handle.result();
+      let finished = false;
+      result.then(
+        () => (finished = true),
+        () => (finished = true),
+      );
+      while (!finished) {
+        try {
+          progress.update(await handle.query(summaryQuery));
+        } catch {
+          // The first query can race the first workflow task; the next poll will do.
+        }
+        await Promise.race([result.catch(() => undefined), sleep(500)]);
+      }
+      return result;
+    };
+    const summary = await session.worker!.runUntil(watch());
+    progress.update(summary);
+    if (options.json) options.out(`${JSON.stringify(summary, null, 2)}\n`);
+    else options.out(formatReport(summary, { date: new Date(), namespace: session.namespace, ...(tokenLine ? { tokenLine } : {}) }));
+    return { exitCode: summary.totals.failed > 0 ? 1 : 0, summary };
+  } finally {
+    await session.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,106 @@
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { toPassInput, type WatcherConfig } from '../config/load';
+import { buildWatcher } from '../workflows/buildWatcher';
+import { UsageError } from './run';
+
+export const SCHEDULE_ACTIONS = ['apply', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
+export type ScheduleAction = (typeof SCHEDULE_ACTIONS)[number];
+
+/**
+ * Overlap SKIP: a pass still running at the next midnight is not doubled; the next one
+ * would find the same payloads, and the trigger records already make doubling harmless.
+ * Catch-up window (6 h default): a server or worker that was down at 00:00 still runs that
+ * day's pass when it is back soon; older missed passes are dropped, because the next pass
+ * covers the same newest payloads.
+ */
+export function scheduleOptions(config: WatcherConfig): ScheduleOptions {
+  return {
+    scheduleId: config.schedule.id,
+    spec: { cronExpressions: [config.schedule.cron], timezone: config.schedule.timezone },
+    action: {
+      type: 'startWorkflow',
+      workflowType: buildWatcher,
+      workflowId: `${config.schedule.id}-pass`,
+      taskQueue: config.taskQueue,
+      args: [toPassInput(config)],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: config.schedule.catchupWindowMs, pauseOnFailure: false },
+    // The server stores cron as calendars; the memo keeps the text an operator wrote.
+    memo: { description: 'osc-build-watcher daily pass', cron: config.schedule.cron },
+  };
+}
+
+export interface ScheduleCommandOptions {
+  note?: string;
+  start?: string;
+  end?: string;
+}
+
+export async function scheduleCommand(
+  client: Client,
+  config: WatcherConfig,
+  action: ScheduleAction,
+  opts: ScheduleCommandOptions,
+  out: (line: string) => void,
+): Promise<void> {
+  const id = config.schedule.id;
+  const handle = client.schedule.getHandle(id);
+  try {
+    switch (action) {
+      case 'apply': {
+        const options = scheduleOptions(config);
+        try {
+          await client.schedule.create(options);
+          out(`Created schedule ${id}: "${config.schedule.cron}" ${config.schedule.timezone}`);
+        } catch (err) {
+          if ((err as Error).name !== 'ScheduleAlreadyRunning') throw err;
+          await handle.update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: options.policies }));
+          out(`Updated schedule ${id}: "${config.schedule.cron}" ${config.schedule.timezone}`);
+        }
+        return;
+      }
+      case 'describe': {
+        const d = await handle.describe();
+        out(`Schedule ${id}`);
+        out(`  cron: ${String(d.memo?.cron ?? '(set outside this tool)')} (${d.spec.timezone ?? 'UTC'})`);
+        out(`  paused: ${d.state.paused}${d.state.note ? ` (${d.state.note})` : ''}`);
+        out(`  overlap: ${d.policies.overlap}, catch-up window: ${d.policies.catchupWindow} ms`);
+        out(`  next runs: ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || 'none'}`);
+        for (const a of d.info.recentActions.slice(-5)) {
+          out(`  ran: ${a.takenAt.toISOString()} -> ${a.action.workflow.workflowId}`);
+        }
+        return;
+      }
+      case 'pause':
+        await handle.pause(opts.note ?? 'paused with osc-build-watcher');
+        out(`Paused schedule ${id}`);
+        return;
+      case 'unpause':
+        await handle.unpause(opts.note ?? 'unpaused with osc-build-watcher');
+        out(`Unpaused schedule ${id}`);
+        return;
+      case 'trigger':
+        await handle.trigger(ScheduleOverlapPolicy.SKIP);
+        out(`Triggered schedule ${id} now (skipped if a pass is still running)`);
+        return;
+      case 'backfill': {
+        if (!opts.start || !opts.end) throw new UsageError('schedule backfill needs --start and --end (ISO times)');
+        const start = new Date(opts.start);
+        const end = new Date(opts.end);
+        if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end <= start) {
+          throw new UsageError('schedule backfill: --start and --end must be ISO times with start before end');
+        }
+        await handle.backfill({ start, end, overlap: ScheduleOverlapPolicy.BUFFER_ONE });
+        out(`Backfilled schedule ${id} from ${start.toISOString()} to ${end.toISOString()}`);
+        return;
+      }
+      case 'delete':
+        await handle.delete();
+        out(`Deleted schedule ${id}`);
+        return;
+    }
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw new UsageError(`schedule ${id} does not exist (run: osc-build-watcher schedule apply)`);
+    throw err;
+  }
+}

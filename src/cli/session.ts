@@ -1,0 +1,88 @@
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { WatcherConfig } from '../config/load';
+import { connectClient, serverFromEnvironment, type ServerTarget } from '../temporal/connection';
+import { startDevServer, type DevServer } from '../temporal/devServer';
+import { ensureRetention, ensureSearchAttributes } from '../temporal/setup';
+import { createWatcherWorker } from '../worker';
+
+/** Trigger records must outlive a nightly (14 days): keep closed workflows 30 days. */
+const EMBEDDED_RETENTION_DAYS = 30;
+
+export function defaultDbFile(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.WATCHER_DB_FILE) return path.resolve(env.WATCHER_DB_FILE);
+  const stateHome = env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+  return path.join(stateHome, 'osc-build-watcher', 'temporal.sqlite');
+}
+
+export interface Session {
+  client: Client;
+  namespace: string;
+  /** Where the server came from, for the log. */
+  origin: string;
+  worker?: Worker;
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  config: WatcherConfig;
+  /** Start an in-process worker on the config's task queue. */
+  withWorker: boolean;
+  /** An explicit server; otherwise TEMPORAL_ADDRESS; otherwise an embedded dev server. */
+  server?: ServerTarget;
+  dbFile?: string;
+  workflowBundle?: { code: string };
+}
+
+/** Connects to Temporal (or starts the embedded dev server) and, if asked, a worker beside it. */
+export async function openSession(options: SessionOptions): Promise<Session> {
+  let target = options.server ?? serverFromEnvironment();
+  let devServer: DevServer | undefined;
+  if (!target) {
+    devServer = await startDevServer({ dbFile: options.dbFile ?? defaultDbFile() });
+    target = { address: devServer.address, namespace: devServer.namespace, connectionOptions: { address: devServer.address } };
+  }
+  const cleanups: Array<() => Promise<void>> = [];
+  if (devServer) cleanups.push(() => devServer.stop());
+  try {
+    const connection = await connectClient(target);
+    cleanups.unshift(() => connection.close());
+    await ensureSearchAttributes(connection, target.namespace);
+    if (devServer) await ensureRetention(connection, target.namespace, EMBEDDED_RETENTION_DAYS);
+    const client = new Client({ connection, namespace: target.namespace });
+    let worker: Worker | undefined;
+    if (options.withWorker) {
+      const native = await NativeConnection.connect(target.connectionOptions);
+      cleanups.unshift(() => native.close());
+      worker = await createWatcherWorker({
+        config: options.config,
+        connection: native,
+        namespace: target.namespace,
+        client,
+        ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+      });
+    }
+    return {
+      client,
+      namespace: target.namespace,
+      origin: devServer ? `embedded dev server: ${devServer.origin}` : `Temporal at ${target.address}`,
+      ...(worker ? { worker } : {}),
+      close: () => runAll(cleanups),
+    };
+  } catch (err) {
+    await runAll(cleanups);
+    throw err;
+  }
+}
+
+async function runAll(cleanups: Array<() => Promise<void>>): Promise<void> {
+  for (const cleanup of cleanups) {
+    try {
+      await cleanup();
+    } catch {
+      // Closing is best effort: the process is about to exit anyway.
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import type { AxiosInstance } from 'axios';
+import type { Readable } from 'node:stream';
+import type { DeckRun, DeckSnapshot, JobSpec, ProwJobState } from '../domain/types';
+import { labelKeys } from '../domain/labels';
+import { createHttp, errorForNetwork, errorForStatus } from './http';
+import { streamProwJobs } from './deckBody';
+
+const KNOWN_STATES = new Set(['scheduling', 'triggered', 'pending', 'success', 'failure', 'aborted', 'error']);
+
+export interface DeckQuery {
+  org: string;
+  repo: string;
+  jobs: JobSpec[];
+  labelPrefix: string;
+}
+
+export class DeckClient {
+  private readonly http: AxiosInstance;
+
+  constructor(baseUrl: string, private readonly timeoutMs: number) {
+    this.http = createHttp(baseUrl, timeoutMs);
+  }
+
+  /** One request for the whole pass, filtered server-side to the OSC repo, parsed as a stream. */
+  async recentRuns(query: DeckQuery): Promise<DeckSnapshot> {
+    const what = 'Deck /prowjobs.js';
+    let res;
+    try {
+      res = await this.http.get<Readable>('/prowjobs.js', {
+        params: { org: query.org, repo: query.repo, omit: 'annotations,decoration_config' },
+        responseType: 'stream',
+        headers: { 'Accept-Encoding': 'gzip' },
+      });
+    } catch (err) {
+      throw errorForNetwork('deck', what, err);
+    }
+    if (res.status !== 200) {
+      const text = await readSome(res.data);
+      throw errorForStatus('deck', what, res, text);
+    }
+    const wanted = new Map(query.jobs.map((j) => [j.name, j]));
+    const keys = labelKeys(query.labelPrefix);
+    const runs: DeckRun[] = [];
+    const counted = await streamProwJobs(
+      res.data,
+      (item) => {
+        const run = toDeckRun(item, wanted, keys);
+        if (run) runs.push(run);
+      },
+      this.timeoutMs,
+    );
+    return { fetchedAt: new Date().toISOString(), scanned: counted.items, runs };
+  }
+}
+
+async function readSome(stream: Readable, limit = 2048): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of stream) {
+      text += chunk.toString();
+      if (text.length >= limit) break;
+    }
+  } catch {
+    // A broken error body is not worth more than the status we already have.
+  }
+  stream.destroy();
+  return text.slice(0, limit);
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+
+/** Reduce one ProwJob to the facts the decision needs; undefined if it is not one of our jobs. */
+export function toDeckRun(
+  item: unknown,
+  wanted: Map<string, JobSpec>,
+  keys: ReturnType<typeof labelKeys>,
+): DeckRun | undefined {
+  if (!isObj(item) || !isObj(item.spec) || !isObj(item.metadata)) return undefined;
+  const job = str(item.spec.job);
+  const spec = job ? wanted.get(job) : undefined;
+  const id = str(item.metadata.name);
+  if (!job || !spec || !id) return undefined;
+  const status = isObj(item.status) ? item.status : {};
+  const labels = isObj(item.metadata.labels) ? item.metadata.labels : {};
+  const rawState = str(status.state) ?? 'unknown';
+  const run: DeckRun = {
+    id,
+    job,
+    state: (KNOWN_STATES.has(rawState) ? rawState : 'unknown') as ProwJobState,
+  };
+  const startTime = str(status.startTime);
+  const completionTime = str(status.completionTime);
+  const url = str(status.url);
+  const payloadLabel = str(labels[keys.payload]);
+  const triggerKey = str(labels[keys.triggerKey]);
+  const payloadEnvValue = spec.payloadEnv ? findEnv(item.spec, spec.payloadEnv) : undefined;
+  if (startTime) run.startTime = startTime;
+  if (completionTime) run.completionTime = completionTime;
+  if (url) run.url = url;
+  if (payloadLabel) run.payloadLabel = payloadLabel;
+  if (triggerKey) run.triggerKey = triggerKey;
+  if (payloadEnvValue) run.payloadEnvValue = payloadEnvValue;
+  return run;
+}
+
+function findEnv(spec: Obj, name: string): string | undefined {
+  const podSpec = isObj(spec.pod_spec) ? spec.pod_spec : undefined;
+  const containers = Array.isArray(podSpec?.containers) ? podSpec.containers : [];
+  for (const c of containers) {
+    const env = isObj(c) && Array.isArray(c.env) ? c.env : [];
+    for (const e of env) {
+      if (isObj(e) && e.name === name && typeof e.value === 'string') return e.value;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,125 @@
+import { Transform, type TransformCallback, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parser } from 'stream-json';
+import { pick } from 'stream-json/filters/Pick';
+import { streamArray } from 'stream-json/streamers/StreamArray';
+import { UpstreamError } from './errors';
+
+const HEAD_LIMIT = 256;
+const VAR_PREFIX = /^\s*var\s+[A-Za-z_$][\w$]*\s*=\s*/;
+
+/**
+ * Deck answers either JSON or `var NAME = {...};` (contracts.md §2). This strips the
+ * JavaScript wrapper on the fly so the body can be parsed as a stream, whatever its size.
+ */
+export class JsVarUnwrapper extends Transform {
+  private head = '';
+  private mode: 'head' | 'json' | 'js' = 'head';
+  private tail = '';
+  bytes = 0;
+  firstBytes = '';
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.mode === 'head') {
+      this.head += chunk.toString('utf8');
+      if (this.firstBytes.length < 60) this.firstBytes = this.head.slice(0, 60);
+      const trimmed = this.head.trimStart();
+      if (!trimmed) return done();
+      const first = trimmed[0];
+      if (first === '{' || first === '[') {
+        this.mode = 'json';
+        this.push(this.head);
+        this.head = '';
+        return done();
+      }
+      if (first === '<') return done(notJson(this.firstBytes, 'an HTML page'));
+      const m = VAR_PREFIX.exec(this.head);
+      if (m) {
+        this.mode = 'js';
+        this.emitHeld(this.head.slice(m[0].length));
+        this.head = '';
+        return done();
+      }
+      if (this.head.length > HEAD_LIMIT || !/^\s*v(a(r(\s.*)?)?)?$/s.test(this.head)) {
+        return done(notJson(this.firstBytes, 'neither JSON nor var NAME = {...};'));
+      }
+      return done();
+    }
+    if (this.mode === 'json') {
+      this.push(chunk);
+      return done();
+    }
+    this.emitHeld(chunk.toString('utf8'));
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.mode === 'head') {
+      return done(this.head.trim() ? notJson(this.firstBytes, 'neither JSON nor var NAME = {...};') : emptyBody());
+    }
+    if (this.mode === 'js') this.push(this.tail.replace(/;\s*$/, ''));
+    done();
+  }
+
+  // The trailing `;` can only be recognised at the end, so keep the last few characters back.
+  private emitHeld(text: string): void {
+    const all = this.tail + text;
+    const keep = Math.min(all.length, 16);
+    this.tail = all.slice(all.length - keep);
+    if (all.length > keep) this.push(all.slice(0, all.length - keep));
+  }
+}
+
+function notJson(start: string, what: string): UpstreamError {
+  return new UpstreamError('deck', `Deck answer is ${what} (starts ${JSON.stringify(start.slice(0, 40))})`, false);
+}
+
+function emptyBody(): UpstreamError {
+  // An empty 200 is what a proxy gives on a hiccup: worth another try.
+  return new UpstreamError('deck', 'Deck answered an empty body', true);
+}
+
+/**
+ * Streams `items[]` one ProwJob at a time to `onItem`, so memory holds one job, not the
+ * whole (tens of MB, sometimes hundreds) answer.
+ */
+export async function streamProwJobs(
+  body: Readable,
+  onItem: (item: unknown) => void,
+  idleTimeoutMs: number,
+): Promise<{ bytes: number; items: number }> {
+  const unwrap = new JsVarUnwrapper();
+  let items = 0;
+  const sink = streamArray();
+  sink.on('data', ({ value }: { value: unknown }) => {
+    items++;
+    onItem(value);
+  });
+  let idle: NodeJS.Timeout | undefined;
+  const armIdle = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => body.destroy(Object.assign(new Error('Deck body stalled: timeout'), { code: 'ETIMEDOUT' })), idleTimeoutMs);
+  };
+  body.on('data', armIdle);
+  armIdle();
+  let sawItems = false;
+  const picker = pick({ filter: 'items' });
+  picker.on('data', () => {
+    sawItems = true;
+  });
+  try {
+    await pipeline(body, unwrap, parser(), picker, sink);
+  } catch (err) {
+    if (err instanceof UpstreamError) throw err;
+    const e = err as { code?: string; message?: string };
+    if (e.code?.startsWith('Z_') || e.code === 'ETIMEDOUT' || e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || /aborted|unexpected end/i.test(e.message ?? '')) {
+      throw new UpstreamError('deck', `Deck answer cut short (${e.code ?? e.message})`, true);
+    }
+    throw new UpstreamError('deck', `Deck answer is not valid JSON: ${(e.message ?? '').split('\n')[0].slice(0, 120)}`, false);
+  } finally {
+    clearTimeout(idle);
+  }
+  if (!sawItems) throw new UpstreamError('deck', 'Deck answer has no "items" list', false);
+  return { bytes: unwrap.bytes, items };
+}

@@ -1,0 +1,118 @@
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import { UpstreamError } from './errors';
+import { createHttp, errorForNetwork, errorForStatus, excerpt } from './http';
+
+export interface CreateExecutionRequest {
+  jobName: string;
+  envs: Record<string, string>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface JobExecution {
+  id: string;
+  job_name?: string;
+  job_type?: string;
+  job_status?: string;
+  gcs_path?: string;
+  create_time?: string;
+  job_url?: string;
+}
+
+export interface CreatedExecution {
+  httpStatus: number;
+  execution: JobExecution;
+}
+
+export interface GangwayClientOptions {
+  baseUrl: string;
+  timeoutMs: number;
+  /** `body`: POST /v1/executions with job_name; `path`: POST /v1/executions/<job> (the bash step's form). */
+  createForm: 'body' | 'path';
+  token: () => Promise<string>;
+}
+
+// Gangway answers 500 for an unknown job: retrying will not make the job exist.
+const UNKNOWN_JOB = /failed to find associated periodic job/i;
+
+export class GangwayClient {
+  private readonly http: AxiosInstance;
+
+  constructor(private readonly options: GangwayClientOptions) {
+    this.http = createHttp(options.baseUrl, options.timeoutMs);
+  }
+
+  async createExecution(request: CreateExecutionRequest): Promise<CreatedExecution> {
+    const what = `Gangway create ${request.jobName}`;
+    const token = await this.options.token();
+    const podSpecOptions = { envs: request.envs, labels: request.labels, annotations: request.annotations };
+    const byPath = this.options.createForm === 'path';
+    const url = byPath ? `/v1/executions/${encodeURIComponent(request.jobName)}` : '/v1/executions';
+    const body = {
+      ...(byPath ? {} : { job_name: request.jobName }),
+      job_execution_type: '1',
+      pod_spec_options: podSpecOptions,
+    };
+    const res = await this.send(what, token, () =>
+      this.http.post(url, body, { headers: this.headers(token), responseType: 'text', transformResponse: (x) => x }),
+    );
+    if (res.status === 500 && UNKNOWN_JOB.test(String(res.data))) {
+      throw new UpstreamError('gangway', `${what}: HTTP 500 failed to find associated periodic job`, false, 500);
+    }
+    if (res.status < 200 || res.status > 299) throw scrub(errorForStatus('gangway', what, res), token);
+    return { httpStatus: res.status, execution: parseExecution(String(res.data), what, res.status) };
+  }
+
+  async getExecution(id: string): Promise<JobExecution> {
+    const what = `Gangway get execution ${id}`;
+    const token = await this.options.token();
+    const res = await this.send(what, token, () =>
+      this.http.get(`/v1/executions/${encodeURIComponent(id)}`, {
+        headers: this.headers(token),
+        responseType: 'text',
+        transformResponse: (x) => x,
+      }),
+    );
+    if (res.status !== 200) throw scrub(errorForStatus('gangway', what, res), token);
+    return parseExecution(String(res.data), what, res.status);
+  }
+
+  private headers(token: string): Record<string, string> {
+    return { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' };
+  }
+
+  private async send(what: string, token: string, call: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
+    try {
+      return await call();
+    } catch (err) {
+      throw scrub(errorForNetwork('gangway', what, err), token);
+    }
+  }
+}
+
+function parseExecution(text: string, what: string, status: number): JobExecution {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // The job may well have been created: never retry blindly on a body we cannot read.
+    throw new UpstreamError('gangway', `${what}: HTTP ${status} with a body that is not JSON (${excerpt(text, 60)})`, false, status);
+  }
+  const id = (json as { id?: unknown })?.id;
+  if (typeof id !== 'string' || !id) {
+    throw new UpstreamError('gangway', `${what}: HTTP ${status} answer has no execution id`, false, status);
+  }
+  return json as JobExecution;
+}
+
+/** Defence in depth: an upstream that echoes the request must not carry the token into a log. */
+function scrub(error: UpstreamError, token: string): UpstreamError {
+  if (!token || !error.message.includes(token)) return error;
+  return new UpstreamError(
+    error.upstream,
+    error.message.split(token).join('[REDACTED]'),
+    error.retryable,
+    error.httpStatus,
+    error.retryAfterMs,
+  );
+}

@@ -1,0 +1,85 @@
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { UpstreamError, type Upstream } from './errors';
+
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'ERR_BAD_RESPONSE',
+  'Z_BUF_ERROR',
+  'Z_DATA_ERROR',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+export function createHttp(baseURL: string, timeoutMs: number): AxiosInstance {
+  return axios.create({
+    baseURL,
+    timeout: timeoutMs,
+    // Status handling is ours (classifyResponse), not axios's: it must never throw an
+    // error that carries request headers, the Authorization one included.
+    validateStatus: () => true,
+    maxRedirects: 0,
+    headers: { 'User-Agent': 'osc-build-watcher' },
+  });
+}
+
+export function parseRetryAfter(value: unknown, nowMs = Date.now()): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 3600) * 1000;
+  const date = Date.parse(value);
+  if (!Number.isNaN(date)) return Math.max(0, Math.min(date - nowMs, 3600_000));
+  return undefined;
+}
+
+/** A short, single-line excerpt of an answer body for a reason string. */
+export function excerpt(body: unknown, max = 160): string {
+  let text: string;
+  if (typeof body === 'string') text = body;
+  else if (Buffer.isBuffer(body)) text = body.toString('utf8');
+  else if (body === undefined || body === null) text = '';
+  else {
+    try {
+      text = JSON.stringify(body);
+    } catch {
+      text = String(body);
+    }
+  }
+  text = text.replace(/\s+/g, ' ').trim();
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * Turns a non-2xx answer into an UpstreamError: 408, 429 and 5xx are worth retrying,
+ * any other status is a fact that retrying will not change.
+ */
+export function errorForStatus(upstream: Upstream, what: string, res: AxiosResponse, bodyText?: string): UpstreamError {
+  const status = res.status;
+  const detail = excerpt(bodyText ?? res.data);
+  const message = `${what}: HTTP ${status}${detail ? ` ${detail}` : ''}`;
+  const retryable = status === 408 || status === 429 || status >= 500;
+  const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined;
+  return new UpstreamError(upstream, message, retryable, status, retryAfterMs);
+}
+
+/**
+ * Network-level failures (no answer at all). Built from the error code and message only:
+ * the axios error object holds the request config, headers and all, and must not escape.
+ */
+export function errorForNetwork(upstream: Upstream, what: string, err: unknown): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  const e = err as { code?: string; message?: string };
+  const code = e.code ?? '';
+  const text = code === 'ECONNABORTED' || /timeout/i.test(e.message ?? '') ? 'timed out' : code || 'network error';
+  const retryable = TRANSIENT_NETWORK_CODES.has(code) || /timeout|socket hang up|aborted|unexpected end/i.test(e.message ?? '');
+  return new UpstreamError(upstream, `${what}: ${text}${retryable ? '' : ` (${firstLine(e.message)})`}`, retryable);
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? '').split('\n')[0].slice(0, 200);
+}

@@ -1,0 +1,64 @@
+import type { AxiosInstance } from 'axios';
+import { z } from 'zod';
+import type { Release } from '../domain/types';
+import { UpstreamError } from './errors';
+import { createHttp, errorForNetwork, errorForStatus } from './http';
+
+// pullSpec is opaque (contracts.md §1), but it ends up in a POST body and a label
+// annotation, so reject anything that does not look like an image reference.
+const PULL_SPEC = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
+
+export const releaseTagSchema = z.object({
+  name: z.string().min(1),
+  phase: z.string().min(1),
+  pullSpec: z.string().min(1),
+  downloadURL: z.string().optional(),
+});
+
+export class ReleaseControllerClient {
+  private readonly http: AxiosInstance;
+
+  constructor(baseUrl: string, timeoutMs: number) {
+    this.http = createHttp(baseUrl, timeoutMs);
+  }
+
+  /** Newest Accepted tag of a stream (the controller answers only Accepted ones). */
+  async latestAccepted(stream: string): Promise<Release> {
+    const what = `release controller ${stream}/latest`;
+    const url = `/api/v1/releasestream/${encodeURIComponent(stream)}/latest`;
+    let res;
+    try {
+      res = await this.http.get(url, { responseType: 'text', transformResponse: (x) => x });
+    } catch (err) {
+      throw errorForNetwork('release-controller', what, err);
+    }
+    if (res.status === 404) {
+      // Both 404 texts ("no release configuration…", "no tags exist…") are facts, not faults.
+      throw new UpstreamError('release-controller', `${what}: ${String(res.data).trim() || 'not found'}`, false, 404);
+    }
+    if (res.status !== 200) throw errorForStatus('release-controller', what, res);
+    return parseLatestTag(String(res.data), what);
+  }
+}
+
+export function parseLatestTag(body: string, what = 'release controller answer'): Release {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new UpstreamError('release-controller', `${what}: answer is not JSON (${body.slice(0, 60).replace(/\s+/g, ' ')})`, false);
+  }
+  const tag = releaseTagSchema.safeParse(json);
+  if (!tag.success) {
+    const issue = tag.error.issues[0];
+    throw new UpstreamError('release-controller', `${what}: malformed tag (${issue?.path.join('.') || 'body'}: ${issue?.message})`, false);
+  }
+  const { name, phase, pullSpec } = tag.data;
+  if (phase !== 'Accepted') {
+    throw new UpstreamError('release-controller', `${what}: newest tag ${name} is ${phase}, not Accepted`, false);
+  }
+  if (!PULL_SPEC.test(pullSpec) || pullSpec.length > 512) {
+    throw new UpstreamError('release-controller', `${what}: pullSpec of ${name} has unexpected characters`, false);
+  }
+  return { name, phase, pullSpec };
+}

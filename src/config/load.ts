@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { DedupPolicy, JobSpec, PassInput, RetrySettings, VersionSpec } from '../domain/types';
+import * as d from './defaults';
+import { baseUrlSchema, configFileSchema, describeSchemaError, ocpVersionSchema, type ConfigFile } from './schema';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface WatcherConfig {
+  versions: VersionSpec[];
+  jobs: JobSpec[];
+  dedupPolicy: DedupPolicy;
+  recentSuccessWindowHours: number;
+  labelPrefix: string;
+  retry: RetrySettings;
+  endpoints: { releaseController: string; deck: string; gangway: string };
+  deck: { org: string; repo: string };
+  gangway: { createForm: 'body' | 'path'; tokenFile: string };
+  httpTimeoutMs: number;
+  schedule: { id: string; cron: string; timezone: string; catchupWindowMs: number };
+  taskQueue: string;
+  /** Where the file settings came from, for messages. */
+  source: string;
+}
+
+export interface LoadOptions {
+  /** `--config PATH`; falls back to WATCHER_CONFIG. */
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function parseDuration(text: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (!m) throw new ConfigError(`bad duration "${text}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[m[2] as 'ms'];
+  return Number(m[1]) * unit;
+}
+
+function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`config ${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`config ${file}: ${describeSchemaError(parsed.error)}`);
+  return parsed.data;
+}
+
+function envUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  const ok = baseUrlSchema.safeParse(value);
+  if (!ok.success) throw new ConfigError(`${name}: must be a base URL like scheme://host[:port], got "${value}"`);
+  return value.replace(/\/+$/, '');
+}
+
+function envVersions(env: NodeJS.ProcessEnv): string[] | undefined {
+  const value = env.OCP_VERSIONS;
+  if (value === undefined) return undefined;
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new ConfigError('OCP_VERSIONS: must list at least one version, like 4.20,4.21');
+  for (const v of list) {
+    if (!ocpVersionSchema.safeParse(v).success) throw new ConfigError(`OCP_VERSIONS: "${v}" is not a version like 4.21`);
+  }
+  return list;
+}
+
+function resolveJobs(file: ConfigFile): JobSpec[] {
+  const prefix = file.jobPrefix ?? d.DEFAULT_JOB_PREFIX;
+  const defaultEnv = file.payloadEnv ?? d.DEFAULT_PAYLOAD_ENV;
+  const entries = file.jobs ?? d.DEFAULT_JOB_SUFFIXES;
+  const jobs = entries.map((entry): JobSpec => {
+    const given = typeof entry === 'string' ? entry : entry.name;
+    // A full name is taken as is; anything else is a suffix of the prefix.
+    const name = !prefix || given.startsWith(`${prefix}-`) ? given : `${prefix}-${given}`;
+    const shortName = prefix && name.startsWith(`${prefix}-`) ? name.slice(prefix.length + 1) : name;
+    const envSetting = typeof entry === 'string' ? undefined : entry.payloadEnv;
+    return { name, shortName, payloadEnv: envSetting === false ? null : (envSetting ?? defaultEnv) };
+  });
+  const seen = new Set<string>();
+  for (const job of jobs) {
+    if (seen.has(job.name)) throw new ConfigError(`jobs: duplicate job "${job.shortName}"`);
+    seen.add(job.name);
+  }
+  return jobs;
+}
+
+function uniqueVersions(list: string[], origin: string): string[] {
+  const seen = new Set<string>();
+  for (const v of list) {
+    if (seen.has(v)) throw new ConfigError(`${origin}: duplicate version "${v}"`);
+    seen.add(v);
+  }
+  return list;
+}
+
+/** Defaults, then the YAML file, then environment variables; CLI flags are applied by the caller. */
+export function loadConfig(options: LoadOptions = {}): WatcherConfig {
+  const env = options.env ?? process.env;
+  const configPath = options.configPath ?? (env.WATCHER_CONFIG || undefined);
+  const file: ConfigFile = configPath ? readConfigFile(path.resolve(configPath)) : {};
+
+  const streamTemplate = file.streamTemplate ?? d.DEFAULT_STREAM_TEMPLATE;
+  const versionList = uniqueVersions(envVersions(env) ?? file.ocpVersions ?? d.DEFAULT_VERSIONS, 'ocpVersions');
+  const secretsDir = env.SECRETS_DIR || d.DEFAULT_SECRETS_DIR;
+  const tokenFile = env.GANGWAY_TOKEN_FILE || file.gangway?.tokenFile || path.join(secretsDir, d.TOKEN_FILE_NAME);
+
+  return {
+    versions: versionList.map((version) => ({ version, stream: streamTemplate.replaceAll('{version}', version) })),
+    jobs: resolveJobs(file),
+    dedupPolicy: file.dedupPolicy ?? 'exact-payload',
+    recentSuccessWindowHours: file.recentSuccessWindowHours ?? 24,
+    labelPrefix: file.labelPrefix ?? 'osc-build-watcher',
+    retry: {
+      initialIntervalMs: parseDuration(file.retry?.initialInterval ?? '5s'),
+      backoffCoefficient: file.retry?.backoffCoefficient ?? 2,
+      maximumIntervalMs: parseDuration(file.retry?.maximumInterval ?? '2m'),
+      maximumAttempts: file.retry?.maximumAttempts ?? 6,
+    },
+    endpoints: {
+      releaseController:
+        envUrl(env, 'RELEASE_CONTROLLER_URL') ?? trimUrl(file.releaseController?.url ?? d.DEFAULT_RELEASE_CONTROLLER_URL),
+      deck: envUrl(env, 'DECK_URL') ?? trimUrl(file.deck?.url ?? d.DEFAULT_DECK_URL),
+      gangway: envUrl(env, 'GANGWAY_URL') ?? trimUrl(file.gangway?.url ?? d.DEFAULT_GANGWAY_URL),
+    },
+    deck: { org: file.deck?.org ?? 'openshift', repo: file.deck?.repo ?? 'sandboxed-containers-operator' },
+    gangway: { createForm: file.gangway?.createForm ?? 'body', tokenFile },
+    httpTimeoutMs: parseDuration(file.http?.timeout ?? '60s'),
+    schedule: {
+      id: file.schedule?.id ?? d.DEFAULT_SCHEDULE_ID,
+      cron: file.schedule?.cron ?? d.DEFAULT_CRON,
+      timezone: file.schedule?.timezone ?? 'UTC',
+      catchupWindowMs: parseDuration(file.schedule?.catchupWindow ?? '6h'),
+    },
+    taskQueue: env.TEMPORAL_TASK_QUEUE || file.temporal?.taskQueue || d.DEFAULT_TASK_QUEUE,
+    source: configPath ?? 'built-in defaults',
+  };
+}
+
+function trimUrl(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+export interface PassSelection {
+  dryRun?: boolean;
+  versions?: string[];
+  jobs?: string[];
+}
+
+/** The workflow input for one pass: what to watch, never where or with which secret. */
+export function toPassInput(config: WatcherConfig, selection: PassSelection = {}): PassInput {
+  const versions = selection.versions
+    ? selection.versions.map((v) => {
+        const found = config.versions.find((c) => c.version === v);
+        if (!found) throw new ConfigError(`--versions: "${v}" is not a watched version (${config.versions.map((c) => c.version).join(', ')})`);
+        return found;
+      })
+    : config.versions;
+  const jobs = selection.jobs
+    ? selection.jobs.map((j) => {
+        const found = config.jobs.find((c) => c.name === j || c.shortName === j);
+        if (!found) throw new ConfigError(`--jobs: "${j}" is not a configured job (${config.jobs.map((c) => c.shortName).join(', ')})`);
+        return found;
+      })
+    : config.jobs;
+  return {
+    versions,
+    jobs,
+    dedupPolicy: config.dedupPolicy,
+    recentSuccessWindowHours: config.recentSuccessWindowHours,
+    labelPrefix: config.labelPrefix,
+    dryRun: selection.dryRun ?? false,
+    retry: config.retry,
+  };
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+// Base URLs only: the clients add the API paths, so a path here is almost surely a mistake.
+const baseUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && (u.pathname === '/' || u.pathname === '') && !u.search;
+  } catch {
+    return false;
+  }
+}, 'must be a base URL like scheme://host[:port]');
+
+const ocpVersion = z.string().regex(/^\d+\.\d+$/, 'must be X.Y, like 4.21');
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const labelPrefix = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a DNS subdomain like osc-build-watcher');
+
+const cronField = /^[\d*,/-]+$|^[A-Za-z]{3}$/;
+const cron = z.string().refine((s) => {
+  const parts = s.trim().split(/\s+/);
+  return parts.length === 5 && parts.every((p) => cronField.test(p));
+}, 'must be a 5-field cron expression like "0 0 * * *"');
+
+const jobEntry = z.union([
+  z.string().min(1),
+  z.strictObject({
+    name: z.string().min(1),
+    payloadEnv: z.union([envName, z.literal(false)]).optional(),
+  }),
+]);
+
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 90s, 5m or 1h');
+
+export const configFileSchema = z.strictObject({
+  ocpVersions: z.array(ocpVersion).min(1, 'must list at least one version').optional(),
+  streamTemplate: z
+    .string()
+    .refine((s) => s.includes('{version}'), 'must contain {version}')
+    .optional(),
+  releaseController: z.strictObject({ url: baseUrl.optional() }).optional(),
+  deck: z
+    .strictObject({
+      url: baseUrl.optional(),
+      org: z.string().min(1).optional(),
+      repo: z.string().min(1).optional(),
+    })
+    .optional(),
+  gangway: z
+    .strictObject({
+      url: baseUrl.optional(),
+      createForm: z.enum(['body', 'path']).optional(),
+      tokenFile: z.string().min(1).optional(),
+    })
+    .optional(),
+  http: z.strictObject({ timeout: duration.optional() }).optional(),
+  jobPrefix: z.string().optional(),
+  jobs: z.array(jobEntry).min(1, 'must list at least one job').optional(),
+  payloadEnv: envName.optional(),
+  dedupPolicy: z.enum(['exact-payload', 'recent-success']).optional(),
+  recentSuccessWindowHours: z.number().positive().max(24 * 14).optional(),
+  labelPrefix: labelPrefix.optional(),
+  retry: z
+    .strictObject({
+      initialInterval: duration.optional(),
+      backoffCoefficient: z.number().min(1).max(10).optional(),
+      maximumInterval: duration.optional(),
+      maximumAttempts: z.number().int().min(1).max(100).optional(),
+    })
+    .optional(),
+  schedule: z
+    .strictObject({
+      id: z.string().min(1).optional(),
+      cron: cron.optional(),
+      timezone: z.string().min(1).optional(),
+      catchupWindow: duration.optional(),
+    })
+    .optional(),
+  temporal: z.strictObject({ taskQueue: z.string().min(1).optional() }).optional(),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+/** One line naming the first offending key, as an operator reads it in a log. */
+export function describeSchemaError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid configuration';
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0];
+    return `unknown key "${path ? `${path}.` : ''}${key}"`;
+  }
+  return `${path || '(root)'}: ${issue.message}`;
+}
+
+export { baseUrl as baseUrlSchema, ocpVersion as ocpVersionSchema, cron as cronSchema };

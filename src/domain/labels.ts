@@ -1,0 +1,41 @@
+// Label and ID rules shared by workflows and clients. Pure: no Node modules.
+
+const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)$/;
+
+export function isValidLabelValue(value: string): boolean {
+  return LABEL_VALUE.test(value);
+}
+
+/** 64-bit FNV-1a, hex. Good enough to tell (job, payload) pairs apart in a label. */
+function fnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  const prime = 0x100000001b3n;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= BigInt(text.charCodeAt(i));
+    hash = (hash * prime) & 0xffffffffffffffffn;
+  }
+  return hash.toString(16).padStart(16, '0');
+}
+
+/** Stable key of one (job, payload) trigger; goes into a Gangway label so retries can find it. */
+export function triggerKey(jobName: string, pullSpec: string): string {
+  return `tk-${fnv1a64(`${jobName}\n${pullSpec}`)}`;
+}
+
+/**
+ * One workflow per (job, payload): its ID is the durable "already triggered" record.
+ * Independent of the pass, so that every pass, concurrent or not, collides on it.
+ */
+export function triggerWorkflowId(jobName: string, releaseName: string): string {
+  return `osc-trigger/${jobName}/${releaseName}`;
+}
+
+export function labelKeys(prefix: string) {
+  return {
+    payload: `${prefix}/payload`,
+    triggerKey: `${prefix}/trigger-key`,
+    ocpVersion: `${prefix}/ocp-version`,
+    pullSpec: `${prefix}/pull-spec`,
+    workflowId: `${prefix}/workflow-id`,
+  };
+}

@@ -1,0 +1,148 @@
+import YAML from 'yaml';
+import { goNotFound, goTextError, jsonResponse, type SimRequest, type SimResponse } from './http';
+import { buildProwJob, moveToState, PROW_JOB_STATES, type ProwJob, type ProwJobState, stableUuid } from './prowJob';
+import { resolveScenarioTime, type Scenario, type ScenarioProwJob } from './scenario';
+import type { SimService } from './server';
+import { SimulatorInputError } from './validation';
+
+/** The ProwJobs the cluster holds: what Deck lists and where Gangway creates. */
+export class DeckState {
+  private jobs = new Map<string, ProwJob>();
+
+  constructor(scenario: Scenario, now = new Date()) {
+    this.reset(scenario, now);
+  }
+
+  /** Relative scenario times are resolved against `now`, so "-3h" stays 3 hours old after a reset. */
+  reset(scenario: Scenario, now = new Date()): void {
+    this.jobs = new Map();
+    scenario.deck.prowJobs.forEach((spec, index) => this.add(expand(spec, index, scenario, now)));
+  }
+
+  add(pj: ProwJob): void {
+    this.jobs.set(pj.metadata.name, structuredClone(pj));
+  }
+
+  get(id: string): ProwJob | undefined {
+    const pj = this.jobs.get(id);
+    return pj && structuredClone(pj);
+  }
+
+  /** Newest first by status.startTime, as Deck lists them; jobs without a start time last. */
+  list(): ProwJob[] {
+    const startMs = (pj: ProwJob) => (pj.status.startTime ? Date.parse(pj.status.startTime) : -Infinity);
+    return [...this.jobs.values()].sort((a, b) => startMs(b) - startMs(a)).map((pj) => structuredClone(pj));
+  }
+
+  setState(id: string, state: ProwJobState, at = new Date()): void {
+    const pj = this.jobs.get(id);
+    if (!pj) throw new SimulatorInputError(`deck: no ProwJob ${id}`);
+    moveToState(pj, state, at);
+  }
+}
+
+function expand(spec: ScenarioProwJob, index: number, scenario: Scenario, now: Date): ProwJob {
+  // Without a start time, jobs are spaced 20 minutes apart in file order, the first the newest.
+  const startTime = spec.startTime ? resolveScenarioTime(spec.startTime, now) : new Date(now.getTime() - (index + 1) * 20 * 60_000);
+  const envs = { ...spec.envs, ...(spec.releaseImageLatest ? { RELEASE_IMAGE_LATEST: spec.releaseImageLatest } : {}) };
+  return buildProwJob({
+    id: spec.id ?? stableUuid(`${index}/${spec.job}`),
+    job: spec.job,
+    type: spec.type,
+    state: spec.state,
+    org: spec.org ?? scenario.deck.org,
+    repo: spec.repo ?? scenario.deck.repo,
+    baseRef: spec.baseRef ?? scenario.deck.baseRef,
+    startTime,
+    completionTime: spec.completionTime ? resolveScenarioTime(spec.completionTime, now) : defaultCompletion(startTime, now),
+    envs,
+    labels: spec.labels,
+    annotations: spec.annotations,
+  });
+}
+
+/** Finished jobs ran 90 minutes, or half the time since they started if that is less. */
+function defaultCompletion(start: Date, now: Date): Date {
+  const elapsed = Math.max(0, now.getTime() - start.getTime());
+  return new Date(start.getTime() + Math.min(90 * 60_000, elapsed / 2));
+}
+
+const NO_CACHE = { 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', Expires: '0' };
+
+export function deckService(state: DeckState): SimService {
+  return {
+    service: 'deck',
+    gzip: true,
+    route(req) {
+      if (req.method === 'GET' && req.pathname === '/prowjobs.js') return { endpoint: 'deck.prowjobs', handle: () => listProwJobs(state, req) };
+      if (req.method === 'GET' && req.pathname === '/prowjob') return { endpoint: 'deck.prowjob', handle: () => oneProwJob(state, req) };
+      return { handle: goNotFound };
+    },
+    control: (req) => control(state, req),
+  };
+}
+
+function listProwJobs(state: DeckState, req: SimRequest): SimResponse {
+  const omit = new Set((req.params.get('omit') ?? '').split(',').map((s) => s.trim()));
+  const org = req.params.get('org') ?? '';
+  const repo = req.params.get('repo') ?? '';
+  const items = state
+    .list()
+    .filter((pj) => matchesRepo(pj, org, repo))
+    .map((pj) => omitFields(pj, omit));
+  const json = JSON.stringify({ items });
+  const variable = req.params.get('var') ?? '';
+  // With var=, Deck answers JavaScript for a <script> tag: not JSON, whatever the client hoped.
+  if (variable !== '') {
+    return { status: 200, headers: { ...NO_CACHE, 'Content-Type': 'application/javascript' }, body: `var ${variable} = ${json};` };
+  }
+  return { status: 200, headers: { ...NO_CACHE, 'Content-Type': 'application/json' }, body: json };
+}
+
+/** Periodics have no spec.refs; their repository is in extra_refs[0]. */
+function matchesRepo(pj: ProwJob, org: string, repo: string): boolean {
+  if (org === '' && repo === '') return true;
+  const refs = pj.spec.refs ?? pj.spec.extra_refs?.[0];
+  if (!refs) return false;
+  return (org === '' || refs.org === org) && (repo === '' || refs.repo === repo);
+}
+
+function omitFields(pj: ProwJob, omit: Set<string>): ProwJob {
+  if (omit.has('annotations')) delete pj.metadata.annotations;
+  if (omit.has('labels')) delete pj.metadata.labels;
+  if (omit.has('decoration_config')) delete pj.spec.decoration_config;
+  // Deck keeps one empty container per real one, so the page can count them; env is gone.
+  if (omit.has('pod_spec') && pj.spec.pod_spec) {
+    pj.spec.pod_spec = { containers: pj.spec.pod_spec.containers.map(() => ({ name: '', resources: {} })) };
+  }
+  return pj;
+}
+
+function oneProwJob(state: DeckState, req: SimRequest): SimResponse {
+  const id = req.params.get('prowjob') ?? '';
+  if (id === '') return goTextError(400, "request did not provide the 'prowjob' query parameter");
+  const pj = state.get(id);
+  if (!pj) return goTextError(404, `ProwJob not found: prowjobs.prow.k8s.io "${id}" not found`);
+  // Like sigs.k8s.io/yaml (go-yaml v2): sorted keys, unindented sequences, YAML 1.1 quoting (timestamps
+  // and "true" stay strings). Go sniffs the type as plain text.
+  return {
+    status: 200,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+    body: YAML.stringify(pj, { sortMapEntries: true, indentSeq: false, version: '1.1' }),
+  };
+}
+
+/** Deck's own control requests: read the ProwJobs, move one to another state (for tests in another process). */
+function control(state: DeckState, req: SimRequest): SimResponse | undefined {
+  if (req.method === 'GET' && req.pathname === '/__sim/prowjobs') return jsonResponse(200, state.list(), { pretty: true });
+  const m = /^\/__sim\/prowjobs\/([^/]+)\/state$/.exec(req.pathname);
+  if (req.method === 'POST' && m) {
+    const stateName = (req.json as { state?: unknown } | undefined)?.state;
+    if (!PROW_JOB_STATES.includes(stateName as ProwJobState)) {
+      throw new SimulatorInputError(`state: expected one of ${PROW_JOB_STATES.join(', ')}`);
+    }
+    state.setState(decodeURIComponent(m[1]!), stateName as ProwJobState);
+    return jsonResponse(200, { ok: true });
+  }
+  return undefined;
+}

@@ -1,0 +1,206 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { applyFault, type FaultOutcome, type FaultStore, parseFault } from './faults';
+import { goTextError, jsonResponse, type SimRequest, type SimResponse } from './http';
+import type { Endpoint, RequestLog, ServiceName } from './requestLog';
+import { SimulatorInputError } from './validation';
+
+/** Which simulated endpoint a request is for (undefined: a path the upstream has no route for), and its real answer. */
+export interface Route {
+  endpoint?: Endpoint;
+  handle(): SimResponse;
+}
+
+/** What one simulated API contributes; the server around it does logging, counting, faults and gzip. */
+export interface SimService {
+  service: ServiceName;
+  /** Gzip answers when the client accepts it, as Deck's gzip handler does. */
+  gzip: boolean;
+  route(req: SimRequest): Route;
+  /** Extra log fields known before handling (Gangway: whether the token was right). */
+  logFields?(req: SimRequest): { authorized?: boolean };
+  /** Service-specific `/__sim/...` control requests; undefined when not one of its own. */
+  control?(req: SimRequest): SimResponse | undefined;
+}
+
+export interface SimServerDeps {
+  log: RequestLog;
+  faults: FaultStore;
+  /** Resets all simulators: Deck and Gangway share ProwJobs, so a partial reset would be inconsistent. */
+  resetAll(): void;
+}
+
+const CONTROL_PREFIX = '/__sim/';
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
+/** The NYTimes gziphandler Deck uses leaves answers below this size uncompressed. */
+const GZIP_MIN_BYTES = 1400;
+
+export class SimServer {
+  private readonly server: Server;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private baseUrl = '';
+
+  constructor(
+    private readonly service: SimService,
+    private readonly deps: SimServerDeps,
+  ) {
+    this.server = createServer((req, res) => {
+      this.serve(req, res).catch((err: unknown) => {
+        if (!res.headersSent && !res.destroyed) send(res, goTextError(500, `simulator error: ${String(err)}`), false);
+      });
+    });
+  }
+
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  async listen(host: string, port: number): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.baseUrl = `http://${shownHost}:${address.port}`;
+    return this.baseUrl;
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Idle keep-alive connections would otherwise hold close() open.
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const seq = this.deps.log.nextSeq();
+    const simReq = await readRequest(req);
+    if (simReq === 'too-large') return send(res, goTextError(413, 'request body too large'), false);
+
+    if (simReq.pathname.startsWith(CONTROL_PREFIX)) return send(res, this.control(simReq), false);
+
+    const route = this.service.route(simReq);
+    const logFields = this.service.logFields?.(simReq) ?? {};
+    if (route.endpoint) this.deps.log.increment(route.endpoint);
+    const fault = this.deps.faults.take(route.endpoint, simReq.url);
+    if (fault?.latencyMs) await this.sleep(fault.latencyMs);
+    if (res.destroyed) return;
+
+    const outcome: FaultOutcome = fault ? applyFault(fault, () => route.handle()) : { reset: false, response: route.handle() };
+    this.deps.log.record({
+      seq,
+      time: new Date().toISOString(),
+      service: this.service.service,
+      method: simReq.method,
+      path: simReq.pathname,
+      query: Object.fromEntries(simReq.params),
+      status: outcome.reset ? 0 : outcome.response.status,
+      ...(simReq.json !== undefined ? { body: simReq.json } : {}),
+      ...logFields,
+    });
+    if (outcome.reset) {
+      req.socket.destroy();
+      return;
+    }
+    send(res, outcome.response, this.service.gzip && acceptsGzip(req));
+  }
+
+  private control(req: SimRequest): SimResponse {
+    const { log, faults } = this.deps;
+    const name = this.service.service;
+    const what = `${req.method} ${req.pathname}`;
+    try {
+      switch (what) {
+        case 'GET /__sim/requests':
+          return jsonResponse(200, log.requests(name), { pretty: true });
+        case 'GET /__sim/counters':
+          return jsonResponse(200, log.counters(name), { pretty: true });
+        case 'GET /__sim/faults':
+          return jsonResponse(200, faults.list(), { pretty: true });
+        case 'POST /__sim/faults':
+          if (req.jsonError) throw new SimulatorInputError(`fault: body is not JSON: ${req.jsonError}`);
+          faults.add(parseFault(req.json));
+          return jsonResponse(201, { ok: true });
+        case 'DELETE /__sim/faults':
+          faults.clear();
+          return jsonResponse(200, { ok: true });
+        case 'POST /__sim/reset':
+          this.deps.resetAll();
+          return jsonResponse(200, { ok: true });
+      }
+      return this.service.control?.(req) ?? goTextError(404, `unknown control request ${what}`);
+    } catch (err) {
+      const status = err instanceof SimulatorInputError ? 400 : 500;
+      return goTextError(status, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+}
+
+async function readRequest(req: IncomingMessage): Promise<SimRequest | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return 'too-large';
+    chunks.push(chunk as Buffer);
+  }
+  const rawBody = Buffer.concat(chunks).toString('utf8');
+  const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+  const simReq: SimRequest = {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    pathname: url.pathname,
+    params: url.searchParams,
+    headers: req.headers,
+    rawBody,
+  };
+  if (rawBody.trim() !== '') {
+    try {
+      simReq.json = JSON.parse(rawBody);
+    } catch (err) {
+      simReq.jsonError = (err as Error).message;
+    }
+  }
+  return simReq;
+}
+
+function acceptsGzip(req: IncomingMessage): boolean {
+  const header = req.headers['accept-encoding'] ?? '';
+  return header
+    .split(',')
+    .map((part) => part.trim().split(';'))
+    .some(([coding, ...params]) => coding?.trim() === 'gzip' && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p)));
+}
+
+function send(res: ServerResponse, response: SimResponse, gzip: boolean): void {
+  if (res.destroyed) return;
+  let body = Buffer.from(response.body);
+  const headers: Record<string, string> = { ...response.headers };
+  const alreadyEncoded = Object.keys(headers).some((h) => h.toLowerCase() === 'content-encoding');
+  if (gzip && !alreadyEncoded && body.length >= GZIP_MIN_BYTES) {
+    body = gzipSync(body);
+    headers['Content-Encoding'] = 'gzip';
+    headers['Vary'] = 'Accept-Encoding';
+  }
+  headers['Content-Length'] = String(body.length);
+  res.writeHead(response.status, headers);
+  res.end(body);
+}

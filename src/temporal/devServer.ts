@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
+import { findTemporalCli } from './cliBinary';
+
+export interface DevServer {
+  address: string;
+  namespace: string;
+  /** How the server was obtained, for the first line of a run's log. */
+  origin: string;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  /** SQLite file that keeps workflow history (and so the trigger records) between runs. */
+  dbFile?: string;
+  namespace?: string;
+  /** How long to wait for a server we spawned; a cold start on 2 cores can take 10 s or more. */
+  startTimeoutMs?: number;
+  ui?: boolean;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function searchAttributeArgs(): string[] {
+  return ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${k.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`]);
+}
+
+/**
+ * Starts `temporal server start-dev`. We spawn it ourselves when we have the binary, because
+ * the SDK waits only a few seconds for a server it spawns; without a binary we let the SDK
+ * download one (needs internet).
+ */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const namespace = options.namespace ?? 'default';
+  if (options.dbFile) mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  const cli = findTemporalCli();
+  if (!cli) return startSdkServer(options, namespace);
+  // Opt-in: let @temporalio/testing spawn our binary (fine on fast machines, see README).
+  if (process.env.OSC_DEV_SERVER_LAUNCH === 'sdk') return startSdkServer(options, namespace, cli.path);
+
+  const port = await freePort();
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'error'];
+  if (options.ui) args.push('--ui-port', String(await freePort()));
+  else args.push('--headless');
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  args.push(...searchAttributeArgs());
+
+  const child = spawn(cli.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-2000);
+  });
+  const address = `127.0.0.1:${port}`;
+  try {
+    await waitForServer(address, child, options.startTimeoutMs ?? 60_000, () => stderr);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    address,
+    namespace,
+    origin: `temporal CLI from ${cli.source} (${cli.path})${options.dbFile ? `, history in ${options.dbFile}` : ', in memory'}`,
+    stop: () => stopProcess(child),
+  };
+}
+
+async function waitForServer(address: string, child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: number | null = null;
+  child.once('exit', (code) => {
+    exited = code ?? -1;
+  });
+  for (;;) {
+    if (exited !== null) throw new Error(`temporal dev server exited (code ${exited}): ${stderr().trim().split('\n').pop() ?? ''}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch {
+      if (Date.now() > deadline) throw new Error(`temporal dev server did not answer on ${address} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function startSdkServer(options: DevServerOptions, namespace: string, existingPath?: string): Promise<DevServer> {
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      ...(existingPath ? { executable: { type: 'existing-path' as const, path: existingPath } } : {}),
+      namespace,
+      ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
+      ui: options.ui ?? false,
+      searchAttributes: ALL_SEARCH_ATTRIBUTES,
+    },
+  });
+  return {
+    address: env.address,
+    namespace,
+    origin: existingPath ? `temporal CLI at ${existingPath}, started by the Temporal SDK` : 'temporal CLI downloaded by the Temporal SDK',
+    stop: () => env.teardown(),
+  };
+}

@@ -1,0 +1,46 @@
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { DeckClient } from './clients/deck';
+import { GangwayClient } from './clients/gangway';
+import { readGangwayToken } from './clients/gangwayToken';
+import { ReleaseControllerClient } from './clients/releaseController';
+import type { WatcherConfig } from './config/load';
+
+export interface WatcherWorkerOptions {
+  config: WatcherConfig;
+  connection: NativeConnection;
+  namespace: string;
+  /** Used by the dry-run record lookup. */
+  client: Client;
+  /** A pre-built bundle saves the few seconds of webpack per worker (tests, the demo). */
+  workflowBundle?: { code: string };
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+/** The only place where endpoints and the token file meet the workflows. */
+export async function createWatcherWorker(options: WatcherWorkerOptions): Promise<Worker> {
+  const { config } = options;
+  const activities = createActivities({
+    releaseController: new ReleaseControllerClient(config.endpoints.releaseController, config.httpTimeoutMs),
+    deck: new DeckClient(config.endpoints.deck, config.httpTimeoutMs),
+    gangway: new GangwayClient({
+      baseUrl: config.endpoints.gangway,
+      timeoutMs: config.httpTimeoutMs,
+      createForm: config.gangway.createForm,
+      token: () => readGangwayToken(config.gangway.tokenFile),
+    }),
+    deckFilter: config.deck,
+    temporal: options.client,
+  });
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: config.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    activities,
+    shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+  });
+}
+
+export { NativeConnection };

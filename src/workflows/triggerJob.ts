@@ -1,0 +1,47 @@
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { WatcherActivities } from '../activities';
+import type { RetrySettings, TriggerFailureDetail, TriggerRequest, TriggerResult } from '../domain/types';
+import { toRetryPolicy } from './retry';
+import { DECISION } from './searchAttributes';
+
+export interface TriggerJobInput {
+  request: TriggerRequest;
+  retry: RetrySettings;
+}
+
+export const TRIGGER_FAILED = 'TriggerFailed';
+
+/**
+ * One execution per (job, payload), under a deterministic workflow ID: its existence is the
+ * durable record that this watcher triggered that payload. It fails (rather than returning
+ * a failure value) so that the ID reuse policy lets a later pass try a failed trigger again.
+ */
+export async function triggerJob(input: TriggerJobInput): Promise<TriggerResult> {
+  const { triggerGangwayJob } = proxyActivities<WatcherActivities>({
+    // Gangway's proxy gives up after 60 s; leave room for our own client timeout.
+    startToCloseTimeout: '3m',
+    retry: toRetryPolicy(input.retry),
+  });
+  const { request } = input;
+  try {
+    const result = await triggerGangwayJob(request);
+    upsertSearchAttributes([{ key: DECISION, value: 'triggered' }]);
+    return result;
+  } catch (err) {
+    const detail = failureDetail(err);
+    upsertSearchAttributes([{ key: DECISION, value: 'failed' }]);
+    log.warn('Trigger failed', { job: request.job.name, payload: request.release.name, reason: detail.reason });
+    throw ApplicationFailure.create({ type: TRIGGER_FAILED, message: detail.reason, nonRetryable: true, details: [detail] });
+  }
+}
+
+/** The reason (and HTTP status) behind an activity or child failure, for the summary. */
+export function failureDetail(err: unknown): TriggerFailureDetail {
+  const cause = err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const given = cause.details?.[0] as TriggerFailureDetail | undefined;
+    return given?.reason ? given : { reason: cause.message };
+  }
+  if (cause instanceof Error) return { reason: cause.message };
+  return { reason: String(cause) };
+}

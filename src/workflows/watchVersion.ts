@@ -1,0 +1,137 @@
+import {
+  getExternalWorkflowHandle,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { WatcherActivities } from '../activities';
+import { judgeFromDeck } from '../domain/decide';
+import { isValidLabelValue, triggerWorkflowId } from '../domain/labels';
+import { buildTriggerRequest } from '../domain/trigger';
+import type { DeckRun, JobOutcome, JobSpec, PassInput, Release, VersionResult, VersionSpec } from '../domain/types';
+import { versionSummaryQuery, versionUpdateSignal } from './messages';
+import { toRetryPolicy } from './retry';
+import { DECISION, JOB, OCP_VERSION, PAYLOAD } from './searchAttributes';
+import { failureDetail, triggerJob } from './triggerJob';
+
+export interface WatchVersionInput {
+  version: VersionSpec;
+  pass: Omit<PassInput, 'versions'>;
+  /** Deck's runs of our jobs, fetched once by the pass; null when Deck was unavailable. */
+  deckRuns: DeckRun[] | null;
+  /** The pass's clock, so every version judges "recent" against the same instant. */
+  passStartedAtMs: number;
+}
+
+export async function watchVersion(input: WatchVersionInput): Promise<VersionResult> {
+  const { version, pass } = input;
+  const state: VersionResult = { version: version.version, stream: version.stream, state: 'discovering', jobs: [] };
+  setHandler(versionSummaryQuery, () => state);
+
+  const { findLatestAcceptedRelease, lookupTriggerRecord } = proxyActivities<WatcherActivities>({
+    startToCloseTimeout: '2m',
+    retry: toRetryPolicy(pass.retry),
+  });
+
+  let release: Release;
+  try {
+    release = await findLatestAcceptedRelease(version.stream);
+  } catch (err) {
+    state.state = 'no-release';
+    state.releaseError = failureDetail(err).reason;
+    log.warn('No release for version', { version: version.version, reason: state.releaseError });
+    await report(state);
+    return state;
+  }
+  state.release = { name: release.name, pullSpec: release.pullSpec };
+  state.state = 'deciding';
+  state.jobs = pass.jobs.map((job) => ({ job: job.name, shortName: job.shortName, decision: 'pending', reason: 'waiting', payload: release.name }));
+  upsertSearchAttributes([{ key: PAYLOAD, value: [release.name] }]);
+  await report(state);
+
+  // One job at a time: Gangway limits request rates, and the order makes logs readable.
+  for (let i = 0; i < pass.jobs.length; i++) {
+    state.jobs[i] = await decideAndTrigger(pass.jobs[i], release);
+    await report(state);
+  }
+  state.state = 'done';
+  return state;
+
+  async function decideAndTrigger(job: JobSpec, rel: Release): Promise<JobOutcome> {
+    const base = { job: job.name, shortName: job.shortName, payload: rel.name };
+    if (!isValidLabelValue(rel.name)) {
+      return { ...base, decision: 'skipped', reason: `payload name is not a valid label value; not triggering` };
+    }
+    const verdict = judgeFromDeck(job, rel, input.deckRuns ?? undefined, pass.dedupPolicy, input.passStartedAtMs, pass.recentSuccessWindowHours);
+    if (verdict.skip) return { ...base, decision: 'skipped', reason: verdict.reason };
+
+    const workflowId = triggerWorkflowId(job.name, rel.name);
+    if (pass.dryRun) {
+      const record = await lookupTriggerRecord(workflowId);
+      if (record === 'completed' || record === 'running') {
+        return { ...base, decision: 'skipped', reason: `already triggered by this watcher (${workflowId})`, triggerWorkflowId: workflowId };
+      }
+      return { ...base, decision: 'would-trigger', reason: verdict.reason, triggerWorkflowId: workflowId };
+    }
+
+    try {
+      const child = await startChild(triggerJob, {
+        workflowId,
+        args: [{ request: buildTriggerRequest(job, version.version, rel, pass.labelPrefix, workflowId), retry: pass.retry }],
+        // The ID is the record: a finished trigger blocks another, a failed one may be retried.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        // The record must outlive a pass that is cancelled or terminated.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: OCP_VERSION, value: [version.version] },
+          { key: PAYLOAD, value: [rel.name] },
+          { key: JOB, value: job.shortName },
+          { key: DECISION, value: 'triggering' },
+        ],
+      });
+      const result = await child.result();
+      return {
+        ...base,
+        decision: 'triggered',
+        reason: verdict.reason,
+        triggerWorkflowId: workflowId,
+        executionId: result.executionId,
+        httpStatus: result.httpStatus,
+      };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        return { ...base, decision: 'skipped', reason: `already triggered by this watcher (${workflowId})`, triggerWorkflowId: workflowId };
+      }
+      const detail = failureDetail(err);
+      return {
+        ...base,
+        decision: 'failed',
+        reason: detail.reason,
+        triggerWorkflowId: workflowId,
+        ...(detail.httpStatus ? { httpStatus: detail.httpStatus } : {}),
+      };
+    }
+  }
+}
+
+/** Pushes progress to the pass so its `summary` query is live; standalone runs have no parent. */
+async function report(state: VersionResult): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!parent) return;
+  try {
+    await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(versionUpdateSignal, structuredCopy(state));
+  } catch (err) {
+    // Progress is best effort: the final result reaches the pass anyway.
+    log.warn('Could not report progress to the pass', { error: String(err) });
+  }
+}
+
+function structuredCopy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

@@ -1,0 +1,43 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type WatcherConfig } from '../../src/config/load';
+import type { Simulators } from '../../src/simulators';
+
+/** Looks like a real token and appears nowhere else, so finding it anywhere is a leak. */
+export const CANARY_TOKEN = 'sha256~CANARY-osc-watcher-7f3d9a1c5e2b8d4f6a0c';
+
+export const JOB_PREFIX = 'periodic-ci-openshift-sandboxed-containers-operator-devel-downstream-release';
+export const JOB_SUFFIXES = ['azure-ipi-kata', 'azure-ipi-peerpods', 'azure-ipi-coco', 'aws-ipi-peerpods', 'aws-ipi-coco'];
+export const JOB_NAMES = JOB_SUFFIXES.map((s) => `${JOB_PREFIX}-${s}`);
+
+export function tempDir(prefix = 'osc-watcher-test-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function writeTokenFile(dir: string, token = CANARY_TOKEN): string {
+  const file = path.join(dir, 'gangway-api-token');
+  writeFileSync(file, `${token}\n`);
+  return file;
+}
+
+let queueCounter = 0;
+
+/** Defaults pointed at the simulators, with fast retries and a task queue of its own. */
+export function simConfig(sims: Simulators, tokenFile: string, overrides: Partial<WatcherConfig> = {}): WatcherConfig {
+  const base = loadConfig({
+    env: {
+      RELEASE_CONTROLLER_URL: sims.releaseControllerUrl,
+      DECK_URL: sims.deckUrl,
+      GANGWAY_URL: sims.gangwayUrl,
+      GANGWAY_TOKEN_FILE: tokenFile,
+    },
+  });
+  return {
+    ...base,
+    retry: { initialIntervalMs: 50, backoffCoefficient: 2, maximumIntervalMs: 200, maximumAttempts: 3 },
+    httpTimeoutMs: 5000,
+    taskQueue: `test-${process.pid}-${++queueCounter}`,
+    ...overrides,
+  };
+}

@@ -1,0 +1,66 @@
+import { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type LogEntry } from '@temporalio/worker';
+import type { WatcherConfig } from '../../src/config/load';
+import { startDevServer, type DevServer } from '../../src/temporal/devServer';
+import { ensureSearchAttributes } from '../../src/temporal/setup';
+import { createWatcherWorker } from '../../src/worker';
+
+/** Every line the SDK logs in this process, so tests can prove the token is never among them. */
+export const capturedLogs: string[] = [];
+
+export interface TestTemporal {
+  server: DevServer;
+  env: TestWorkflowEnvironment;
+  client: Client;
+  native: NativeConnection;
+  bundle: { code: string };
+  /** A real worker for this config, run until `fn` settles. */
+  withWorker<T>(config: WatcherConfig, fn: () => Promise<T>): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One real dev server per test file (started in `before()`), spawned by us because the
+ * SDK's few-second wait is flaky on 2 cores, then wrapped by @temporalio/testing.
+ */
+export async function startTestTemporal(): Promise<TestTemporal> {
+  Runtime.install({
+    logger: new DefaultLogger('DEBUG', (entry: LogEntry) => {
+      capturedLogs.push(`${entry.level} ${entry.message} ${safeJson(entry.meta)}`);
+    }),
+  });
+  const server = await startDevServer();
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: server.namespace });
+  await ensureSearchAttributes(env.connection, server.namespace);
+  const native = await NativeConnection.connect({ address: server.address });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+  const client = env.client;
+  return {
+    server,
+    env,
+    client,
+    native,
+    bundle,
+    async withWorker(config, fn) {
+      const worker = await createWatcherWorker({ config, connection: native, namespace: server.namespace, client, workflowBundle: bundle });
+      return worker.runUntil(fn());
+    },
+    async stop() {
+      await native.close();
+      await env.teardown();
+      await server.stop();
+    },
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { toPassInput, type PassSelection, type WatcherConfig } from '../src/config/load';
+import type { PassSummary } from '../src/domain/types';
+import { startSimulators, type Simulators } from '../src/simulators';
+import { findTemporalCli } from '../src/temporal/cliBinary';
+import { buildWatcher, summaryQuery } from '../src/workflows/buildWatcher';
+import { CANARY_TOKEN, JOB_NAMES, simConfig, tempDir, writeTokenFile } from './helpers/config';
+import { basicScenario, pullSpecOf, VERSIONS } from './helpers/scenarios';
+import { capturedLogs, startTestTemporal, type TestTemporal } from './helpers/temporal';
+
+const run = promisify(execFile);
+
+let temporal: TestTemporal;
+let tokenFile: string;
+const openSims: Simulators[] = [];
+let seed = 100;
+
+before(async () => {
+  temporal = await startTestTemporal();
+  tokenFile = writeTokenFile(tempDir());
+});
+
+after(async () => {
+  for (const s of openSims) await s.close();
+  await temporal?.stop();
+});
+
+async function setup(extra: Record<string, unknown> = {}, overrides: Partial<WatcherConfig> = {}) {
+  const { scenario, tags } = basicScenario(++seed, extra);
+  const sims = await startSimulators(scenario);
+  openSims.push(sims);
+  return { sims, tags, config: simConfig(sims, tokenFile, overrides) };
+}
+
+let passCounter = 0;
+async function startPass(config: WatcherConfig, selection: PassSelection = {}) {
+  return temporal.client.workflow.start(buildWatcher, {
+    workflowId: `test-pass-${process.pid}-${++passCounter}`,
+    taskQueue: config.taskQueue,
+    args: [toPassInput(config, { versions: VERSIONS, ...selection })],
+  });
+}
+
+async function runPass(config: WatcherConfig, selection: PassSelection = {}): Promise<PassSummary> {
+  return temporal.withWorker(config, async () => (await startPass(config, selection)).result());
+}
+
+function creates(sims: Simulators) {
+  return sims.requests('gangway').filter((r) => r.method === 'POST');
+}
+
+describe('a pass on a real Temporal dev server with a real worker', () => {
+  test('fans out one child per version and triggers every job with the payload pinned', async () => {
+    const { sims, tags, config } = await setup();
+    const summary = await runPass(config);
+
+    assert.equal(summary.state, 'done');
+    assert.deepEqual(summary.versions.map((v) => v.version), VERSIONS);
+    assert.deepEqual(summary.totals, { triggered: 15, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0 });
+    for (const v of summary.versions) {
+      assert.equal(v.release?.name, tags[v.version as keyof typeof tags]);
+      for (const j of v.jobs) {
+        assert.equal(j.decision, 'triggered');
+        assert.equal(j.httpStatus, 200);
+        assert.match(j.executionId ?? '', /\w+/);
+      }
+    }
+    // 4.20's newest tag is Rejected: the Accepted one is what gets pinned.
+    const posts = creates(sims);
+    assert.equal(posts.length, 15);
+    const pinned = posts.map((p) => (p.body as { pod_spec_options: { envs: Record<string, string> } }).pod_spec_options.envs.RELEASE_IMAGE_LATEST);
+    assert.deepEqual(new Set(pinned), new Set(Object.values(tags).map(pullSpecOf)));
+    const body = posts[0].body as { job_execution_type: string; pod_spec_options: { labels: Record<string, string> } };
+    assert.equal(body.job_execution_type, '1');
+    assert.match(body.pod_spec_options.labels['osc-build-watcher/trigger-key'], /^tk-[0-9a-f]{16}$/);
+    assert.equal(sims.counters()['deck.prowjobs'], 1, 'Deck is fetched once per pass, not per job or version');
+
+    const child = await temporal.client.workflow.getHandle(`${summary.workflowId}/ocp-4.21`).describe();
+    assert.equal(child.type, 'watchVersion');
+  });
+
+  test('a second pass triggers nothing new: the trigger records live in Temporal', async () => {
+    const { sims, config } = await setup();
+    await runPass(config);
+    // Deck forgets (a fresh simulator state), the record in Temporal does not.
+    sims.reset();
+    const second = await runPass(config);
+    assert.equal(second.totals.triggered, 0);
+    assert.equal(second.totals.skipped, 15);
+    assert.match(second.versions[0].jobs[0].reason, /already triggered by this watcher \(osc-trigger\//);
+    assert.equal(creates(sims).length, 0);
+  });
+
+  test('skips what Deck shows succeeded or running for that exact payload, retriggers a failure', async () => {
+    const t = String(seed + 1).padStart(6, '0');
+    const payload421 = pullSpecOf(`4.21.0-0.nightly-2026-11-24-${t}`);
+    const { sims, config } = await setup({
+      deck: {
+        prowJobs: [
+          { job: JOB_NAMES[0], state: 'success', releaseImageLatest: payload421, startTime: '-3h', completionTime: '-1h' },
+          { job: JOB_NAMES[1], state: 'pending', releaseImageLatest: payload421, startTime: '-1h' },
+          { job: JOB_NAMES[2], state: 'failure', releaseImageLatest: payload421, startTime: '-5h', completionTime: '-4h' },
+          // Another payload's success says nothing about this one.
+          { job: JOB_NAMES[3], state: 'success', releaseImageLatest: pullSpecOf('4.21.0-0.nightly-2026-11-01-000000'), startTime: '-2h' },
+        ],
+      },
+    });
+    const summary = await runPass(config, { versions: ['4.21'] });
+    const byJob = Object.fromEntries(summary.versions[0].jobs.map((j) => [j.shortName, j]));
+    assert.equal(byJob['azure-ipi-kata'].decision, 'skipped');
+    assert.match(byJob['azure-ipi-kata'].reason, /already succeeded with this payload/);
+    assert.equal(byJob['azure-ipi-peerpods'].decision, 'skipped');
+    assert.match(byJob['azure-ipi-peerpods'].reason, /is pending with this payload/);
+    assert.equal(byJob['azure-ipi-coco'].decision, 'triggered');
+    assert.match(byJob['azure-ipi-coco'].reason, /ended failure/);
+    assert.equal(byJob['aws-ipi-peerpods'].decision, 'triggered');
+    assert.equal(creates(sims).length, 3);
+  });
+
+  test('two passes at the same time trigger each (job, payload) exactly once', async () => {
+    const { sims, config } = await setup({ faults: [{ endpoint: 'gangway.create', latencyMs: 150 }] });
+    const [a, b] = await temporal.withWorker(config, async () => {
+      const [h1, h2] = await Promise.all([startPass(config), startPass(config)]);
+      return Promise.all([h1.result(), h2.result()]);
+    });
+    assert.equal(creates(sims).length, 15);
+    assert.equal(a.totals.triggered + b.totals.triggered, 15);
+    assert.equal(a.totals.skipped + b.totals.skipped, 15);
+    const keys = creates(sims).map((p) => JSON.stringify([(p.body as { job_name: string }).job_name, (p.body as { pod_spec_options: { envs: object } }).pod_spec_options.envs]));
+    assert.equal(new Set(keys).size, 15);
+  });
+
+  test('a failing release controller for one version leaves the others done', async () => {
+    const { sims, config } = await setup({ faults: [{ endpoint: 'rc.latest', match: '4.20.0-0.nightly', status: 503 }] });
+    const summary = await runPass(config);
+    const v420 = summary.versions.find((v) => v.version === '4.20')!;
+    assert.equal(v420.state, 'no-release');
+    assert.match(v420.releaseError ?? '', /HTTP 503/);
+    assert.equal(summary.totals.triggered, 10);
+    assert.equal(summary.totals.versionsWithoutRelease, 1);
+    // Transient: retried up to maximumAttempts (3) before giving up.
+    assert.equal(sims.requests('release-controller').filter((r) => r.path.includes('4.20')).length, 3);
+  });
+
+  test('a permanent Gangway error is not retried, is reported with its status, and a later pass retries it', async () => {
+    const { sims, config } = await setup({ faults: [{ endpoint: 'gangway.create', status: 403, body: 'Forbidden' }] });
+    const first = await runPass(config, { versions: ['4.21'] });
+    assert.equal(first.totals.failed, 5);
+    const job = first.versions[0].jobs[0];
+    assert.equal(job.decision, 'failed');
+    assert.equal(job.httpStatus, 403);
+    assert.match(job.reason, /HTTP 403/);
+    assert.equal(creates(sims).length, 5, '403 is not retried');
+
+    sims.clearFaults();
+    const second = await runPass(config, { versions: ['4.21'] });
+    assert.equal(second.totals.triggered, 5, 'a failed trigger does not block the next pass');
+  });
+
+  test('429 is retried after Retry-After, then succeeds', async () => {
+    const { sims, config } = await setup({
+      faults: [{ endpoint: 'gangway.create', status: 429, headers: { 'Retry-After': '1' }, times: 1 }],
+    });
+    const summary = await runPass(config, { versions: ['4.21'], jobs: ['azure-ipi-kata'] });
+    assert.equal(summary.totals.triggered, 1);
+    const posts = creates(sims);
+    assert.equal(posts.length, 2);
+    const gap = Date.parse(posts[1].time) - Date.parse(posts[0].time);
+    assert.ok(gap >= 900, `second attempt waited for Retry-After (gap ${gap} ms)`);
+  });
+
+  test('the summary query answers mid-run, and the temporal CLI reads it too', async () => {
+    const { config } = await setup({ faults: [{ endpoint: 'gangway.create', latencyMs: 300 }] });
+    await temporal.withWorker(config, async () => {
+      const handle = await startPass(config);
+      let mid: PassSummary | undefined;
+      for (let i = 0; i < 100 && !mid; i++) {
+        const s = await handle.query(summaryQuery);
+        if (s.versions.some((v) => v.jobs.some((j) => j.decision === 'triggered')) && s.versions.some((v) => v.jobs.some((j) => j.decision === 'pending'))) mid = s;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(mid, 'saw a summary with some jobs triggered and some still pending');
+      assert.equal(mid.state, 'running');
+      assert.ok(mid.totals.triggered > 0 && mid.totals.triggered < 15);
+
+      const cli = findTemporalCli();
+      assert.ok(cli, 'temporal CLI available');
+      const { stdout } = await run(cli.path, ['workflow', 'query', '--address', temporal.server.address, '--workflow-id', handle.workflowId, '--type', 'summary', '--output', 'json']);
+      const answer = JSON.parse(stdout) as { queryResult: PassSummary[] };
+      assert.equal(answer.queryResult[0].workflowId, handle.workflowId);
+      await handle.result();
+    });
+  });
+
+  test('a dry run decides but posts nothing; after a real pass it shows the records', async () => {
+    const { sims, config } = await setup();
+    const dry = await runPass(config, { dryRun: true, versions: ['4.21'] });
+    assert.equal(dry.totals.wouldTrigger, 5);
+    assert.equal(dry.totals.triggered, 0);
+    assert.equal(creates(sims).length, 0);
+    await runPass(config, { versions: ['4.21'] });
+    const dryAgain = await runPass(config, { dryRun: true, versions: ['4.21'] });
+    assert.equal(dryAgain.totals.skipped, 5);
+    assert.equal(creates(sims).length, 5);
+  });
+
+  test('Deck unavailable: the pass still decides from its own records', async () => {
+    const { config } = await setup({ faults: [{ endpoint: 'deck.prowjobs', status: 401, body: 'Unauthorized' }] });
+    const summary = await runPass(config, { versions: ['4.19'] });
+    assert.equal(summary.deck.state, 'unavailable');
+    assert.equal(summary.totals.triggered, 5);
+  });
+
+  test('triggers are findable by payload, version and job through search attributes', async () => {
+    const { tags, config } = await setup();
+    await runPass(config, { versions: ['4.21'] });
+    const query = `WorkflowType = 'triggerJob' AND OscPayload = '${tags['4.21']}'`;
+    let found: string[] = [];
+    for (let i = 0; i < 50 && found.length < 5; i++) {
+      found = [];
+      for await (const wf of temporal.client.workflow.list({ query })) found.push(wf.workflowId);
+      if (found.length < 5) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(found.length, 5);
+    const one: string[] = [];
+    for await (const wf of temporal.client.workflow.list({ query: `${query} AND OscJob = 'aws-ipi-coco' AND OscDecision = 'triggered'` })) one.push(wf.workflowId);
+    assert.equal(one.length, 1);
+  });
+
+  test('the canary token appears in no history and no log line', async () => {
+    const cli = findTemporalCli();
+    assert.ok(cli);
+    const ids: string[] = [];
+    for await (const wf of temporal.client.workflow.list()) ids.push(wf.workflowId);
+    assert.ok(ids.length > 30, `checked ${ids.length} workflows`);
+    let sawPinnedPayload = false;
+    for (const id of ids) {
+      const { stdout } = await run(cli.path, ['workflow', 'show', '--address', temporal.server.address, '--workflow-id', id, '--output', 'json'], { maxBuffer: 64 << 20 });
+      assert.ok(stdout.length > 0);
+      assert.ok(!stdout.includes(CANARY_TOKEN), `token leaked into history of ${id}`);
+      // The search must look where the token would be: trigger inputs carry the request.
+      if (stdout.includes('osc-build-watcher/pull-spec')) sawPinnedPayload = true;
+    }
+    assert.ok(sawPinnedPayload, 'the histories searched include trigger requests');
+    assert.ok(capturedLogs.length > 0);
+    assert.ok(!capturedLogs.some((l) => l.includes(CANARY_TOKEN)), 'token leaked into a log line');
+  });
+});
