@@ -365,10 +365,14 @@ describe('faults', () => {
   });
 
   test('truncated-gzip breaks decoding; reset destroys the connection and logs status 0', async () => {
-    sims.addFault({ endpoint: 'deck.prowjobs', kind: 'truncated-gzip', times: 1 });
+    sims.addFault({ endpoint: 'deck.prowjobs', kind: 'truncated-gzip', times: 2 });
+    const raw = await rawGet(`${sims.deckUrl}/prowjobs.js`);
+    assert.equal(raw.headers['content-encoding'], 'gzip');
+    assert.throws(() => gunzipSync(raw.body), /unexpected end of file/);
+    // fetch (like axios) inflates leniently: the client gets a cut-off body rather than an error.
     const res = await deck('/prowjobs.js');
-    assert.equal(res.headers.get('content-encoding'), 'gzip');
-    await assert.rejects(res.text());
+    const text = await res.text().catch(() => '');
+    assert.throws(() => JSON.parse(text));
     sims.addFault({ endpoint: 'rc.latest', kind: 'reset', times: 1 });
     await assert.rejects(rc(`${STREAM}/latest`));
     assert.equal(sims.requests('release-controller').at(-1)!.status, 0);
@@ -402,7 +406,7 @@ describe('faults', () => {
     assert.equal((await gangway('/v1/executions/x')).status, 503);
     sims.clearFaults();
     assert.equal((await deck('/prowjobs.js')).status, 200);
-    assert.throws(() => sims.addFault({ endpoint: 'rc.nope' } as never), /^fault: endpoint: invalid enum value/);
+    assert.throws(() => sims.addFault({ endpoint: 'rc.nope' } as never), { message: /^fault: endpoint: invalid enum value/ });
   });
 });
 
@@ -493,12 +497,12 @@ describe('scenarios', () => {
       assert.doesNotMatch(err.message, /\n/);
       return true;
     });
-    assert.throws(() => parseScenario({ deck: { prowJobs: [{ job: KATA, state: 'success', colour: 1 }] } }), /^scenario: deck\.prowJobs\.0\.colour: unknown key$/);
+    assert.throws(() => parseScenario({ deck: { prowJobs: [{ job: KATA, state: 'success', colour: 1 }] } }), { message: /^scenario: deck\.prowJobs\.0\.colour: unknown key$/ });
     assert.throws(() => parseScenario({ deck: { prowJobs: [{ job: KATA, state: 'success', startTime: 'yesterday' }] } }), /deck\.prowJobs\.0\.startTime: expected an ISO time/);
     assert.throws(() => parseScenario({ gangway: { periodicJobs: [] }, faults: [{ endpoint: 'rc.latest', kind: 'explode' }] }), /faults\.0\.kind: invalid enum value/);
     const dir = mkdtempSync(path.join(tmpdir(), 'sim-scenario-'));
     writeFileSync(path.join(dir, 'broken.yaml'), 'deck: [unclosed\n');
-    assert.throws(() => loadScenario(path.join(dir, 'broken.yaml')), /^scenario: .*broken\.yaml: invalid YAML: /);
+    assert.throws(() => loadScenario(path.join(dir, 'broken.yaml')), { message: /^scenario: .*broken\.yaml: invalid YAML: [^\n]+$/ });
     assert.throws(() => loadScenario(path.join(dir, 'missing.yaml')), /cannot read .*missing\.yaml: ENOENT/);
   });
 

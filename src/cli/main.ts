@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Argument, Command, CommanderError } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { TokenNotFoundError } from '../clients/errors';
 import { ConfigError, loadConfig, type WatcherConfig } from '../config/load';
 import type { PassSummary } from '../domain/types';
 import { summaryQuery } from '../workflows/messages';
@@ -159,6 +160,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       // Commander already printed its one-line message; help and version are not errors.
       return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof TokenNotFoundError) {
+      stderr(`ERROR: ${err.message}`);
+      return 1;
     }
     if (err instanceof ConfigError || err instanceof UsageError) {
       stderr(`ERROR: ${err.message}`);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { readGangwayToken } from '../clients/gangwayToken';
-import { TokenNotFoundError } from '../clients/errors';
 import { toPassInput, type PassSelection, type WatcherConfig } from '../config/load';
 import type { PassSummary } from '../domain/types';
 import { buildWatcher, summaryQuery } from '../workflows/buildWatcher';
@@ -37,17 +36,10 @@ export async function runPass(options: RunOptions): Promise<RunOutcome> {
   const input = toPassInput(options.config, options);
   let tokenLine: string | undefined;
   if (!input.dryRun) {
-    // Checked before anything starts, so a missing secret triggers nothing at all.
-    try {
-      await readGangwayToken(options.config.gangway.tokenFile);
-      tokenLine = '✓ Gangway API token loaded';
-    } catch (err) {
-      if (err instanceof TokenNotFoundError) {
-        options.log(`ERROR: ${err.message}`);
-        return { exitCode: 1 };
-      }
-      throw err;
-    }
+    // Checked before anything starts, so a missing secret triggers nothing at all
+    // (TokenNotFoundError reaches the caller, which prints the bash step's ERROR line).
+    await readGangwayToken(options.config.gangway.tokenFile);
+    tokenLine = '✓ Gangway API token loaded';
   }
 
   const session = await openSession({ ...options.session, config: options.config, withWorker: true });

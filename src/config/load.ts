@@ -111,14 +111,26 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
   const configPath = options.configPath ?? (env.WATCHER_CONFIG || undefined);
   const file: ConfigFile = configPath ? readConfigFile(path.resolve(configPath)) : {};
 
+  // Checks across entries (duplicates) name the file too, like the schema's own errors.
+  const fromFile = <T>(check: () => T): T => {
+    try {
+      return check();
+    } catch (err) {
+      if (err instanceof ConfigError && configPath) throw new ConfigError(`config ${path.resolve(configPath)}: ${err.message}`);
+      throw err;
+    }
+  };
   const streamTemplate = file.streamTemplate ?? d.DEFAULT_STREAM_TEMPLATE;
-  const versionList = uniqueVersions(envVersions(env) ?? file.ocpVersions ?? d.DEFAULT_VERSIONS, 'ocpVersions');
+  const fromEnv = envVersions(env);
+  const versionList = fromEnv
+    ? uniqueVersions(fromEnv, 'OCP_VERSIONS')
+    : fromFile(() => uniqueVersions(file.ocpVersions ?? d.DEFAULT_VERSIONS, 'ocpVersions'));
   const secretsDir = env.SECRETS_DIR || d.DEFAULT_SECRETS_DIR;
   const tokenFile = env.GANGWAY_TOKEN_FILE || file.gangway?.tokenFile || path.join(secretsDir, d.TOKEN_FILE_NAME);
 
   return {
     versions: versionList.map((version) => ({ version, stream: streamTemplate.replaceAll('{version}', version) })),
-    jobs: resolveJobs(file),
+    jobs: fromFile(() => resolveJobs(file)),
     dedupPolicy: file.dedupPolicy ?? 'exact-payload',
     recentSuccessWindowHours: file.recentSuccessWindowHours ?? 24,
     labelPrefix: file.labelPrefix ?? 'osc-build-watcher',

@@ -31,7 +31,11 @@ export class DeckState {
   /** Newest first by status.startTime, as Deck lists them; jobs without a start time last. */
   list(): ProwJob[] {
     const startMs = (pj: ProwJob) => (pj.status.startTime ? Date.parse(pj.status.startTime) : -Infinity);
-    return [...this.jobs.values()].sort((a, b) => startMs(b) - startMs(a)).map((pj) => structuredClone(pj));
+    // Start times have second precision: among equals, the one added last is the newest.
+    return [...this.jobs.values()]
+      .map((pj, added) => ({ pj, added }))
+      .sort((a, b) => startMs(b.pj) - startMs(a.pj) || b.added - a.added)
+      .map(({ pj }) => structuredClone(pj));
   }
 
   setState(id: string, state: ProwJobState, at = new Date()): void {

@@ -99,9 +99,6 @@ function latest(state: ReleaseControllerState, stream: string, req: SimRequest):
     skip = Number(relParam);
     if (skip < 0) return goTextError(400, 'error: ?rel must be non-negative integer');
   }
-  const format = req.params.get('format') ?? '';
-  if (!['', 'json', 'pullSpec', 'name', 'downloadURL'].includes(format)) return goTextError(400, BAD_FORMAT);
-
   const tags = state.tags(stream);
   if (!tags) return goTextError(404, STREAM_NOT_FOUND);
   const prefix = req.params.get('prefix') ?? '';
@@ -112,13 +109,18 @@ function latest(state: ReleaseControllerState, stream: string, req: SimRequest):
   const found = candidates[skip];
   if (!found) return goTextError(404, TAG_NOT_FOUND);
 
+  // Upstream checks the format last: an unknown stream is a 404 whatever the format.
+  const format = req.params.get('format') ?? '';
   switch (format) {
     case 'pullSpec':
     case 'name':
     case 'downloadURL':
       return textResponse(200, `${found[format]}\n`);
-    default:
+    case '':
+    case 'json':
       return jsonResponse(200, found, { pretty: true });
+    default:
+      return goTextError(400, BAD_FORMAT);
   }
 }
 

@@ -48,7 +48,6 @@ export class RequestLog {
     this.clear();
   }
 
-  /** Taken when a request arrives, so the order is arrival order even when answers are delayed. */
   nextSeq(): number {
     return ++this.lastSeq;
   }

@@ -81,11 +81,12 @@ export class SimServer {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const seq = this.deps.log.nextSeq();
     const simReq = await readRequest(req);
     if (simReq === 'too-large') return send(res, goTextError(413, 'request body too large'), false);
-
     if (simReq.pathname.startsWith(CONTROL_PREFIX)) return send(res, this.control(simReq), false);
+
+    // Taken before any injected latency, so seq is arrival order even when answers are delayed.
+    const seq = this.deps.log.nextSeq();
 
     const route = this.service.route(simReq);
     const logFields = this.service.logFields?.(simReq) ?? {};
