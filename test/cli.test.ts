@@ -224,6 +224,13 @@ describe('osc-build-watcher CLI', () => {
       assert.equal(stopped.code, 0, stopped.stderr);
       assert.match(stopped.stderr, /Worker stopped/);
 
+      const noRange = await cli(['schedule', 'backfill', '--start', '2026-11-20T00:00:00Z'], env);
+      assert.equal(noRange.code, 2);
+      assert.match(noRange.stderr, /^ERROR: schedule backfill needs --start and --end/);
+      const backfilled = await cli(['schedule', 'backfill', '--start', '2026-11-20T00:00:00Z', '--end', '2026-11-21T00:00:00Z'], env);
+      assert.equal(backfilled.code, 0, backfilled.stderr);
+      assert.match(backfilled.stdout, /Backfilled schedule osc-build-watcher-daily from 2026-11-20T00:00:00.000Z/);
+
       const deleted = await cli(['schedule', 'delete'], env);
       assert.equal(deleted.code, 0);
       const gone = await cli(['schedule', 'describe'], env);

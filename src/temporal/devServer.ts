@@ -6,6 +6,7 @@ import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { findTemporalCli } from './cliBinary';
+import { acquireDbLock } from './dbLock';
 
 export interface DevServer {
   address: string;
@@ -47,7 +48,28 @@ function searchAttributeArgs(): string[] {
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const namespace = options.namespace ?? 'default';
-  if (options.dbFile) mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  if (!options.dbFile) return launch(options, namespace);
+  mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  const release = acquireDbLock(options.dbFile);
+  try {
+    const server = await launch(options, namespace);
+    return {
+      ...server,
+      stop: async () => {
+        try {
+          await server.stop();
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+async function launch(options: DevServerOptions, namespace: string): Promise<DevServer> {
   const cli = findTemporalCli();
   if (!cli) return startSdkServer(options, namespace);
   // Opt-in: let @temporalio/testing spawn our binary (fine on fast machines, see README).
