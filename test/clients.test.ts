@@ -296,7 +296,6 @@ describe('DeckClient.recentRuns', () => {
 
   test(
     'the var= form keeps non-ASCII text intact when a character is split across chunks',
-    { todo: 'BUG src/clients/deckBody.ts JsVarUnwrapper decodes each chunk with chunk.toString("utf8") (lines 25 and 53): a multi-byte character split across chunks becomes U+FFFD' },
     async () => {
       const items = [{ metadata: { name: 'a' }, spec: { job: KATA }, status: { state: 'failure', description: 'café ✓ 🚀' } }];
       const text = `var allBuilds = ${JSON.stringify({ items })};`;
@@ -336,7 +335,7 @@ describe('DeckClient.recentRuns', () => {
     await expectUpstreamError(client().recentRuns(DECK_QUERY), { ...deck, retryable: false, message: /no "items" list/ });
   });
 
-  test('truncated gzip: an error, never a silent partial list', async (t) => {
+  test('truncated gzip: a retryable error, never a silent partial list', async () => {
     // Enough ProwJobs that the first half of the gzip stream holds several complete items.
     const many = Array.from({ length: 40 }, (_, i) => ({ id: `pj-${i}`, job: KATA, state: 'success' as const }));
     const local = await startSimulators(parseScenario({ deck: { prowJobs: many } }));
@@ -346,9 +345,9 @@ describe('DeckClient.recentRuns', () => {
       await assert.rejects(new DeckClient(local.deckUrl, 3000).recentRuns(DECK_QUERY), (e: unknown) => {
         assert.ok(e instanceof UpstreamError, util.inspect(e));
         assert.equal(e.upstream, 'deck');
-        // Either a retryable "cut short" or a permanent parse error is acceptable here.
-        assert.match(e.message, /cut short|not valid JSON/);
-        t.diagnostic(`truncated gzip → retryable=${e.retryable}: ${e.message}`);
+        // A cut-off transfer is a network fault: the next attempt may well get it whole.
+        assert.match(e.message, /cut short/);
+        assert.equal(e.retryable, true);
         return true;
       });
     } finally {
@@ -556,7 +555,6 @@ describe('GangwayClient.createExecution', () => {
 
   test(
     'an upstream that echoes the token in a 200 body that is not JSON: the token is not in the error',
-    { todo: 'BUG src/clients/gangway.ts lines 63 and 77: parseExecution errors are not passed through scrub(), so excerpt(text, 60) can carry the token' },
     async () => {
       sims.addFault({ endpoint: 'gangway.create', kind: 'malformed-json', body: `Bearer ${CANARY_TOKEN}` });
       await expectGangwayError(client().createExecution(request()), { retryable: false, httpStatus: 200 });

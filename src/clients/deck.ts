@@ -29,6 +29,7 @@ export class DeckClient {
       res = await this.http.get<Readable>('/prowjobs.js', {
         params: { org: query.org, repo: query.repo, omit: 'annotations,decoration_config' },
         responseType: 'stream',
+        decompress: false,
         headers: { 'Accept-Encoding': 'gzip' },
       });
     } catch (err) {
@@ -48,6 +49,7 @@ export class DeckClient {
         if (run) runs.push(run);
       },
       this.timeoutMs,
+      String(res.headers['content-encoding'] ?? ''),
     );
     return { fetchedAt: new Date().toISOString(), scanned: counted.items, runs };
   }

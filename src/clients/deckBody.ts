@@ -1,5 +1,7 @@
+import { StringDecoder } from 'node:string_decoder';
 import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { parser } from 'stream-json';
 import { pick } from 'stream-json/filters/Pick';
 import { streamArray } from 'stream-json/streamers/StreamArray';
@@ -16,13 +18,15 @@ export class JsVarUnwrapper extends Transform {
   private head = '';
   private mode: 'head' | 'json' | 'js' = 'head';
   private tail = '';
+  // Chunks split multi-byte characters anywhere; the decoder carries the partial bytes over.
+  private readonly decoder = new StringDecoder('utf8');
   bytes = 0;
   firstBytes = '';
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.mode === 'head') {
-      this.head += chunk.toString('utf8');
+      this.head += this.decoder.write(chunk);
       if (this.firstBytes.length < 60) this.firstBytes = this.head.slice(0, 60);
       const trimmed = this.head.trimStart();
       if (!trimmed) return done();
@@ -47,14 +51,18 @@ export class JsVarUnwrapper extends Transform {
       return done();
     }
     if (this.mode === 'json') {
-      this.push(chunk);
+      this.push(this.decoder.write(chunk));
       return done();
     }
-    this.emitHeld(chunk.toString('utf8'));
+    this.emitHeld(this.decoder.write(chunk));
     done();
   }
 
   override _flush(done: TransformCallback): void {
+    const rest = this.decoder.end();
+    if (this.mode === 'json') this.push(rest);
+    else if (this.mode === 'js') this.emitHeld(rest);
+    else this.head += rest;
     if (this.mode === 'head') {
       return done(this.head.trim() ? notJson(this.firstBytes, 'neither JSON nor var NAME = {...};') : emptyBody());
     }
@@ -68,6 +76,27 @@ export class JsVarUnwrapper extends Transform {
     const keep = Math.min(all.length, 16);
     this.tail = all.slice(all.length - keep);
     if (all.length > keep) this.push(all.slice(0, all.length - keep));
+  }
+}
+
+/**
+ * Our own decompression rather than axios's: axios flushes leniently, which turns a
+ * truncated gzip answer into a silently short body; zlib's default reports it.
+ */
+function decoderFor(encoding: string | undefined): Transform | undefined {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    case '':
+    case 'identity':
+      return undefined;
+    default:
+      throw new UpstreamError('deck', `Deck answer has an unsupported Content-Encoding "${encoding}"`, false);
   }
 }
 
@@ -88,6 +117,7 @@ export async function streamProwJobs(
   body: Readable,
   onItem: (item: unknown) => void,
   idleTimeoutMs: number,
+  contentEncoding?: string,
 ): Promise<{ bytes: number; items: number }> {
   const unwrap = new JsVarUnwrapper();
   let items = 0;
@@ -109,7 +139,9 @@ export async function streamProwJobs(
     sawItems = true;
   });
   try {
-    await pipeline(body, unwrap, parser(), picker, sink);
+    const decode = decoderFor(contentEncoding);
+    if (decode) await pipeline(body, decode, unwrap, parser(), picker, sink);
+    else await pipeline(body, unwrap, parser(), picker, sink);
   } catch (err) {
     if (err instanceof UpstreamError) throw err;
     const e = err as { code?: string; message?: string };

@@ -43,8 +43,17 @@ export class GangwayClient {
   }
 
   async createExecution(request: CreateExecutionRequest): Promise<CreatedExecution> {
-    const what = `Gangway create ${request.jobName}`;
     const token = await this.options.token();
+    return redactingToken(token, () => this.create(request, token));
+  }
+
+  async getExecution(id: string): Promise<JobExecution> {
+    const token = await this.options.token();
+    return redactingToken(token, () => this.get(id, token));
+  }
+
+  private async create(request: CreateExecutionRequest, token: string): Promise<CreatedExecution> {
+    const what = `Gangway create ${request.jobName}`;
     const podSpecOptions = { envs: request.envs, labels: request.labels, annotations: request.annotations };
     const byPath = this.options.createForm === 'path';
     const url = byPath ? `/v1/executions/${encodeURIComponent(request.jobName)}` : '/v1/executions';
@@ -53,27 +62,26 @@ export class GangwayClient {
       job_execution_type: '1',
       pod_spec_options: podSpecOptions,
     };
-    const res = await this.send(what, token, () =>
+    const res = await this.send(what, () =>
       this.http.post(url, body, { headers: this.headers(token), responseType: 'text', transformResponse: (x) => x }),
     );
     if (res.status === 500 && UNKNOWN_JOB.test(String(res.data))) {
       throw new UpstreamError('gangway', `${what}: HTTP 500 failed to find associated periodic job`, false, 500);
     }
-    if (res.status < 200 || res.status > 299) throw scrub(errorForStatus('gangway', what, res), token);
+    if (res.status < 200 || res.status > 299) throw errorForStatus('gangway', what, res);
     return { httpStatus: res.status, execution: parseExecution(String(res.data), what, res.status) };
   }
 
-  async getExecution(id: string): Promise<JobExecution> {
+  private async get(id: string, token: string): Promise<JobExecution> {
     const what = `Gangway get execution ${id}`;
-    const token = await this.options.token();
-    const res = await this.send(what, token, () =>
+    const res = await this.send(what, () =>
       this.http.get(`/v1/executions/${encodeURIComponent(id)}`, {
         headers: this.headers(token),
         responseType: 'text',
         transformResponse: (x) => x,
       }),
     );
-    if (res.status !== 200) throw scrub(errorForStatus('gangway', what, res), token);
+    if (res.status !== 200) throw errorForStatus('gangway', what, res);
     return parseExecution(String(res.data), what, res.status);
   }
 
@@ -81,11 +89,11 @@ export class GangwayClient {
     return { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' };
   }
 
-  private async send(what: string, token: string, call: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
+  private async send(what: string, call: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
     try {
       return await call();
     } catch (err) {
-      throw scrub(errorForNetwork('gangway', what, err), token);
+      throw errorForNetwork('gangway', what, err);
     }
   }
 }
@@ -106,6 +114,14 @@ function parseExecution(text: string, what: string, status: number): JobExecutio
 }
 
 /** Defence in depth: an upstream that echoes the request must not carry the token into a log. */
+async function redactingToken<T>(token: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw err instanceof UpstreamError ? scrub(err, token) : err;
+  }
+}
+
 function scrub(error: UpstreamError, token: string): UpstreamError {
   if (!token || !error.message.includes(token)) return error;
   return new UpstreamError(

@@ -2,7 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { Release } from '../domain/types';
 import { UpstreamError } from './errors';
-import { createHttp, errorForNetwork, errorForStatus } from './http';
+import { createHttp, errorForNetwork, errorForStatus, excerpt } from './http';
 
 // pullSpec is opaque (contracts.md §1), but it ends up in a POST body and a label
 // annotation, so reject anything that does not look like an image reference.
@@ -34,7 +34,7 @@ export class ReleaseControllerClient {
     }
     if (res.status === 404) {
       // Both 404 texts ("no release configuration…", "no tags exist…") are facts, not faults.
-      throw new UpstreamError('release-controller', `${what}: ${String(res.data).trim() || 'not found'}`, false, 404);
+      throw new UpstreamError('release-controller', `${what}: ${excerpt(res.data) || 'not found'}`, false, 404);
     }
     if (res.status !== 200) throw errorForStatus('release-controller', what, res);
     return parseLatestTag(String(res.data), what);
@@ -42,6 +42,8 @@ export class ReleaseControllerClient {
 }
 
 export function parseLatestTag(body: string, what = 'release controller answer'): Release {
+  // An empty 200 is what a proxy gives on a hiccup: worth another try, like Deck's.
+  if (!body.trim()) throw new UpstreamError('release-controller', `${what}: empty answer`, true);
   let json: unknown;
   try {
     json = JSON.parse(body);
