@@ -9,7 +9,7 @@ import { installLogger } from './logging';
 import { formatReport } from './report';
 import { runPass, UsageError } from './run';
 import { SCHEDULE_ACTIONS, scheduleCommand, type ScheduleAction } from './schedule';
-import { openSession } from './session';
+import { openSession, type Session } from './session';
 import { serverFromEnvironment } from '../temporal/connection';
 
 const stdout = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -128,7 +128,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-async function readSummary(session: Awaited<ReturnType<typeof openSession>>, workflowId: string): Promise<PassSummary> {
+async function readSummary(session: Session, workflowId: string): Promise<PassSummary> {
   const handle = session.client.workflow.getHandle(workflowId);
   let status: string;
   try {

@@ -125,13 +125,9 @@ async function report(state: VersionResult): Promise<void> {
   const parent = workflowInfo().parent;
   if (!parent) return;
   try {
-    await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(versionUpdateSignal, structuredCopy(state));
+    await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(versionUpdateSignal, state);
   } catch (err) {
     // Progress is best effort: the final result reaches the pass anyway.
     log.warn('Could not report progress to the pass', { error: String(err) });
   }
-}
-
-function structuredCopy<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
 }
