@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatReport } from '../src/cli/report';
+import { exitCodeFor, formatReport } from '../src/cli/report';
 import { judgeFromDeck } from '../src/domain/decide';
 import { isValidLabelValue, triggerKey, triggerWorkflowId } from '../src/domain/labels';
 import { countTotals } from '../src/domain/summary';
@@ -87,8 +87,24 @@ describe('report', () => {
     assert.match(text, /→ Triggered for OCP 4\.21\.0-0\.nightly-2026-11-24-010203 \(HTTP 200, execution e-1\): no run of this payload on Deck/);
     assert.match(text, /✓ Skipped 4\.21\.0-0\.nightly-2026-11-24-010203: Deck run r9 already succeeded/);
     assert.match(text, /✗ Failed to trigger for OCP 4\.21\.0-0\.nightly-2026-11-24-010203 \(HTTP 403\): Gangway create j3: HTTP 403 Forbidden/);
-    assert.match(text, /⚠ Failed to query release controller for 4\.22\.0-0\.nightly: no tags exist/);
+    assert.match(text, /⚠ No Accepted release for 4\.22\.0-0\.nightly: no tags exist/);
     assert.match(text, /Summary\n=+\nJobs triggered: 1\nJobs skipped: 1\nJobs failed: 1\n/);
     assert.match(text, /✗ Build watcher completed with 1 failed trigger\(s\)\n$/);
+    assert.equal(exitCodeFor(summary), 1);
+  });
+
+  test('a version that could not be checked is reported and fails the run; one without an Accepted tag does not', () => {
+    const base = { workflowId: 'wf', runId: 'r', state: 'done' as const, dryRun: false, dedupPolicy: 'exact-payload' as const, startedAt: '', deck: { state: 'pending' as const } };
+    const quiet: PassSummary['versions'] = [{ version: '4.22', stream: '4.22.0-0.nightly', state: 'no-release', releaseError: 'no tags exist', jobs: [] }];
+    const ok = { ...base, versions: quiet, totals: countTotals(quiet) };
+    assert.equal(exitCodeFor(ok), 0);
+    assert.match(formatReport(ok, { date: new Date(0), namespace: 'default' }), /✓ Build watcher completed successfully/);
+    const broken: PassSummary['versions'] = [{ version: '4.21', stream: '4.21.0-0.nightly', state: 'error', releaseError: 'release controller 4.21.0-0.nightly/latest: ECONNREFUSED', jobs: [] }];
+    const bad = { ...base, versions: broken, totals: countTotals(broken) };
+    const text = formatReport(bad, { date: new Date(0), namespace: 'default' });
+    assert.match(text, /⚠ Failed to query release controller for 4\.21\.0-0\.nightly: release controller 4\.21\.0-0\.nightly\/latest: ECONNREFUSED/);
+    assert.match(text, /Versions that could not be checked: 1\n/);
+    assert.match(text, /✗ Build watcher completed with 1 version\(s\) not checked/);
+    assert.equal(exitCodeFor(bad), 1);
   });
 });

@@ -59,7 +59,7 @@ describe('a pass on a real Temporal dev server with a real worker', () => {
 
     assert.equal(summary.state, 'done');
     assert.deepEqual(summary.versions.map((v) => v.version), VERSIONS);
-    assert.deepEqual(summary.totals, { triggered: 15, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0 });
+    assert.deepEqual(summary.totals, { triggered: 15, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0, versionsFailed: 0 });
     for (const v of summary.versions) {
       assert.equal(v.release?.name, tags[v.version as keyof typeof tags]);
       for (const j of v.jobs) {
@@ -137,12 +137,26 @@ describe('a pass on a real Temporal dev server with a real worker', () => {
     const { sims, config } = await setup({ faults: [{ endpoint: 'rc.latest', match: '4.20.0-0.nightly', status: 503 }] });
     const summary = await runPass(config);
     const v420 = summary.versions.find((v) => v.version === '4.20')!;
-    assert.equal(v420.state, 'no-release');
+    assert.equal(v420.state, 'error');
     assert.match(v420.releaseError ?? '', /HTTP 503/);
     assert.equal(summary.totals.triggered, 10);
-    assert.equal(summary.totals.versionsWithoutRelease, 1);
+    assert.equal(summary.totals.versionsFailed, 1);
     // Transient: retried up to maximumAttempts (3) before giving up.
     assert.equal(sims.requests('release-controller').filter((r) => r.path.includes('4.20')).length, 3);
+  });
+
+  test('no Accepted tag is a normal state; an unknown stream is an error', async () => {
+    const { sims, config } = await setup();
+    const summary = await runPass(config, { versions: ['4.18', '4.22'] });
+    const [v418, v422] = summary.versions;
+    assert.equal(v418.state, 'no-release');
+    assert.match(v418.releaseError ?? '', /no tags exist within the release that satisfy the request/);
+    assert.equal(v422.state, 'error');
+    assert.match(v422.releaseError ?? '', /HTTP 404|no release configuration exists/);
+    assert.equal(summary.totals.versionsWithoutRelease, 1);
+    assert.equal(summary.totals.versionsFailed, 1);
+    // Both are permanent answers: asked once each, not retried.
+    assert.equal(sims.requests('release-controller').length, 2);
   });
 
   test('a permanent Gangway error is not retried, is reported with its status, and a later pass retries it', async () => {

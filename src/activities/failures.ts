@@ -1,11 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { TokenNotFoundError, UpstreamError } from '../clients/errors';
+import { NoAcceptedReleaseError, TokenNotFoundError, UpstreamError } from '../clients/errors';
 import type { TriggerFailureDetail } from '../domain/types';
 
 export const FAILURE_TYPES = {
   transient: 'UpstreamTransient',
   permanent: 'UpstreamPermanent',
   tokenNotFound: 'GangwayTokenNotFound',
+  noAcceptedRelease: 'NoAcceptedRelease',
 } as const;
 
 /**
@@ -25,7 +26,7 @@ export function toApplicationFailure(err: unknown): ApplicationFailure {
     const details: TriggerFailureDetail = { reason: err.message, ...(err.httpStatus ? { httpStatus: err.httpStatus } : {}) };
     return ApplicationFailure.create({
       message: err.message,
-      type: err.retryable ? FAILURE_TYPES.transient : FAILURE_TYPES.permanent,
+      type: err instanceof NoAcceptedReleaseError ? FAILURE_TYPES.noAcceptedRelease : err.retryable ? FAILURE_TYPES.transient : FAILURE_TYPES.permanent,
       nonRetryable: !err.retryable,
       nextRetryDelay: err.retryAfterMs,
       details: [details],

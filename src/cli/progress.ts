@@ -12,7 +12,7 @@ export class ProgressPrinter {
     if (summary.deck.state === 'unavailable') this.once('deck', `Deck unavailable: ${summary.deck.reason}`);
     for (const v of summary.versions) {
       if (v.release) this.once(`${v.version}/release`, `[${v.version}] latest accepted release ${v.release.name}`);
-      if (v.state === 'no-release') this.once(`${v.version}/release`, `[${v.version}] no release: ${v.releaseError}`);
+      if (v.state === 'no-release' || v.state === 'error') this.once(`${v.version}/release`, `[${v.version}] no release: ${v.releaseError}`);
       for (const job of v.jobs) {
         if (job.decision !== 'pending') this.once(`${v.version}/${job.job}`, `[${v.version}] ${job.shortName}: ${jobLine(job)}`);
       }

@@ -29,19 +29,30 @@ export function formatReport(summary: PassSummary, header: ReportHeader): string
   lines.push('', RULE, 'Summary', RULE, `Jobs triggered: ${t.triggered}`, `Jobs skipped: ${t.skipped}`, `Jobs failed: ${t.failed}`);
   if (summary.dryRun) lines.push(`Jobs that would be triggered: ${t.wouldTrigger}`);
   if (t.versionsWithoutRelease) lines.push(`Versions without an Accepted release: ${t.versionsWithoutRelease}`);
+  if (t.versionsFailed) lines.push(`Versions that could not be checked: ${t.versionsFailed}`);
   lines.push('', finalLine(summary), '');
   return lines.join('\n');
 }
 
 export function finalLine(summary: PassSummary): string {
-  if (summary.totals.failed > 0) return `✗ Build watcher completed with ${summary.totals.failed} failed trigger(s)`;
-  return '✓ Build watcher completed successfully';
+  const { failed, versionsFailed } = summary.totals;
+  const problems = [
+    ...(failed ? [`${failed} failed trigger(s)`] : []),
+    ...(versionsFailed ? [`${versionsFailed} version(s) not checked`] : []),
+  ];
+  return problems.length ? `✗ Build watcher completed with ${problems.join(' and ')}` : '✓ Build watcher completed successfully';
+}
+
+/** Non-zero when something needs a person: a trigger failed, or a version could not be checked. */
+export function exitCodeFor(summary: PassSummary): number {
+  return summary.totals.failed > 0 || summary.totals.versionsFailed > 0 ? 1 : 0;
 }
 
 function formatVersion(v: VersionResult): string[] {
   const lines = ['', THIN, `Processing OCP ${v.version}`, THIN, `Querying release controller for ${v.stream}...`];
   if (!v.release) {
-    lines.push(`  ⚠ Failed to query release controller for ${v.stream}: ${v.releaseError ?? 'still running'}`);
+    if (v.state === 'no-release') lines.push(`  ⚠ No Accepted release for ${v.stream}: ${v.releaseError}`);
+    else lines.push(`  ⚠ Failed to query release controller for ${v.stream}: ${v.releaseError ?? 'still running'}`);
     return lines;
   }
   lines.push(`  ✓ Latest accepted release: ${v.release.name}`, `    pullSpec: ${v.release.pullSpec}`);

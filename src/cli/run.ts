@@ -4,7 +4,7 @@ import { toPassInput, type PassSelection, type WatcherConfig } from '../config/l
 import type { PassSummary } from '../domain/types';
 import { buildWatcher, summaryQuery } from '../workflows/buildWatcher';
 import { ProgressPrinter } from './progress';
-import { formatReport } from './report';
+import { exitCodeFor, formatReport } from './report';
 import { openSession, type SessionOptions } from './session';
 
 export class UsageError extends Error {
@@ -74,7 +74,7 @@ export async function runPass(options: RunOptions): Promise<RunOutcome> {
     progress.update(summary);
     if (options.json) options.out(`${JSON.stringify(summary, null, 2)}\n`);
     else options.out(formatReport(summary, { date: new Date(), namespace: session.namespace, ...(tokenLine ? { tokenLine } : {}) }));
-    return { exitCode: summary.totals.failed > 0 ? 1 : 0, summary };
+    return { exitCode: exitCodeFor(summary), summary };
   } finally {
     await session.close();
   }

@@ -18,6 +18,14 @@ export class UpstreamError extends Error {
   }
 }
 
+/** The stream exists but has no Accepted tag yet: a normal state, not a fault. */
+export class NoAcceptedReleaseError extends UpstreamError {
+  override name = 'NoAcceptedReleaseError';
+  constructor(message: string) {
+    super('release-controller', message, false, 404);
+  }
+}
+
 /** The token file is missing or empty: nothing can be triggered until an operator fixes it. */
 export class TokenNotFoundError extends Error {
   override name = 'TokenNotFoundError';

@@ -1,11 +1,13 @@
 import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { Release } from '../domain/types';
-import { UpstreamError } from './errors';
+import { NoAcceptedReleaseError, UpstreamError } from './errors';
 import { createHttp, errorForNetwork, errorForStatus, excerpt } from './http';
 
 // pullSpec is opaque (contracts.md §1), but it ends up in a POST body and a label
 // annotation, so reject anything that does not look like an image reference.
+const NO_TAGS = /no tags exist within the release/i;
+
 const PULL_SPEC = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
 
 export const releaseTagSchema = z.object({
@@ -33,8 +35,10 @@ export class ReleaseControllerClient {
       throw errorForNetwork('release-controller', what, err);
     }
     if (res.status === 404) {
-      // Both 404 texts ("no release configuration…", "no tags exist…") are facts, not faults.
-      throw new UpstreamError('release-controller', `${what}: ${excerpt(res.data) || 'not found'}`, false, 404);
+      // Both 404s are facts, not faults; only "no tags exist" is normal, an unknown stream is a misconfiguration.
+      const text = excerpt(res.data) || 'not found';
+      if (NO_TAGS.test(text)) throw new NoAcceptedReleaseError(`${what}: ${text}`);
+      throw new UpstreamError('release-controller', `${what}: ${text}`, false, 404);
     }
     if (res.status !== 200) throw errorForStatus('release-controller', what, res);
     return parseLatestTag(String(res.data), what);

@@ -1,9 +1,10 @@
 import type { JobOutcome, PassSummary, Totals, VersionResult } from './types';
 
 export function countTotals(versions: VersionResult[]): Totals {
-  const totals: Totals = { triggered: 0, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0 };
+  const totals: Totals = { triggered: 0, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0, versionsFailed: 0 };
   for (const v of versions) {
     if (v.state === 'no-release') totals.versionsWithoutRelease++;
+    if (v.state === 'error') totals.versionsFailed++;
     for (const j of v.jobs) countJob(totals, j);
   }
   return totals;

@@ -91,7 +91,8 @@ export interface JobOutcome {
   httpStatus?: number;
 }
 
-export type VersionState = 'pending' | 'discovering' | 'deciding' | 'done' | 'no-release';
+/** `no-release`: the stream has no Accepted tag (normal). `error`: it could not be checked. */
+export type VersionState = 'pending' | 'discovering' | 'deciding' | 'done' | 'no-release' | 'error';
 
 export interface VersionResult {
   version: string;
@@ -109,6 +110,7 @@ export interface Totals {
   failed: number;
   wouldTrigger: number;
   versionsWithoutRelease: number;
+  versionsFailed: number;
 }
 
 export interface PassSummary {
@@ -142,6 +144,8 @@ export interface TriggerResult {
 export interface TriggerFailureDetail {
   httpStatus?: number;
   reason: string;
+  /** The ApplicationFailure type, when there was one. */
+  type?: string;
 }
 
 export type TriggerRecordState = 'none' | 'running' | 'completed' | 'failed';

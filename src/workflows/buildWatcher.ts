@@ -72,7 +72,7 @@ export async function buildWatcher(input: PassInput): Promise<PassSummary> {
     const v = versions[i];
     finished.add(v.version);
     if (result.status === 'fulfilled') versions[i] = result.value;
-    else versions[i] = { ...v, state: 'no-release', releaseError: `watchVersion failed: ${failureDetail(result.reason).reason}`, jobs: v.jobs };
+    else versions[i] = { ...v, state: 'error', releaseError: `watchVersion failed: ${failureDetail(result.reason).reason}`, jobs: v.jobs };
   });
 
   const payloads = versions.flatMap((v) => (v.release ? [v.release.name] : []));

@@ -40,7 +40,8 @@ export function failureDetail(err: unknown): TriggerFailureDetail {
   const cause = err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const given = cause.details?.[0] as TriggerFailureDetail | undefined;
-    return given?.reason ? given : { reason: cause.message };
+    const type = cause.type ? { type: cause.type } : {};
+    return given?.reason ? { ...given, ...type } : { reason: cause.message, ...type };
   }
   if (cause instanceof Error) return { reason: cause.message };
   return { reason: String(cause) };

@@ -20,6 +20,9 @@ import { toRetryPolicy } from './retry';
 import { DECISION, JOB, OCP_VERSION, PAYLOAD } from './searchAttributes';
 import { failureDetail, triggerJob } from './triggerJob';
 
+// Mirrors FAILURE_TYPES.noAcceptedRelease; workflow code cannot import the activity module.
+const NO_ACCEPTED_RELEASE = 'NoAcceptedRelease';
+
 export interface WatchVersionInput {
   version: VersionSpec;
   pass: Omit<PassInput, 'versions'>;
@@ -43,8 +46,9 @@ export async function watchVersion(input: WatchVersionInput): Promise<VersionRes
   try {
     release = await findLatestAcceptedRelease(version.stream);
   } catch (err) {
-    state.state = 'no-release';
-    state.releaseError = failureDetail(err).reason;
+    const detail = failureDetail(err);
+    state.state = detail.type === NO_ACCEPTED_RELEASE ? 'no-release' : 'error';
+    state.releaseError = detail.reason;
     log.warn('No release for version', { version: version.version, reason: state.releaseError });
     await report(state);
     return state;

@@ -18,6 +18,8 @@ export function basicScenario(seed: number, extra: Record<string, unknown> = {})
   const scenario: Scenario = parseScenario({
     releaseController: {
       streams: {
+        // No Accepted tag yet: a normal state, not an error.
+        '4.18.0-0.nightly': { tags: [{ name: `4.18.0-0.nightly-2026-11-23-${t}`, phase: 'Rejected' }] },
         '4.19.0-0.nightly': { tags: [{ name: tags['4.19'], phase: 'Accepted' }] },
         '4.20.0-0.nightly': {
           tags: [
