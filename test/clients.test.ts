@@ -92,6 +92,8 @@ interface Expected {
   httpStatus?: number;
   retryAfterMs?: number;
   message?: RegExp;
+  /** The error class, when a subclass of UpstreamError is expected. */
+  name?: string;
 }
 
 /** Awaits a rejection and checks it is exactly the expected UpstreamError. */
@@ -106,7 +108,7 @@ async function expectUpstreamError(promise: Promise<unknown>, expected: Expected
   if (caught instanceof assert.AssertionError) throw caught;
   assert.ok(caught instanceof UpstreamError, `expected an UpstreamError, got ${util.inspect(caught)}`);
   const err = caught;
-  assert.equal(err.name, 'UpstreamError');
+  assert.equal(err.name, expected.name ?? 'UpstreamError');
   assert.equal(err.upstream, expected.upstream, err.message);
   assert.equal(err.retryable, expected.retryable, `retryable of: ${err.message}`);
   assert.equal(err.httpStatus, expected.httpStatus, `httpStatus of: ${err.message}`);
@@ -146,9 +148,10 @@ describe('ReleaseControllerClient.latestAccepted', () => {
     });
   });
 
-  test('404 no Accepted tag in the stream: permanent', async () => {
+  test('404 no Accepted tag in the stream: permanent, and told apart from a fault', async () => {
     await expectUpstreamError(client().latestAccepted(NO_ACCEPTED_STREAM), {
       ...rc,
+      name: 'NoAcceptedReleaseError',
       retryable: false,
       httpStatus: 404,
       message: /no tags exist within the release that satisfy the request/,
