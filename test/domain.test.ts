@@ -82,7 +82,7 @@ describe('report', () => {
       totals: countTotals(versions),
     };
     const text = formatReport(summary, { date: new Date('2026-11-24T00:00:00Z'), namespace: 'default', tokenLine: '✓ Gangway API token loaded' });
-    assert.match(text, /^=+\nOpenShift Sandboxed Containers Build Watcher\n=+\nDate: Tue, 24 Nov 2026 00:00:00 GMT\n/);
+    assert.match(text, /^=+\nOpenShift Sandboxed Containers Build Watcher\n=+\nDate: Tue Nov 24 00:00:00 UTC 2026\n/);
     assert.match(text, /-+\nProcessing OCP 4\.21\n-+\n/);
     assert.match(text, /→ Triggered for OCP 4\.21\.0-0\.nightly-2026-11-24-010203 \(HTTP 200, execution e-1\): no run of this payload on Deck/);
     assert.match(text, /✓ Skipped 4\.21\.0-0\.nightly-2026-11-24-010203: Deck run r9 already succeeded/);

@@ -116,7 +116,7 @@ export function buildProgram(): Command {
       const config = configFrom(program);
       installLogger('WARN');
       const embedded = !serverFromEnvironment();
-      const session = await openSession({ config, withWorker: embedded });
+      const session = await openSession({ config, withWorker: embedded, prepareNamespace: false });
       try {
         const summary = await readSummary(session, workflowId);
         stdout(opts.json ? JSON.stringify(summary, null, 2) : formatReport(summary, { date: new Date(), namespace: session.namespace }));

@@ -15,7 +15,7 @@ export function formatReport(summary: PassSummary, header: ReportHeader): string
     RULE,
     'OpenShift Sandboxed Containers Build Watcher',
     RULE,
-    `Date: ${header.date.toUTCString()}`,
+    `Date: ${dateLikeBash(header.date)}`,
     `Workflow: ${summary.workflowId} (namespace ${header.namespace})`,
     `Dedup policy: ${summary.dedupPolicy}${summary.dryRun ? ' | DRY RUN: nothing is triggered' : ''}`,
     '',
@@ -32,6 +32,12 @@ export function formatReport(summary: PassSummary, header: ReportHeader): string
   if (t.versionsFailed) lines.push(`Versions that could not be checked: ${t.versionsFailed}`);
   lines.push('', finalLine(summary), '');
   return lines.join('\n');
+}
+
+/** `date`'s default format in UTC (`Mon Jan 20 00:00:00 UTC 2026`), as the bash step printed it. */
+export function dateLikeBash(d: Date): string {
+  const [weekday, day, month, year, time] = d.toUTCString().replace(',', '').split(' ');
+  return `${weekday} ${month} ${String(Number(day)).padStart(2, ' ')} ${time} UTC ${year}`;
 }
 
 export function finalLine(summary: PassSummary): string {

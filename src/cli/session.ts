@@ -30,6 +30,8 @@ export interface SessionOptions {
   config: WatcherConfig;
   /** Start an in-process worker on the config's task queue. */
   withWorker: boolean;
+  /** Register missing search attributes: needed before starting workflows, not to read them. */
+  prepareNamespace?: boolean;
   /** An explicit server; otherwise TEMPORAL_ADDRESS; otherwise an embedded dev server. */
   server?: ServerTarget;
   dbFile?: string;
@@ -49,7 +51,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   try {
     const connection = await connectClient(target);
     cleanups.unshift(() => connection.close());
-    await ensureSearchAttributes(connection, target.namespace);
+    if (options.prepareNamespace ?? true) await ensureSearchAttributes(connection, target.namespace);
     if (devServer) await ensureRetention(connection, target.namespace, EMBEDDED_RETENTION_DAYS);
     const client = new Client({ connection, namespace: target.namespace });
     let worker: Worker | undefined;
