@@ -3,7 +3,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -19,6 +19,7 @@ import { labelKeys, triggerKey } from '../src/domain/labels';
 import type { JobSpec } from '../src/domain/types';
 import { parseScenario, type Simulators, startSimulators } from '../src/simulators';
 import { CANARY_TOKEN, JOB_NAMES, tempDir, writeTokenFile } from './helpers/config';
+import { rawGet } from './helpers/http';
 
 const PREFIX = 'osc-build-watcher';
 const KEYS = labelKeys(PREFIX);
@@ -626,16 +627,3 @@ function pipeText(text: string, through: JsVarUnwrapper): Promise<string> {
   });
 }
 
-/** Raw HTTP, to see Content-Encoding (axios and fetch decode it away). */
-function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    httpRequest(url, { headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
-}

@@ -2,12 +2,12 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import YAML from 'yaml';
 import { loadScenario, parseScenario, type ProwJob, type Simulators, startSimulators } from '../src/simulators';
+import { rawGet } from './helpers/http';
 
 const TOKEN = 'test-token';
 const PREFIX = 'periodic-ci-openshift-sandboxed-containers-operator-devel-downstream-release';
@@ -63,19 +63,6 @@ function gangway(p: string, init: { method?: string; body?: unknown; token?: str
 }
 const createBody = (job = KATA, extra: Record<string, unknown> = {}) => ({ job_name: job, job_execution_type: '1', ...extra });
 
-/** Raw HTTP, to see the bytes and headers fetch would hide (Content-Encoding, gzip). */
-function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(url, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 async function items(query = ''): Promise<ProwJob[]> {
   const res = await deck(`/prowjobs.js${query}`);
