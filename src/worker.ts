@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { DeckClient } from './clients/deck';
 import { GangwayClient } from './clients/gangway';
@@ -42,5 +42,3 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
   });
 }
-
-export { NativeConnection };

@@ -93,4 +93,4 @@ export function describeSchemaError(error: z.ZodError): string {
   return `${path || '(root)'}: ${issue.message}`;
 }
 
-export { baseUrl as baseUrlSchema, ocpVersion as ocpVersionSchema, cron as cronSchema };
+export { baseUrl as baseUrlSchema, ocpVersion as ocpVersionSchema };

@@ -1,4 +1,4 @@
-import type { JobOutcome, PassSummary, Totals, VersionResult } from './types';
+import type { JobOutcome, Totals, VersionResult } from './types';
 
 export function countTotals(versions: VersionResult[]): Totals {
   const totals: Totals = { triggered: 0, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0, versionsFailed: 0 };
@@ -15,8 +15,4 @@ function countJob(totals: Totals, job: JobOutcome): void {
   else if (job.decision === 'skipped') totals.skipped++;
   else if (job.decision === 'failed') totals.failed++;
   else if (job.decision === 'would-trigger') totals.wouldTrigger++;
-}
-
-export function withTotals(summary: PassSummary): PassSummary {
-  return { ...summary, totals: countTotals(summary.versions) };
 }
