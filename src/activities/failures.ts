@@ -1,13 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { NoAcceptedReleaseError, TokenNotFoundError, UpstreamError } from '../clients/errors';
+import { FAILURE_TYPES } from '../domain/failureTypes';
 import type { TriggerFailureDetail } from '../domain/types';
-
-export const FAILURE_TYPES = {
-  transient: 'UpstreamTransient',
-  permanent: 'UpstreamPermanent',
-  tokenNotFound: 'GangwayTokenNotFound',
-  noAcceptedRelease: 'NoAcceptedRelease',
-} as const;
 
 /**
  * Runs a client call and hands Temporal the client's own verdict: retryable or not,

@@ -5,11 +5,7 @@ import type { PassSummary } from '../domain/types';
 import { buildWatcher, summaryQuery } from '../workflows/buildWatcher';
 import { ProgressPrinter } from './progress';
 import { exitCodeFor, formatReport } from './report';
-import { openSession, type SessionOptions } from './session';
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { openSession } from './session';
 
 export interface RunOptions extends PassSelection {
   config: WatcherConfig;
@@ -18,7 +14,6 @@ export interface RunOptions extends PassSelection {
   out: (text: string) => void;
   /** Progress lines; stderr when stdout carries JSON. */
   log: (line: string) => void;
-  session?: Omit<SessionOptions, 'config' | 'withWorker'>;
 }
 
 export interface RunOutcome {
@@ -31,7 +26,7 @@ export function newPassWorkflowId(now = new Date()): string {
   return `osc-build-watcher-run-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-/** One pass now: the `run` command, also used by the demo. */
+/** One pass now: the `run` command. */
 export async function runPass(options: RunOptions): Promise<RunOutcome> {
   const input = toPassInput(options.config, options);
   let tokenLine: string | undefined;
@@ -42,7 +37,7 @@ export async function runPass(options: RunOptions): Promise<RunOutcome> {
     tokenLine = '✓ Gangway API token loaded';
   }
 
-  const session = await openSession({ ...options.session, config: options.config, withWorker: true });
+  const session = await openSession({ config: options.config, withWorker: true });
   try {
     options.log(`Temporal: ${session.origin}`);
     const workflowId = options.workflowId ?? newPassWorkflowId();

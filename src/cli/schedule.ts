@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { toPassInput, type WatcherConfig } from '../config/load';
 import { buildWatcher } from '../workflows/buildWatcher';
-import { UsageError } from './run';
+import { UsageError } from './errors';
 
 export const SCHEDULE_ACTIONS = ['apply', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
 export type ScheduleAction = (typeof SCHEDULE_ACTIONS)[number];

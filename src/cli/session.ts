@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { WatcherConfig } from '../config/load';
-import { connectClient, serverFromEnvironment, type ServerTarget } from '../temporal/connection';
+import { connectClient, serverFromEnvironment } from '../temporal/connection';
 import { startDevServer, type DevServer } from '../temporal/devServer';
 import { ensureRetention, ensureSearchAttributes } from '../temporal/setup';
 import { createWatcherWorker } from '../worker';
@@ -32,18 +32,14 @@ export interface SessionOptions {
   withWorker: boolean;
   /** Register missing search attributes: needed before starting workflows, not to read them. */
   prepareNamespace?: boolean;
-  /** An explicit server; otherwise TEMPORAL_ADDRESS; otherwise an embedded dev server. */
-  server?: ServerTarget;
-  dbFile?: string;
-  workflowBundle?: { code: string };
 }
 
-/** Connects to Temporal (or starts the embedded dev server) and, if asked, a worker beside it. */
+/** Connects to TEMPORAL_ADDRESS (or starts the embedded dev server) and, if asked, a worker beside it. */
 export async function openSession(options: SessionOptions): Promise<Session> {
-  let target = options.server ?? serverFromEnvironment();
+  let target = serverFromEnvironment();
   let devServer: DevServer | undefined;
   if (!target) {
-    devServer = await startDevServer({ dbFile: options.dbFile ?? defaultDbFile() });
+    devServer = await startDevServer({ dbFile: defaultDbFile() });
     target = { address: devServer.address, namespace: devServer.namespace, connectionOptions: { address: devServer.address } };
   }
   const cleanups: Array<() => Promise<void>> = [];
@@ -63,7 +59,6 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         connection: native,
         namespace: target.namespace,
         client,
-        ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
       });
     }
     return {

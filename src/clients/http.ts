@@ -20,7 +20,7 @@ export function createHttp(baseURL: string, timeoutMs: number): AxiosInstance {
   return axios.create({
     baseURL,
     timeout: timeoutMs,
-    // Status handling is ours (classifyResponse), not axios's: it must never throw an
+    // Status handling is ours (errorForStatus), not axios's: it must never throw an
     // error that carries request headers, the Authorization one included.
     validateStatus: () => true,
     maxRedirects: 0,

@@ -7,6 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { findTemporalCli } from './cliBinary';
 import { acquireDbLock } from './dbLock';
+import { cliTypeName } from './setup';
 
 export interface DevServer {
   address: string;
@@ -22,7 +23,6 @@ export interface DevServerOptions {
   namespace?: string;
   /** How long to wait for a server we spawned; a cold start on 2 cores can take 10 s or more. */
   startTimeoutMs?: number;
-  ui?: boolean;
 }
 
 async function freePort(): Promise<number> {
@@ -38,7 +38,7 @@ async function freePort(): Promise<number> {
 }
 
 function searchAttributeArgs(): string[] {
-  return ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${k.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`]);
+  return ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${cliTypeName(k)}`]);
 }
 
 /**
@@ -77,8 +77,7 @@ async function launch(options: DevServerOptions, namespace: string): Promise<Dev
 
   const port = await freePort();
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'error'];
-  if (options.ui) args.push('--ui-port', String(await freePort()));
-  else args.push('--headless');
+  args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   args.push(...searchAttributeArgs());
 
@@ -143,7 +142,7 @@ async function startSdkServer(options: DevServerOptions, namespace: string, exis
       ...(existingPath ? { executable: { type: 'existing-path' as const, path: existingPath } } : {}),
       namespace,
       ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
-      ui: options.ui ?? false,
+      ui: false,
       searchAttributes: ALL_SEARCH_ATTRIBUTES,
     },
   });

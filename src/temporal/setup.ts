@@ -2,8 +2,13 @@ import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 
-// Proto enum values of IndexedValueType.
+// Proto enum values of IndexedValueType, and the names the temporal CLI uses for them.
 const INDEXED_TYPE = { KEYWORD: 2, KEYWORD_LIST: 7 } as const;
+const CLI_TYPE_NAME = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList' } as const;
+
+export function cliTypeName(key: (typeof ALL_SEARCH_ATTRIBUTES)[number]): string {
+  return CLI_TYPE_NAME[key.type as keyof typeof CLI_TYPE_NAME];
+}
 
 /**
  * The workflows set these attributes at start; a server without them would fail every pass.
@@ -21,7 +26,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     });
   } catch (err) {
     const commands = missing
-      .map((k) => `temporal operator search-attribute create --namespace ${namespace} --name ${k.name} --type ${k.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`)
+      .map((k) => `temporal operator search-attribute create --namespace ${namespace} --name ${k.name} --type ${cliTypeName(k)}`)
       .join('; ');
     throw new Error(`search attributes ${missing.map((k) => k.name).join(', ')} are missing and could not be created (${(err as Error).message.split('\n')[0]}); run: ${commands}`);
   }

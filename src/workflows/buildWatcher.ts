@@ -5,7 +5,7 @@ import type { DeckRun, DeckStatus, PassInput, PassSummary, VersionResult } from 
 import { summaryQuery, versionUpdateSignal } from './messages';
 import { toRetryPolicy } from './retry';
 import { OCP_VERSION, PAYLOAD } from './searchAttributes';
-import { failureDetail } from './triggerJob';
+import { failureDetail } from './failures';
 import { watchVersion } from './watchVersion';
 
 export { summaryQuery, versionUpdateSignal } from './messages';

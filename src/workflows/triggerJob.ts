@@ -1,6 +1,8 @@
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { WatcherActivities } from '../activities';
-import type { RetrySettings, TriggerFailureDetail, TriggerRequest, TriggerResult } from '../domain/types';
+import { FAILURE_TYPES } from '../domain/failureTypes';
+import type { RetrySettings, TriggerRequest, TriggerResult } from '../domain/types';
+import { failureDetail } from './failures';
 import { toRetryPolicy } from './retry';
 import { DECISION } from './searchAttributes';
 
@@ -8,8 +10,6 @@ export interface TriggerJobInput {
   request: TriggerRequest;
   retry: RetrySettings;
 }
-
-export const TRIGGER_FAILED = 'TriggerFailed';
 
 /**
  * One execution per (job, payload), under a deterministic workflow ID: its existence is the
@@ -31,18 +31,6 @@ export async function triggerJob(input: TriggerJobInput): Promise<TriggerResult>
     const detail = failureDetail(err);
     upsertSearchAttributes([{ key: DECISION, value: 'failed' }]);
     log.warn('Trigger failed', { job: request.job.name, payload: request.release.name, reason: detail.reason });
-    throw ApplicationFailure.create({ type: TRIGGER_FAILED, message: detail.reason, nonRetryable: true, details: [detail] });
+    throw ApplicationFailure.create({ type: FAILURE_TYPES.triggerFailed, message: detail.reason, nonRetryable: true, details: [detail] });
   }
-}
-
-/** The reason (and HTTP status) behind an activity or child failure, for the summary. */
-export function failureDetail(err: unknown): TriggerFailureDetail {
-  const cause = err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const given = cause.details?.[0] as TriggerFailureDetail | undefined;
-    const type = cause.type ? { type: cause.type } : {};
-    return given?.reason ? { ...given, ...type } : { reason: cause.message, ...type };
-  }
-  if (cause instanceof Error) return { reason: cause.message };
-  return { reason: String(cause) };
 }

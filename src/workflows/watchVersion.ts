@@ -12,16 +12,15 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { WatcherActivities } from '../activities';
 import { judgeFromDeck } from '../domain/decide';
+import { FAILURE_TYPES } from '../domain/failureTypes';
 import { isValidLabelValue, triggerWorkflowId } from '../domain/labels';
 import { buildTriggerRequest } from '../domain/trigger';
 import type { DeckRun, JobOutcome, JobSpec, PassInput, Release, VersionResult, VersionSpec } from '../domain/types';
 import { versionSummaryQuery, versionUpdateSignal } from './messages';
 import { toRetryPolicy } from './retry';
 import { DECISION, JOB, OCP_VERSION, PAYLOAD } from './searchAttributes';
-import { failureDetail, triggerJob } from './triggerJob';
-
-// Mirrors FAILURE_TYPES.noAcceptedRelease; workflow code cannot import the activity module.
-const NO_ACCEPTED_RELEASE = 'NoAcceptedRelease';
+import { failureDetail } from './failures';
+import { triggerJob } from './triggerJob';
 
 export interface WatchVersionInput {
   version: VersionSpec;
@@ -47,7 +46,7 @@ export async function watchVersion(input: WatchVersionInput): Promise<VersionRes
     release = await findLatestAcceptedRelease(version.stream);
   } catch (err) {
     const detail = failureDetail(err);
-    state.state = detail.type === NO_ACCEPTED_RELEASE ? 'no-release' : 'error';
+    state.state = detail.type === FAILURE_TYPES.noAcceptedRelease ? 'no-release' : 'error';
     state.releaseError = detail.reason;
     log.warn('No release for version', { version: version.version, reason: state.releaseError });
     await report(state);
