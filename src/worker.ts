@@ -1,9 +1,10 @@
 import type { Client } from '@temporalio/client';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { DeckClient } from './clients/deck';
 import { GangwayClient } from './clients/gangway';
 import { readGangwayToken } from './clients/gangwayToken';
+import { RateLimiter } from './clients/rateLimiter';
 import { ReleaseControllerClient } from './clients/releaseController';
 import type { WatcherConfig } from './config/load';
 
@@ -15,7 +16,6 @@ export interface WatcherWorkerOptions {
   client: Client;
   /** A pre-built bundle saves the few seconds of webpack per worker (tests, the demo). */
   workflowBundle?: { code: string };
-  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
 }
 
 /** The only place where endpoints and the token file meet the workflows. */
@@ -29,8 +29,12 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
       timeoutMs: config.httpTimeoutMs,
       createForm: config.gangway.createForm,
       token: () => readGangwayToken(config.gangway.tokenFile),
+      rateLimiter: new RateLimiter(config.gangway.rateLimit.perMinute, config.gangway.rateLimit.burst),
+      onRateLimitWait: (waitMs, what) =>
+        Runtime.instance().logger.info('Waiting for a Gangway rate-limit slot', { waitMs, request: what }),
     }),
     deckFilter: config.deck,
+    trigger: config.trigger,
     temporal: options.client,
   });
   return Worker.create({
@@ -39,6 +43,7 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
     taskQueue: config.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
     activities,
-    shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+    shutdownGraceTime: config.shutdownGraceMs,
+    stickyQueueScheduleToStartTimeout: config.stickyQueueTimeoutMs,
   });
 }

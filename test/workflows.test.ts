@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { toPassInput, type PassSelection, type WatcherConfig } from '../src/config/load';
 import type { PassSummary } from '../src/domain/types';
-import { startSimulators, type Simulators } from '../src/simulators';
+import { parseScenario, startSimulators, type Simulators } from '../src/simulators';
 import { findTemporalCli } from '../src/temporal/cliBinary';
 import { buildWatcher, summaryQuery } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_NAMES, simConfig, tempDir, writeTokenFile } from './helpers/config';
@@ -242,6 +242,25 @@ describe('a pass on a real Temporal dev server with a real worker', () => {
     const one: string[] = [];
     for await (const wf of temporal.client.workflow.list({ query: `${query} AND OscJob = 'aws-ipi-coco' AND OscDecision = 'triggered'` })) one.push(wf.workflowId);
     assert.equal(one.length, 1);
+  });
+
+  test('a stream that went back to an older nightly than one already triggered is skipped with the reason', async () => {
+    const { config, tags } = await setup();
+    await runPass(config, { versions: ['4.21'] });
+    // The newer tag was pruned or rejected after the fact: the stream's newest Accepted is now older.
+    const older = tags['4.21'].replace('2026-11-24', '2026-11-20');
+    const sims = await startSimulators(
+      parseScenario({
+        releaseController: { streams: { '4.21.0-0.nightly': { tags: [{ name: older, phase: 'Accepted' }] } } },
+        gangway: { token: CANARY_TOKEN, periodicJobs: JOB_NAMES },
+      }),
+    );
+    openSims.push(sims);
+    const summary = await runPass(simConfig(sims, tokenFile, { taskQueue: config.taskQueue }), { versions: ['4.21'] });
+    const v = summary.versions[0]!;
+    assert.equal(v.release?.name, older);
+    assert.ok(v.jobs.every((j) => j.decision === 'skipped' && j.reason.includes(`older than ${tags['4.21']}`)), JSON.stringify(v.jobs[0]));
+    assert.equal(creates(sims).length, 0);
   });
 
   test('the canary token appears in no history and no log line', async () => {

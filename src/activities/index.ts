@@ -1,20 +1,29 @@
-import { log } from '@temporalio/activity';
+import { Context, log, sleep } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { DeckClient, DeckQuery } from '../clients/deck';
 import type { GangwayClient } from '../clients/gangway';
 import type { ReleaseControllerClient } from '../clients/releaseController';
+import { triggerKeyLabel } from '../domain/labels';
+import { newestNightly } from '../domain/nightly';
+import { PAYLOAD } from '../workflows/searchAttributes';
 import type { DeckSnapshot, Release, TriggerRecordState, TriggerRequest, TriggerResult } from '../domain/types';
+import { findEarlierTrigger } from './earlierTrigger';
 import { asActivity } from './failures';
+import { whileHeartbeating } from './heartbeat';
 
 export interface ActivityDeps {
   releaseController: ReleaseControllerClient;
   deck: DeckClient;
   gangway: GangwayClient;
   deckFilter: { org: string; repo: string };
-  /** Only used to look up trigger records during dry runs. */
+  trigger: { inFlightGraceMs: number; deckLagToleranceMs: number };
+  /** Trigger records: dry-run lookups, and whether a trigger workflow ran before. */
   temporal: Client;
 }
+
+/** Worker and Gangway clocks may differ a little; an earlier attempt's execution must not fall outside the window. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Thin wrappers: the clients do the work and classify failures; these only adapt to Temporal. */
 export function createActivities(deps: ActivityDeps) {
@@ -29,27 +38,27 @@ export function createActivities(deps: ActivityDeps) {
       return snapshot;
     },
 
+    /**
+     * Gangway has no idempotency key, so a POST is only sent when no earlier attempt of this
+     * trigger can have created the execution, or after looking for what it created (by our
+     * trigger-key label). See RELIABILITY.md for every point a worker may die at.
+     */
     async triggerGangwayJob(request: TriggerRequest): Promise<TriggerResult> {
-      const envs = request.job.payloadEnv ? { [request.job.payloadEnv]: request.release.pullSpec } : {};
-      const created = await asActivity(() =>
-        deps.gangway.createExecution({
-          jobName: request.job.name,
-          envs,
-          labels: request.labels,
-          annotations: request.annotations,
-        }),
-      );
-      log.info('Gangway execution created', {
-        job: request.job.name,
-        payload: request.release.name,
-        executionId: created.execution.id,
-        httpStatus: created.httpStatus,
-      });
-      return {
-        executionId: created.execution.id,
-        httpStatus: created.httpStatus,
-        ...(created.execution.job_status ? { jobStatus: created.execution.job_status } : {}),
-      };
+      return whileHeartbeating(() => asActivity(() => trigger(request)));
+    },
+
+    /**
+     * The newest payload this watcher has triggered for a version, from the trigger records
+     * (completed triggerJob workflows) of the last two weeks: nightlies expire after 14 days.
+     */
+    async newestTriggeredPayload(version: string): Promise<string | null> {
+      const since = new Date(Date.now() - 14 * 86_400_000).toISOString();
+      const query = `WorkflowType = 'triggerJob' AND ExecutionStatus = 'Completed' AND OscOcpVersion = ${JSON.stringify(version)} AND StartTime > ${JSON.stringify(since)}`;
+      const payloads: string[] = [];
+      for await (const run of deps.temporal.workflow.list({ query })) {
+        payloads.push(...(run.typedSearchAttributes.get(PAYLOAD) ?? []));
+      }
+      return newestNightly(payloads) ?? null;
     },
 
     async lookupTriggerRecord(workflowId: string): Promise<TriggerRecordState> {
@@ -65,6 +74,64 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
   };
+
+  async function trigger(request: TriggerRequest): Promise<TriggerResult> {
+    const info = Context.current().info;
+    const facts = { job: request.job.name, payload: request.release.name, attempt: info.attempt };
+    const earlierRunStartMs = await earliestEarlierRun(info.workflowExecution);
+    if (info.attempt > 1 || earlierRunStartMs !== undefined) {
+      if (info.attempt > 1) {
+        const graceLeft = info.currentAttemptScheduledTimestampMs + deps.trigger.inFlightGraceMs - Date.now();
+        if (graceLeft > 0) await sleep(graceLeft);
+      }
+      const label = triggerKeyLabel(request.labels);
+      if (!label) throw new Error('trigger request carries no trigger-key label; cannot look for earlier attempts');
+      const found = await findEarlierTrigger(
+        {
+          jobName: request.job.name,
+          label,
+          sinceMs: Math.min(info.scheduledTimestampMs, earlierRunStartMs ?? Infinity) - CLOCK_SKEW_MS,
+        },
+        {
+          gangway: deps.gangway,
+          deck: deps.deck,
+          deckLagToleranceMs: deps.trigger.deckLagToleranceMs,
+          sleep,
+          onDeckLag: (ids) => log.info('Waiting for Deck to show executions before deciding', { ...facts, executions: ids }),
+        },
+      );
+      if (found) {
+        log.info('Found the execution an earlier attempt created; not posting again', { ...facts, executionId: found.id });
+        return { executionId: found.id, foundFromEarlierAttempt: true, ...(found.job_status ? { jobStatus: found.job_status } : {}) };
+      }
+    }
+    const envs = request.job.payloadEnv ? { [request.job.payloadEnv]: request.release.pullSpec } : {};
+    const created = await deps.gangway.createExecution({
+      jobName: request.job.name,
+      envs,
+      labels: request.labels,
+      annotations: request.annotations,
+    });
+    log.info('Gangway execution created', { ...facts, executionId: created.execution.id, httpStatus: created.httpStatus });
+    return {
+      executionId: created.execution.id,
+      httpStatus: created.httpStatus,
+      ...(created.execution.job_status ? { jobStatus: created.execution.job_status } : {}),
+    };
+  }
+
+  /** Start of the oldest earlier run of this trigger workflow: a failed run may have created the execution. */
+  async function earliestEarlierRun(current: { workflowId: string; runId: string } | undefined): Promise<number | undefined> {
+    if (!current) return undefined;
+    let earliest: number | undefined;
+    const query = `WorkflowId = ${JSON.stringify(current.workflowId)}`;
+    for await (const run of deps.temporal.workflow.list({ query })) {
+      if (run.runId === current.runId) continue;
+      const start = run.startTime.getTime();
+      earliest = earliest === undefined ? start : Math.min(earliest, start);
+    }
+    return earliest;
+  }
 }
 
 export type WatcherActivities = ReturnType<typeof createActivities>;

@@ -74,7 +74,7 @@ export function buildProgram(): Command {
           stderr(`Received ${signal} again: exiting without waiting for in-flight activities`);
           process.exit(130);
         }
-        stderr(`Received ${signal}: finishing in-flight activities (up to 30 s), then stopping`);
+        stderr(`Received ${signal}: finishing in-flight activities (up to ${config.shutdownGraceMs / 1000} s), then stopping; send it again to stop at once`);
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);

@@ -70,7 +70,7 @@ export function jobLine(job: JobOutcome): string {
   const payload = job.payload ?? '(no payload)';
   switch (job.decision) {
     case 'triggered':
-      return `→ Triggered for OCP ${payload} (HTTP ${job.httpStatus ?? '?'}, execution ${job.executionId ?? '?'}): ${job.reason}`;
+      return `→ Triggered for OCP ${payload} (${job.httpStatus ? `HTTP ${job.httpStatus}, ` : ''}execution ${job.executionId ?? '?'}): ${job.reason}`;
     case 'skipped':
       return `✓ Skipped ${payload}: ${job.reason}`;
     case 'failed':

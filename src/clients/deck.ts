@@ -1,8 +1,10 @@
 import type { AxiosInstance } from 'axios';
 import type { Readable } from 'node:stream';
+import { parse as parseYaml } from 'yaml';
 import type { DeckRun, DeckSnapshot, JobSpec, ProwJobState } from '../domain/types';
 import { labelKeys } from '../domain/labels';
-import { createHttp, errorForNetwork, errorForStatus } from './http';
+import { UpstreamError } from './errors';
+import { createHttp, errorForNetwork, errorForStatus, excerpt } from './http';
 import { streamProwJobs } from './deckBody';
 
 const KNOWN_STATES = new Set(['scheduling', 'triggered', 'pending', 'success', 'failure', 'aborted', 'error']);
@@ -14,7 +16,7 @@ export interface DeckQuery {
   labelPrefix: string;
 }
 
-export class DeckClient {
+export class DeckClient implements DeckProwJobReader {
   private readonly http: AxiosInstance;
 
   constructor(baseUrl: string, private readonly timeoutMs: number) {
@@ -53,6 +55,39 @@ export class DeckClient {
     );
     return { fetchedAt: new Date().toISOString(), scanned: counted.items, runs };
   }
+
+  /** `GET /prowjob?prowjob=<id>`: one ProwJob, as YAML. */
+  async prowJobLabels(id: string): Promise<ProwJobLabels> {
+    const what = `Deck /prowjob ${id}`;
+    let res;
+    try {
+      res = await this.http.get('/prowjob', { params: { prowjob: id }, responseType: 'text', transformResponse: (x) => x });
+    } catch (err) {
+      throw errorForNetwork('deck', what, err);
+    }
+    if (res.status === 404) return { state: 'missing' };
+    if (res.status !== 200) throw errorForStatus('deck', what, res);
+    let doc: unknown;
+    try {
+      doc = parseYaml(String(res.data));
+    } catch {
+      throw new UpstreamError('deck', `${what}: HTTP 200 with a body that is not YAML (${excerpt(res.data, 60)})`, true, 200);
+    }
+    const metadata = isObj(doc) && isObj(doc.metadata) ? doc.metadata : undefined;
+    if (!metadata || str(metadata.name) !== id) {
+      throw new UpstreamError('deck', `${what}: HTTP 200 but the answer is not that ProwJob (${excerpt(res.data, 60)})`, true, 200);
+    }
+    const labels: Record<string, string> = {};
+    if (isObj(metadata.labels)) for (const [k, v] of Object.entries(metadata.labels)) if (typeof v === 'string') labels[k] = v;
+    return { state: 'found', labels };
+  }
+}
+
+/** One ProwJob's labels, or `missing` when Deck does not have it (yet: Deck reads a cache that lags). */
+export type ProwJobLabels = { state: 'found'; labels: Record<string, string> } | { state: 'missing' };
+
+export interface DeckProwJobReader {
+  prowJobLabels(id: string): Promise<ProwJobLabels>;
 }
 
 async function readSome(stream: Readable, limit = 2048): Promise<string> {

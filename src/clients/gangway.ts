@@ -1,6 +1,7 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { UpstreamError } from './errors';
 import { createHttp, errorForNetwork, errorForStatus, excerpt } from './http';
+import type { RateLimiter } from './rateLimiter';
 
 export interface CreateExecutionRequest {
   jobName: string;
@@ -30,6 +31,10 @@ export interface GangwayClientOptions {
   /** `body`: POST /v1/executions with job_name; `path`: POST /v1/executions/<job> (the bash step's form). */
   createForm: 'body' | 'path';
   token: () => Promise<string>;
+  /** Shared by every request of this process: Gangway's proxy limits requests per source. */
+  rateLimiter?: RateLimiter;
+  /** Hears each wait for a rate-limit slot, for the log. */
+  onRateLimitWait?: (waitMs: number, what: string) => void;
 }
 
 // Gangway answers 500 for an unknown job: retrying will not make the job exist.
@@ -50,6 +55,12 @@ export class GangwayClient {
   async getExecution(id: string): Promise<JobExecution> {
     const token = await this.options.token();
     return redactingToken(token, () => this.get(id, token));
+  }
+
+  /** Every execution of one job that Gangway knows, newest or not: it reads the cluster, so it does not lag like Deck. */
+  async listExecutions(jobName: string): Promise<JobExecution[]> {
+    const token = await this.options.token();
+    return redactingToken(token, () => this.list(jobName, token));
   }
 
   private async create(request: CreateExecutionRequest, token: string): Promise<CreatedExecution> {
@@ -85,11 +96,34 @@ export class GangwayClient {
     return parseExecution(String(res.data), what, res.status);
   }
 
+  private async list(jobName: string, token: string): Promise<JobExecution[]> {
+    const what = `Gangway list executions of ${jobName}`;
+    const res = await this.send(what, () =>
+      this.http.get('/v1/executions', {
+        params: { job_name: jobName },
+        headers: this.headers(token),
+        responseType: 'text',
+        transformResponse: (x) => x,
+      }),
+    );
+    if (res.status !== 200) throw errorForStatus('gangway', what, res);
+    let json: unknown;
+    try {
+      json = JSON.parse(String(res.data));
+    } catch {
+      throw new UpstreamError('gangway', `${what}: HTTP 200 with a body that is not JSON (${excerpt(res.data, 60)})`, true, 200);
+    }
+    const list = (json as { job_execution?: unknown })?.job_execution ?? [];
+    if (!Array.isArray(list)) throw new UpstreamError('gangway', `${what}: job_execution is not a list`, true, 200);
+    return list.filter((e): e is JobExecution => typeof (e as JobExecution)?.id === 'string' && (e as JobExecution).id !== '');
+  }
+
   private headers(token: string): Record<string, string> {
     return { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' };
   }
 
   private async send(what: string, call: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
+    await this.options.rateLimiter?.acquire((waitMs) => this.options.onRateLimitWait?.(waitMs, what));
     try {
       return await call();
     } catch (err) {

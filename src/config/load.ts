@@ -18,12 +18,35 @@ export interface WatcherConfig {
   retry: RetrySettings;
   endpoints: { releaseController: string; deck: string; gangway: string };
   deck: { org: string; repo: string };
-  gangway: { createForm: 'body' | 'path'; tokenFile: string };
+  gangway: { createForm: 'body' | 'path'; tokenFile: string; rateLimit: GangwayRateLimit };
+  trigger: TriggerSettings;
   httpTimeoutMs: number;
   schedule: { id: string; cron: string; timezone: string; catchupWindowMs: number };
   taskQueue: string;
+  /** How long workflows cached by a worker that died wait before another worker takes them. */
+  stickyQueueTimeoutMs: number;
+  /** On SIGTERM, how long in-flight activities may run before the worker stops anyway. */
+  shutdownGraceMs: number;
   /** Where the file settings came from, for messages. */
   source: string;
+}
+
+/** Gangway's proxy allows about 9 requests a minute per source, with bursts of 5. */
+export interface GangwayRateLimit {
+  perMinute: number;
+  burst: number;
+}
+
+export interface TriggerSettings {
+  /** A worker that stops heartbeating for this long is taken as dead, and its trigger is retried. */
+  heartbeatTimeoutMs: number;
+  /**
+   * Before a retry looks for what an earlier attempt created, wait this long after that attempt
+   * ended: a POST still in flight at Gangway's proxy may complete until its 60 s timeout.
+   */
+  inFlightGraceMs: number;
+  /** How long a retry waits for Deck to show an execution Gangway already lists. */
+  deckLagToleranceMs: number;
 }
 
 export interface LoadOptions {
@@ -147,7 +170,16 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
       gangway: envUrl(env, 'GANGWAY_URL') ?? trimUrl(file.gangway?.url ?? d.DEFAULT_GANGWAY_URL),
     },
     deck: { org: file.deck?.org ?? 'openshift', repo: file.deck?.repo ?? 'sandboxed-containers-operator' },
-    gangway: { createForm: file.gangway?.createForm ?? 'body', tokenFile },
+    gangway: {
+      createForm: file.gangway?.createForm ?? 'body',
+      tokenFile,
+      rateLimit: { perMinute: file.gangway?.rateLimit?.perMinute ?? 9, burst: file.gangway?.rateLimit?.burst ?? 5 },
+    },
+    trigger: {
+      heartbeatTimeoutMs: parseDuration(file.trigger?.heartbeatTimeout ?? '30s'),
+      inFlightGraceMs: parseDuration(file.trigger?.inFlightGrace ?? '60s'),
+      deckLagToleranceMs: parseDuration(file.trigger?.deckLagTolerance ?? '5m'),
+    },
     httpTimeoutMs: parseDuration(file.http?.timeout ?? '60s'),
     schedule: {
       id: file.schedule?.id ?? d.DEFAULT_SCHEDULE_ID,
@@ -156,6 +188,8 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
       catchupWindowMs: parseDuration(file.schedule?.catchupWindow ?? '6h'),
     },
     taskQueue: env.TEMPORAL_TASK_QUEUE || file.temporal?.taskQueue || d.DEFAULT_TASK_QUEUE,
+    stickyQueueTimeoutMs: parseDuration(file.temporal?.stickyQueueTimeout ?? '10s'),
+    shutdownGraceMs: parseDuration(file.temporal?.shutdownGrace ?? '30s'),
     source: configPath ?? 'built-in defaults',
   };
 }
@@ -194,5 +228,6 @@ export function toPassInput(config: WatcherConfig, selection: PassSelection = {}
     labelPrefix: config.labelPrefix,
     dryRun: selection.dryRun ?? false,
     retry: config.retry,
+    triggerHeartbeatTimeoutMs: config.trigger.heartbeatTimeoutMs,
   };
 }

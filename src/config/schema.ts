@@ -51,6 +51,19 @@ export const configFileSchema = z.strictObject({
       url: baseUrl.optional(),
       createForm: z.enum(['body', 'path']).optional(),
       tokenFile: z.string().min(1).optional(),
+      rateLimit: z
+        .strictObject({
+          perMinute: z.number().int().min(1).max(600).optional(),
+          burst: z.number().int().min(1).max(100).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  trigger: z
+    .strictObject({
+      heartbeatTimeout: duration.optional(),
+      inFlightGrace: duration.optional(),
+      deckLagTolerance: duration.optional(),
     })
     .optional(),
   http: z.strictObject({ timeout: duration.optional() }).optional(),
@@ -76,7 +89,13 @@ export const configFileSchema = z.strictObject({
       catchupWindow: duration.optional(),
     })
     .optional(),
-  temporal: z.strictObject({ taskQueue: z.string().min(1).optional() }).optional(),
+  temporal: z
+    .strictObject({
+      taskQueue: z.string().min(1).optional(),
+      stickyQueueTimeout: duration.optional(),
+      shutdownGrace: duration.optional(),
+    })
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -39,3 +39,9 @@ export function labelKeys(prefix: string) {
     workflowId: `${prefix}/workflow-id`,
   };
 }
+
+/** The trigger-key label of a request, whatever the configured prefix. */
+export function triggerKeyLabel(labels: Record<string, string>): { key: string; value: string } | undefined {
+  const key = Object.keys(labels).find((k) => k.endsWith('/trigger-key'));
+  return key === undefined ? undefined : { key, value: labels[key]! };
+}

@@ -33,6 +33,8 @@ export interface PassInput {
   labelPrefix: string;
   dryRun: boolean;
   retry: RetrySettings;
+  /** Absent in passes started before it existed; the trigger workflow then uses its default. */
+  triggerHeartbeatTimeoutMs?: number;
 }
 
 export interface Release {
@@ -136,8 +138,11 @@ export interface TriggerRequest {
 
 export interface TriggerResult {
   executionId: string;
-  httpStatus: number;
+  /** Absent when an earlier attempt's execution was found instead of posting again. */
+  httpStatus?: number;
   jobStatus?: string;
+  /** The execution was created by an earlier attempt whose answer was lost (crash, timeout, 5xx). */
+  foundFromEarlierAttempt?: boolean;
 }
 
 /** Detail attached to a failed trigger so the pass can report the HTTP status. */

@@ -8,6 +8,9 @@ import { SimulatorInputError } from './validation';
 /** The ProwJobs the cluster holds: what Deck lists and where Gangway creates. */
 export class DeckState {
   private jobs = new Map<string, ProwJob>();
+  /** When Gangway created each job: Deck serves a cache of the cluster that shows new jobs only later. */
+  private createdAtMs = new Map<string, number>();
+  private lagMs = 0;
 
   constructor(scenario: Scenario, now = new Date()) {
     this.reset(scenario, now);
@@ -16,16 +19,45 @@ export class DeckState {
   /** Relative scenario times are resolved against `now`, so "-3h" stays 3 hours old after a reset. */
   reset(scenario: Scenario, now = new Date()): void {
     this.jobs = new Map();
+    this.createdAtMs = new Map();
+    this.lagMs = scenario.deck.lagMs;
     scenario.deck.prowJobs.forEach((spec, index) => this.add(expand(spec, index, scenario, now)));
+  }
+
+  /** How long a job created from now on stays out of Deck's answers (Gangway sees it at once). */
+  setLag(ms: number): void {
+    if (!(ms >= 0)) throw new SimulatorInputError(`deck: lagMs must be >= 0, got ${ms}`);
+    this.lagMs = ms;
   }
 
   add(pj: ProwJob): void {
     this.jobs.set(pj.metadata.name, structuredClone(pj));
   }
 
+  /** A job just created through Gangway: in the cluster now, in Deck's answers after the lag. */
+  addCreated(pj: ProwJob, now = Date.now()): void {
+    this.add(pj);
+    this.createdAtMs.set(pj.metadata.name, now);
+  }
+
+  /** The cluster's view (what Gangway reads). */
   get(id: string): ProwJob | undefined {
     const pj = this.jobs.get(id);
     return pj && structuredClone(pj);
+  }
+
+  /** Deck's view: a job created less than the lag ago is not there yet. */
+  getVisible(id: string, now = Date.now()): ProwJob | undefined {
+    return this.isVisible(id, now) ? this.get(id) : undefined;
+  }
+
+  listVisible(now = Date.now()): ProwJob[] {
+    return this.list().filter((pj) => this.isVisible(pj.metadata.name, now));
+  }
+
+  private isVisible(id: string, now: number): boolean {
+    const created = this.createdAtMs.get(id);
+    return created === undefined || now - created >= this.lagMs;
   }
 
   /** Newest first by status.startTime, as Deck lists them; jobs without a start time last. */
@@ -91,7 +123,7 @@ function listProwJobs(state: DeckState, req: SimRequest): SimResponse {
   const org = req.params.get('org') ?? '';
   const repo = req.params.get('repo') ?? '';
   const items = state
-    .list()
+    .listVisible()
     .filter((pj) => matchesRepo(pj, org, repo))
     .map((pj) => omitFields(pj, omit));
   const json = JSON.stringify({ items });
@@ -125,7 +157,7 @@ function omitFields(pj: ProwJob, omit: Set<string>): ProwJob {
 function oneProwJob(state: DeckState, req: SimRequest): SimResponse {
   const id = req.params.get('prowjob') ?? '';
   if (id === '') return goTextError(400, "request did not provide the 'prowjob' query parameter");
-  const pj = state.get(id);
+  const pj = state.getVisible(id);
   if (!pj) return goTextError(404, `ProwJob not found: prowjobs.prow.k8s.io "${id}" not found`);
   // Like sigs.k8s.io/yaml (go-yaml v2): sorted keys, unindented sequences, YAML 1.1 quoting (timestamps
   // and "true" stay strings). Go sniffs the type as plain text.
@@ -139,6 +171,12 @@ function oneProwJob(state: DeckState, req: SimRequest): SimResponse {
 /** Deck's own control requests: read the ProwJobs, move one to another state (for tests in another process). */
 function control(state: DeckState, req: SimRequest): SimResponse | undefined {
   if (req.method === 'GET' && req.pathname === '/__sim/prowjobs') return jsonResponse(200, state.list(), { pretty: true });
+  if (req.method === 'POST' && req.pathname === '/__sim/lag') {
+    const lagMs = (req.json as { lagMs?: unknown } | undefined)?.lagMs;
+    if (typeof lagMs !== 'number') throw new SimulatorInputError('lagMs: expected a number of milliseconds');
+    state.setLag(lagMs);
+    return jsonResponse(200, { ok: true });
+  }
   const m = /^\/__sim\/prowjobs\/([^/]+)\/state$/.exec(req.pathname);
   if (req.method === 'POST' && m) {
     const stateName = (req.json as { state?: unknown } | undefined)?.state;

@@ -27,6 +27,12 @@ export interface Fault {
   times?: number;
   /** Run the real handler first (its side effects happen, e.g. Gangway creates the ProwJob), then answer with the fault. */
   afterEffect?: boolean;
+  /**
+   * Hold the request until a test releases it: `before` the upstream handles it (released after
+   * the client hung up, it is dropped: nothing happens), or `after` it handled it (the effect is
+   * there; the answer waits). The rest of the fault, if any, applies once released.
+   */
+  hold?: 'before' | 'after';
 }
 
 /** Typed against the interface, so the two cannot drift apart. */
@@ -41,6 +47,7 @@ export const faultSchema: z.ZodType<Fault> = z.strictObject({
   kind: z.enum(FAULT_KINDS).optional(),
   times: z.number().int().min(1).optional(),
   afterEffect: z.boolean().optional(),
+  hold: z.enum(['before', 'after']).optional(),
 });
 
 export function parseFault(input: unknown): Fault {
@@ -103,6 +110,11 @@ export function applyFault(fault: Fault, produce: () => SimResponse): FaultOutco
   if (kind === 'reset') return { reset: true };
   const response = kind === 'pass-through' || kind === 'truncated-gzip' ? corrupt(kind, real!, fault) : invent(kind, fault);
   return { reset: false, response: withHeaders(response, fault.headers ?? {}) };
+}
+
+/** True when the fault does more than hold or delay: its answer replaces the real one. */
+export function changesOutcome(fault: Fault): boolean {
+  return effectiveKind(fault) !== 'pass-through' || fault.headers !== undefined;
 }
 
 function effectiveKind(fault: Fault): FaultKind | 'pass-through' {

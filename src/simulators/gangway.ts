@@ -122,7 +122,7 @@ function create(deps: GangwayDeps, req: SimRequest, jobNameInPath: string | unde
 
   const now = new Date();
   const { org, repo, baseRef } = deps.scenario.deck;
-  deps.deck.add(
+  deps.deck.addCreated(
     buildProwJob({
       id,
       job: parsed.jobName,

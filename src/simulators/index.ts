@@ -1,6 +1,7 @@
 import { DeckState, deckService } from './deck';
 import { type Fault, faultBelongsTo, FaultStore, parseFault } from './faults';
 import { gangwayService } from './gangway';
+import { type HeldRequest, HoldRegistry } from './holds';
 import type { ProwJob, ProwJobState } from './prowJob';
 import { ReleaseControllerState, releaseControllerService } from './releaseController';
 import { CREATED_COUNTER, RequestLog, type RequestLogEntry, type ServiceName } from './requestLog';
@@ -12,6 +13,7 @@ export type { ProwJob, ProwJobState, ProwJobType } from './prowJob';
 export type { RequestLogEntry, ServiceName, Endpoint } from './requestLog';
 export type { Phase, Scenario, ScenarioProwJob, ScenarioTag } from './scenario';
 export type { JobExecution } from './gangway';
+export type { HeldRequest } from './holds';
 export { loadScenario, parseScenario } from './scenario';
 export { parseFault } from './faults';
 export { SimulatorInputError } from './validation';
@@ -27,6 +29,12 @@ export interface Simulators {
   addTag(stream: string, tag: { name: string; phase: Phase; pullSpec?: string }): void;
   setProwJobState(id: string, state: ProwJobState): void;
   prowJobs(): ProwJob[];
+  /** Requests stopped by `hold` faults, oldest first. */
+  held(): HeldRequest[];
+  release(id: number): boolean;
+  releaseAll(): number;
+  /** How long a job Gangway creates from now on stays out of Deck's answers. */
+  setDeckLag(ms: number): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -53,7 +61,9 @@ export async function startSimulators(scenario: Scenario, opts: StartOptions = {
     for (const service of SERVICES) if (faultBelongsTo(fault, service)) faults[service].add(fault);
   };
   const clearFaults = () => SERVICES.forEach((s) => faults[s].clear());
+  const holds = new HoldRegistry();
   const reset = () => {
+    holds.releaseAll();
     log.clear();
     releases.reset(scenario);
     deck.reset(scenario);
@@ -62,7 +72,7 @@ export async function startSimulators(scenario: Scenario, opts: StartOptions = {
   };
   reset();
 
-  const serverFor = (service: SimService) => new SimServer(service, { log, faults: faults[service.service], resetAll: reset });
+  const serverFor = (service: SimService) => new SimServer(service, { log, faults: faults[service.service], holds, resetAll: reset });
   const servers = {
     releaseController: serverFor(releaseControllerService(releases)),
     deck: serverFor(deckService(deck)),
@@ -70,6 +80,7 @@ export async function startSimulators(scenario: Scenario, opts: StartOptions = {
   };
   const all = Object.values(servers);
   const close = async () => {
+    holds.releaseAll();
     await Promise.all(all.map((s) => s.close()));
   };
   try {
@@ -92,6 +103,10 @@ export async function startSimulators(scenario: Scenario, opts: StartOptions = {
     addTag: (stream, tag) => releases.addTag(stream, tag),
     setProwJobState: (id, state) => deck.setState(id, state),
     prowJobs: () => deck.list(),
+    held: () => holds.list(),
+    release: (id) => holds.release(id),
+    releaseAll: () => holds.releaseAll(),
+    setDeckLag: (ms) => deck.setLag(ms),
     reset,
     close,
   };

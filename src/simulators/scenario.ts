@@ -39,7 +39,8 @@ export interface ScenarioProwJob {
 
 export interface Scenario {
   releaseController: { streams: Record<string, { tags: ScenarioTag[] }> };
-  deck: { org: string; repo: string; baseRef: string; prowJobs: ScenarioProwJob[] };
+  /** lagMs: how long a job Gangway created stays out of Deck's answers (Deck reads a cache). */
+  deck: { org: string; repo: string; baseRef: string; lagMs: number; prowJobs: ScenarioProwJob[] };
   gangway: { token: string; periodicJobs: string[] };
   faults: Fault[];
 }
@@ -96,6 +97,7 @@ const scenarioSchema = z.strictObject({
       org: z.string().min(1).default('openshift'),
       repo: z.string().min(1).default('sandboxed-containers-operator'),
       baseRef: z.string().min(1).default('devel'),
+      lagMs: z.number().int().min(0).max(3_600_000).default(0),
       prowJobs: z.array(prowJobSchema).prefault([]).superRefine((jobs, ctx) => {
         const seen = new Set<string>();
         jobs.forEach((job, i) => {

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { applyFault, type FaultOutcome, type FaultStore, parseFault } from './faults';
+import { applyFault, changesOutcome, type FaultOutcome, type FaultStore, parseFault } from './faults';
+import type { HoldRegistry } from './holds';
 import { goTextError, jsonResponse, type SimRequest, type SimResponse } from './http';
 import type { Endpoint, RequestLog, ServiceName } from './requestLog';
 import { SimulatorInputError } from './validation';
@@ -27,6 +28,7 @@ export interface SimService {
 export interface SimServerDeps {
   log: RequestLog;
   faults: FaultStore;
+  holds: HoldRegistry;
   /** Resets all simulators: Deck and Gangway share ProwJobs, so a partial reset would be inconsistent. */
   resetAll(): void;
 }
@@ -92,21 +94,37 @@ export class SimServer {
     const logFields = this.service.logFields?.(simReq) ?? {};
     if (route.endpoint) this.deps.log.increment(route.endpoint);
     const fault = this.deps.faults.take(route.endpoint, simReq.url);
+    let clientGone = false;
+    res.once('close', () => (clientGone = !res.writableFinished));
     if (fault?.latencyMs) await this.sleep(fault.latencyMs);
     if (res.destroyed) return;
 
-    const outcome: FaultOutcome = fault ? applyFault(fault, () => route.handle()) : { reset: false, response: route.handle() };
-    this.deps.log.record({
-      seq,
-      time: new Date().toISOString(),
-      service: this.service.service,
-      method: simReq.method,
-      path: simReq.pathname,
-      query: Object.fromEntries(simReq.params),
-      status: outcome.reset ? 0 : outcome.response.status,
-      ...(simReq.json !== undefined ? { body: simReq.json } : {}),
-      ...logFields,
-    });
+    const record = (status: number) =>
+      this.deps.log.record({
+        seq,
+        time: new Date().toISOString(),
+        service: this.service.service,
+        method: simReq.method,
+        path: simReq.pathname,
+        query: Object.fromEntries(simReq.params),
+        status,
+        ...(simReq.json !== undefined ? { body: simReq.json } : {}),
+        ...logFields,
+      });
+    const holdUntilReleased = async (stage: 'before' | 'after') => {
+      const { held, released } = this.deps.holds.hold(route.endpoint!, stage, simReq.url);
+      res.once('close', () => (held.clientGone = !res.writableFinished));
+      await released;
+    };
+
+    if (fault?.hold === 'before' && route.endpoint) {
+      await holdUntilReleased('before');
+      // The request never reached the upstream before its client gave up: nothing happens.
+      if (clientGone) return record(0);
+    }
+    const outcome: FaultOutcome = fault && changesOutcome(fault) ? applyFault(fault, () => route.handle()) : { reset: false, response: route.handle() };
+    if (fault?.hold === 'after' && route.endpoint) await holdUntilReleased('after');
+    record(outcome.reset ? 0 : outcome.response.status);
     if (outcome.reset) {
       req.socket.destroy();
       return;
@@ -133,6 +151,15 @@ export class SimServer {
         case 'DELETE /__sim/faults':
           faults.clear();
           return jsonResponse(200, { ok: true });
+        case 'GET /__sim/held':
+          return jsonResponse(200, this.deps.holds.list(), { pretty: true });
+        case 'POST /__sim/held/release': {
+          const id = (req.json as { id?: unknown } | undefined)?.id;
+          if (id === undefined) return jsonResponse(200, { released: this.deps.holds.releaseAll() });
+          if (typeof id !== 'number') throw new SimulatorInputError('id: expected the number of a held request');
+          if (!this.deps.holds.release(id)) return goTextError(404, `no held request ${id}`);
+          return jsonResponse(200, { released: 1 });
+        }
         case 'POST /__sim/reset':
           this.deps.resetAll();
           return jsonResponse(200, { ok: true });

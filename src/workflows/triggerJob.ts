@@ -9,7 +9,11 @@ import { DECISION } from './searchAttributes';
 export interface TriggerJobInput {
   request: TriggerRequest;
   retry: RetrySettings;
+  /** Absent in triggers started before it existed. */
+  heartbeatTimeoutMs?: number;
 }
+
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
 
 /**
  * One execution per (job, payload), under a deterministic workflow ID: its existence is the
@@ -18,8 +22,10 @@ export interface TriggerJobInput {
  */
 export async function triggerJob(input: TriggerJobInput): Promise<TriggerResult> {
   const { triggerGangwayJob } = proxyActivities<WatcherActivities>({
-    // Gangway's proxy gives up after 60 s; leave room for our own client timeout.
-    startToCloseTimeout: '3m',
+    // Long enough for a queue of rate-limit waits and Deck's lag; a dead worker is noticed
+    // by the missing heartbeat instead.
+    startToCloseTimeout: '30m',
+    heartbeatTimeout: input.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
     retry: toRetryPolicy(input.retry),
   });
   const { request } = input;

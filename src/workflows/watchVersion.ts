@@ -14,6 +14,7 @@ import type { WatcherActivities } from '../activities';
 import { judgeFromDeck } from '../domain/decide';
 import { FAILURE_TYPES } from '../domain/failureTypes';
 import { isValidLabelValue, triggerWorkflowId } from '../domain/labels';
+import { compareNightlies } from '../domain/nightly';
 import { buildTriggerRequest } from '../domain/trigger';
 import type { DeckRun, JobOutcome, JobSpec, PassInput, Release, VersionResult, VersionSpec } from '../domain/types';
 import { versionSummaryQuery, versionUpdateSignal } from './messages';
@@ -36,7 +37,7 @@ export async function watchVersion(input: WatchVersionInput): Promise<VersionRes
   const state: VersionResult = { version: version.version, stream: version.stream, state: 'discovering', jobs: [] };
   setHandler(versionSummaryQuery, () => state);
 
-  const { findLatestAcceptedRelease, lookupTriggerRecord } = proxyActivities<WatcherActivities>({
+  const { findLatestAcceptedRelease, lookupTriggerRecord, newestTriggeredPayload } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '2m',
     retry: toRetryPolicy(pass.retry),
   });
@@ -58,6 +59,15 @@ export async function watchVersion(input: WatchVersionInput): Promise<VersionRes
   upsertSearchAttributes([{ key: PAYLOAD, value: [release.name] }]);
   await report(state);
 
+  const newer = await newerPayloadAlreadyTriggered(release);
+  if (newer) {
+    const reason = `${release.name} is older than ${newer}, which this watcher already triggered for OCP ${version.version}; not going back`;
+    log.warn('Newest Accepted release is older than one already triggered', { version: version.version, release: release.name, newer });
+    state.jobs = state.jobs.map((j) => ({ ...j, decision: 'skipped', reason }));
+    state.state = 'done';
+    return state;
+  }
+
   // One job at a time: Gangway limits request rates, and the order makes logs readable.
   for (let i = 0; i < pass.jobs.length; i++) {
     state.jobs[i] = await decideAndTrigger(pass.jobs[i], release);
@@ -65,6 +75,18 @@ export async function watchVersion(input: WatchVersionInput): Promise<VersionRes
   }
   state.state = 'done';
   return state;
+
+  /** A newer payload already triggered means the stream went back (a tag was rejected or pruned after the fact). */
+  async function newerPayloadAlreadyTriggered(rel: Release): Promise<string | undefined> {
+    try {
+      const newest = await newestTriggeredPayload(version.version);
+      return newest && (compareNightlies(newest, rel.name) ?? 0) > 0 ? newest : undefined;
+    } catch (err) {
+      // The trigger records still rule out duplicates; only this extra check is lost.
+      log.warn('Could not read earlier triggers of this version', { version: version.version, reason: failureDetail(err).reason });
+      return undefined;
+    }
+  }
 
   async function decideAndTrigger(job: JobSpec, rel: Release): Promise<JobOutcome> {
     const base = { job: job.name, shortName: job.shortName, payload: rel.name };
@@ -86,7 +108,13 @@ export async function watchVersion(input: WatchVersionInput): Promise<VersionRes
     try {
       const child = await startChild(triggerJob, {
         workflowId,
-        args: [{ request: buildTriggerRequest(job, version.version, rel, pass.labelPrefix, workflowId), retry: pass.retry }],
+        args: [
+          {
+            request: buildTriggerRequest(job, version.version, rel, pass.labelPrefix, workflowId),
+            retry: pass.retry,
+            ...(pass.triggerHeartbeatTimeoutMs ? { heartbeatTimeoutMs: pass.triggerHeartbeatTimeoutMs } : {}),
+          },
+        ],
         // The ID is the record: a finished trigger blocks another, a failed one may be retried.
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         // The record must outlive a pass that is cancelled or terminated.
@@ -105,7 +133,8 @@ export async function watchVersion(input: WatchVersionInput): Promise<VersionRes
         reason: verdict.reason,
         triggerWorkflowId: workflowId,
         executionId: result.executionId,
-        httpStatus: result.httpStatus,
+        ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}),
+        ...(result.foundFromEarlierAttempt ? { reason: `${verdict.reason}; created by an earlier attempt whose answer was lost` } : {}),
       };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {

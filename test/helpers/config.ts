@@ -37,6 +37,9 @@ export function simConfig(sims: Simulators, tokenFile: string, overrides: Partia
     ...base,
     retry: { initialIntervalMs: 50, backoffCoefficient: 2, maximumIntervalMs: 200, maximumAttempts: 3 },
     httpTimeoutMs: 5000,
+    // Tests that are not about the rate limit must not wait for it.
+    gangway: { ...base.gangway, rateLimit: { perMinute: 6000, burst: 100 } },
+    trigger: { heartbeatTimeoutMs: 5000, inFlightGraceMs: 0, deckLagToleranceMs: 5000 },
     taskQueue: `test-${process.pid}-${++queueCounter}`,
     ...overrides,
   };

@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, toPassInput } from '../src/config/load';
+import { triggerKey } from '../src/domain/labels';
+import type { PassSummary } from '../src/domain/types';
+import { parseScenario, startSimulators, type Fault, type Simulators } from '../src/simulators';
+import { startDevServer, type DevServer } from '../src/temporal/devServer';
+import { ensureSearchAttributes } from '../src/temporal/setup';
+import { buildWatcher } from '../src/workflows';
+import { CANARY_TOKEN, JOB_NAMES, tempDir, writeTokenFile } from './helpers/config';
+import { pullSpecOf } from './helpers/scenarios';
+import { FreezableProxy } from './helpers/tcpProxy';
+import { WorkerProcess } from './helpers/workerProcess';
+
+// The crash test: real worker processes are SIGKILLed at chosen and random points of Gangway
+// triggers while passes run; every (job, payload) must end with exactly one ProwJob.
+
+const PASSES = Number(process.env.CRASH_PASSES ?? 4);
+const KILLS_PER_PASS = Number(process.env.CRASH_KILLS_PER_PASS ?? 6);
+const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+const STREAMS = { '4.19': '4.19.0-0.nightly', '4.20': '4.20.0-0.nightly', '4.21': '4.21.0-0.nightly' };
+const TRIGGER_KEY_LABEL = 'osc-build-watcher/trigger-key';
+const HTTP_TIMEOUT_MS = 3000;
+
+/** Where a worker dies (kill-*) or what else goes wrong around the POST without a kill. */
+const POINTS = [
+  'kill-before-post', // the POST is held before Gangway handles it: nothing created
+  'kill-after-post', // Gangway created the job; the answer is held
+  'kill-after-answer', // the worker got the answer; its report to Temporal is held back
+  'kill-at-random', // whenever the clock says
+  'kill-during-lookup', // a retry is asking Gangway what an earlier attempt created
+  'post-timeout', // Gangway created the job and answers after the client gave up
+  'post-5xx-after-create', // Gangway created the job and answered 502
+] as const;
+type Point = (typeof POINTS)[number];
+
+let dev: DevServer;
+let proxy: FreezableProxy;
+let sims: Simulators;
+let client: Client;
+let connection: Connection;
+let worker: WorkerProcess;
+let configFile: string;
+
+/** Small deterministic PRNG, so a failing run can be replayed with CRASH_SEED. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 0x1_0000_0000;
+  };
+}
+const random = rng(SEED);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function tagFor(version: string, pass: number): string {
+  const day = String(10 + pass).padStart(2, '0');
+  return `${version}.0-0.nightly-2026-11-${day}-${String(SEED).padStart(6, '0')}`;
+}
+
+before(async () => {
+  const work = tempDir('osc-crash-');
+  sims = await startSimulators(
+    parseScenario({
+      releaseController: { streams: Object.fromEntries(Object.values(STREAMS).map((s) => [s, { tags: [] }])) },
+      deck: { lagMs: 1000 },
+      gangway: { token: CANARY_TOKEN, periodicJobs: JOB_NAMES },
+    }),
+  );
+  dev = await startDevServer();
+  const [host, port] = dev.address.split(':');
+  proxy = new FreezableProxy({ host: host!, port: Number(port) });
+  await proxy.listen();
+  connection = await Connection.connect({ address: dev.address });
+  await ensureSearchAttributes(connection, dev.namespace);
+  client = new Client({ connection, namespace: dev.namespace });
+
+  const tokenFile = writeTokenFile(work);
+  configFile = path.join(work, 'crash.yaml');
+  writeFileSync(
+    configFile,
+    [
+      `ocpVersions: [${Object.keys(STREAMS).map((v) => `"${v}"`).join(', ')}]`,
+      `releaseController: { url: ${sims.releaseControllerUrl} }`,
+      `deck: { url: ${sims.deckUrl} }`,
+      `gangway: { url: ${sims.gangwayUrl}, tokenFile: ${tokenFile}, rateLimit: { perMinute: 600, burst: 20 } }`,
+      `http: { timeout: ${HTTP_TIMEOUT_MS}ms }`,
+      'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
+      'trigger: { heartbeatTimeout: 2s, inFlightGrace: 0ms, deckLagTolerance: 30s }',
+      `temporal: { taskQueue: crash-${process.pid}, stickyQueueTimeout: 1s, shutdownGrace: 2s }`,
+      '',
+    ].join('\n'),
+  );
+  worker = new WorkerProcess(configFile, {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TEMPORAL_ADDRESS: proxy.address,
+    TEMPORAL_NAMESPACE: dev.namespace,
+  });
+  await worker.start();
+});
+
+after(async () => {
+  await worker?.stop('SIGKILL');
+  await connection?.close();
+  await proxy?.close();
+  await dev?.stop();
+  await sims?.close();
+});
+
+/** Arms `fault` and waits until a request is held by it; undefined if the pass ends first or none comes. */
+async function holdNext(fault: Fault, passDone: () => boolean, timeoutMs = 20_000) {
+  sims.addFault(fault);
+  const deadline = Date.now() + timeoutMs;
+  while (!passDone() && Date.now() < deadline) {
+    const held = sims.held().find((h) => h.endpoint === fault.endpoint && !h.clientGone);
+    if (held) return held;
+    await sleep(20);
+  }
+  sims.clearFaults();
+  return undefined;
+}
+
+async function killAndRestart(): Promise<void> {
+  await worker.stop('SIGKILL');
+  await worker.start();
+}
+
+/** Makes `point` happen once during the running pass; true if a worker was killed. */
+async function inject(point: Point, passDone: () => boolean): Promise<boolean> {
+  switch (point) {
+    case 'kill-before-post':
+    case 'kill-after-post': {
+      const held = await holdNext({ endpoint: 'gangway.create', hold: point === 'kill-before-post' ? 'before' : 'after', times: 1 }, passDone);
+      if (!held) return false;
+      await worker.stop('SIGKILL');
+      sims.release(held.id);
+      await worker.start();
+      return true;
+    }
+    case 'kill-after-answer': {
+      const held = await holdNext({ endpoint: 'gangway.create', hold: 'after', times: 1 }, passDone);
+      if (!held) return false;
+      proxy.freeze();
+      sims.release(held.id);
+      await sleep(300);
+      await worker.stop('SIGKILL');
+      proxy.thaw();
+      await worker.start();
+      return true;
+    }
+    case 'kill-at-random':
+      await sleep(random() * 1500);
+      if (passDone()) return false;
+      await killAndRestart();
+      return true;
+    case 'kill-during-lookup': {
+      const held = await holdNext({ endpoint: 'gangway.list', hold: 'before', times: 1 }, passDone, 8000);
+      if (!held) return false;
+      await worker.stop('SIGKILL');
+      sims.release(held.id);
+      await worker.start();
+      return true;
+    }
+    case 'post-timeout': {
+      const held = await holdNext({ endpoint: 'gangway.create', hold: 'after', times: 1 }, passDone);
+      if (held) {
+        await sleep(HTTP_TIMEOUT_MS + 500);
+        sims.release(held.id);
+      }
+      return false;
+    }
+    case 'post-5xx-after-create':
+      sims.addFault({ endpoint: 'gangway.create', status: 502, afterEffect: true, times: 1, body: 'upstream connect error' });
+      await sleep(500);
+      return false;
+  }
+}
+
+test(`crash test: ${PASSES} passes, ${KILLS_PER_PASS}+ SIGKILLs each, seed ${SEED}`, { timeout: 15 * 60_000 }, async (t) => {
+  const config = loadConfig({ configPath: configFile, env: {} });
+  const input = toPassInput(config);
+  const kills: Record<string, number> = {};
+  const faults: Record<string, number> = {};
+  const expected: Array<{ pass: number; job: string; version: string; key: string }> = [];
+  const summaries: PassSummary[] = [];
+  const started = Date.now();
+
+  for (let pass = 0; pass < PASSES; pass++) {
+    for (const [version, stream] of Object.entries(STREAMS)) {
+      sims.addTag(stream, { name: tagFor(version, pass), phase: 'Accepted' });
+      for (const job of JOB_NAMES) expected.push({ pass, job, version, key: triggerKey(job, pullSpecOf(tagFor(version, pass))) });
+    }
+    const handle = await client.workflow.start(buildWatcher, {
+      taskQueue: config.taskQueue,
+      workflowId: `crash-${SEED}-pass-${pass}`,
+      args: [input],
+      // A workflow task handed to a worker that dies is retried after this.
+      workflowTaskTimeout: '2s',
+    });
+    let done = false;
+    const result = handle.result().finally(() => (done = true));
+    let killed = 0;
+    while (!done && killed < KILLS_PER_PASS) {
+      const point = pick(POINTS);
+      if (await inject(point, () => done)) {
+        killed += 1;
+        kills[point] = (kills[point] ?? 0) + 1;
+      } else if (!point.startsWith('kill-')) {
+        faults[point] = (faults[point] ?? 0) + 1;
+      }
+    }
+    summaries.push(await result);
+    sims.clearFaults();
+    sims.releaseAll();
+  }
+
+  const totalKills = Object.values(kills).reduce((a, b) => a + b, 0);
+  const prowJobs = sims.prowJobs();
+  let duplicates = 0;
+  let lost = 0;
+  const problems: string[] = [];
+  for (const e of expected) {
+    const mine = prowJobs.filter((pj) => pj.metadata.labels?.[TRIGGER_KEY_LABEL] === e.key);
+    if (mine.length > 1) duplicates += mine.length - 1;
+    if (mine.length === 0) lost += 1;
+    const outcome = summaries[e.pass]!.versions.find((v) => v.version === e.version)?.jobs.find((j) => j.job === e.job);
+    if (mine.length !== 1) problems.push(`pass ${e.pass} ${e.version} ${e.job}: ${mine.length} ProwJobs`);
+    else if (outcome?.decision !== 'triggered' || outcome.executionId !== mine[0]!.metadata.name) {
+      problems.push(`pass ${e.pass} ${e.version} ${e.job}: summary says ${outcome?.decision} ${outcome?.executionId}, Deck has ${mine[0]!.metadata.name}`);
+    }
+  }
+  const creates = sims.counters()['gangway.created'] ?? 0;
+  const figures = {
+    seed: SEED,
+    passes: PASSES,
+    triggersExpected: expected.length,
+    kills: totalKills,
+    killsByPoint: kills,
+    faultsWithoutKill: faults,
+    workerStarts: worker.starts,
+    prowJobsCreated: creates,
+    duplicates,
+    lost,
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+  t.diagnostic(`crash figures ${JSON.stringify(figures)}`);
+  console.log(`crash figures ${JSON.stringify(figures)}`);
+
+  assert.deepEqual(problems, [], `seed ${SEED}`);
+  assert.equal(duplicates, 0);
+  assert.equal(lost, 0);
+  assert.equal(creates, expected.length, 'every create at the simulator is one expected trigger');
+  assert.ok(totalKills >= PASSES * KILLS_PER_PASS * 0.8, `only ${totalKills} kills happened (seed ${SEED})`);
+  const leaked = worker.output.join('').includes(CANARY_TOKEN);
+  assert.equal(leaked, false, 'the token appeared in worker output');
+  assert.ok(worker.output.join('').includes('earlier attempt'), 'no retry ever found an earlier attempt\'s execution');
+});
