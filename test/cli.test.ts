@@ -165,6 +165,14 @@ describe('osc-build-watcher CLI', () => {
     assert.equal(s.requests().length, 0);
   });
 
+  test('GANGWAY_API_TOKEN stands in for the token file in local use, and is never printed', async () => {
+    const { s } = await simsFor();
+    const res = await cli(['run', '--versions', '4.21', '--jobs', 'aws-ipi-coco'], envFor(s, { GANGWAY_TOKEN_FILE: path.join(work, 'absent'), GANGWAY_API_TOKEN: `${CANARY_TOKEN}\n` }));
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /Jobs triggered: 1\n/);
+    assert.deepEqual(s.requests('gangway').map((r) => r.authorized), [true]);
+  });
+
   test('bad input: one line naming the problem, exit 2', async () => {
     const { s } = await simsFor();
     const bad = path.join(work, 'bad.yaml');

@@ -594,6 +594,13 @@ describe('readGangwayToken', () => {
     assert.equal(await readGangwayToken(writeTokenFile(dir)), CANARY_TOKEN);
   });
 
+  test('for local use GANGWAY_API_TOKEN (trimmed) stands in for the file; blank, it does not', async () => {
+    const missing = path.join(dir, 'not-there');
+    assert.equal(await readGangwayToken(missing, { GANGWAY_API_TOKEN: ` ${CANARY_TOKEN}\n` }), CANARY_TOKEN);
+    await assert.rejects(readGangwayToken(missing, { GANGWAY_API_TOKEN: '  ' }), TokenNotFoundError);
+    assert.equal(await readGangwayToken(writeTokenFile(dir), { GANGWAY_API_TOKEN: '' }), CANARY_TOKEN);
+  });
+
   test('empty or whitespace-only file, missing file, or a directory: TokenNotFoundError naming the path', async () => {
     const empty = path.join(dir, 'empty');
     writeFileSync(empty, '');

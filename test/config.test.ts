@@ -94,6 +94,11 @@ describe('configuration', () => {
       ['retry: { initialInterval: soon }\n', /retry\.initialInterval: must be a duration/],
       ['gangway: { createForm: form }\n', /gangway\.createForm:/],
       ['ocpVersions: [4.21\n', /not valid YAML/],
+      ['ocpVersions: [4.20, 4.21]\n', /ocpVersions\.0: must be a quoted string like "4\.20" \(YAML read 4\.2 as a number\)/],
+      ['gangway: { rateLimit: { perMinute: 0 } }\n', /gangway\.rateLimit\.perMinute:/],
+      ['gangway: { rateLimit: { burst: 5, perHour: 9 } }\n', /unknown key "gangway\.rateLimit\.perHour"/],
+      ['trigger: { heartbeatTimeout: 30 }\n', /trigger\.heartbeatTimeout:/],
+      ['temporal: { shutdownGrace: soon }\n', /temporal\.shutdownGrace: must be a duration/],
     ];
     for (const [text, expected] of cases) {
       const msg = configError(() => loadConfig({ configPath: file('bad.yaml', text), env: {} }));

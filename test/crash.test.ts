@@ -18,7 +18,7 @@ import { WorkerProcess } from './helpers/workerProcess';
 // The crash test: real worker processes are SIGKILLed at chosen and random points of Gangway
 // triggers while passes run; every (job, payload) must end with exactly one ProwJob.
 
-const PASSES = Number(process.env.CRASH_PASSES ?? 4);
+const PASSES = Number(process.env.CRASH_PASSES ?? 5);
 const KILLS_PER_PASS = Number(process.env.CRASH_KILLS_PER_PASS ?? 6);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
 const STREAMS = { '4.19': '4.19.0-0.nightly', '4.20': '4.20.0-0.nightly', '4.21': '4.21.0-0.nightly' };
@@ -257,7 +257,9 @@ test(`crash test: ${PASSES} passes, ${KILLS_PER_PASS}+ SIGKILLs each, seed ${SEE
   assert.equal(duplicates, 0);
   assert.equal(lost, 0);
   assert.equal(creates, expected.length, 'every create at the simulator is one expected trigger');
-  assert.ok(totalKills >= PASSES * KILLS_PER_PASS * 0.8, `only ${totalKills} kills happened (seed ${SEED})`);
+  // The issue asks for at least 20 kills; a short custom run (CRASH_PASSES) asks for most of its target.
+  const minimumKills = Math.min(20, Math.floor(PASSES * KILLS_PER_PASS * 0.8));
+  assert.ok(totalKills >= minimumKills, `only ${totalKills} kills happened, fewer than ${minimumKills} (seed ${SEED})`);
   const leaked = worker.output.join('').includes(CANARY_TOKEN);
   assert.equal(leaked, false, 'the token appeared in worker output');
   assert.ok(worker.output.join('').includes('earlier attempt'), 'no retry ever found an earlier attempt\'s execution');

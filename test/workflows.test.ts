@@ -145,6 +145,38 @@ describe('a pass on a real Temporal dev server with a real worker', () => {
     assert.equal(sims.requests('release-controller').filter((r) => r.path.includes('4.20')).length, 3);
   });
 
+  test('upstream data that cannot be a label or is not Accepted is refused with a reason, and nothing is posted', async () => {
+    const tagAnswer = (name: string, phase = 'Accepted', pullSpec = pullSpecOf(name)) =>
+      JSON.stringify({ name, phase, pullSpec, downloadURL: 'https://example.invalid' });
+    const longName = `4.20.0-0.nightly-2026-11-22-${'1'.repeat(40)}`;
+    const { sims, config } = await setup({
+      faults: [
+        { endpoint: 'rc.latest', match: '4.19.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.19.0-0.nightly-2026-11-23-000001;rm -rf', 'Accepted', pullSpecOf('4.19.0-0.nightly-2026-11-23-000001')) },
+        { endpoint: 'rc.latest', match: '4.20.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer(longName) },
+        { endpoint: 'rc.latest', match: '4.21.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.21.0-0.nightly-2026-11-24-000001', 'Rejected') },
+        { endpoint: 'rc.latest', match: '4.18.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.18.0-0.nightly-2026-11-24-000001', 'Accepted', 'registry.example/ocp release:x') },
+      ],
+    });
+    const summary = await runPass(config, { versions: ['4.18', ...VERSIONS] });
+    const byVersion = Object.fromEntries(summary.versions.map((v) => [v.version, v]));
+    for (const v of ['4.19', '4.20']) {
+      assert.equal(byVersion[v]!.jobs.length, 5);
+      for (const job of byVersion[v]!.jobs) {
+        assert.equal(job.decision, 'skipped');
+        assert.match(job.reason, /is not a valid label value \(at most 63 characters of A-Za-z0-9\._-\); not triggering/);
+      }
+    }
+    assert.match(byVersion['4.19']!.jobs[0]!.reason, /;rm -rf/);
+    assert.equal(byVersion['4.21']!.state, 'error');
+    assert.match(byVersion['4.21']!.releaseError ?? '', /newest tag 4\.21\.0-0\.nightly-2026-11-24-000001 is Rejected, not Accepted/);
+    assert.equal(byVersion['4.18']!.state, 'error');
+    assert.match(byVersion['4.18']!.releaseError ?? '', /pullSpec of 4\.18\.0-0\.nightly-2026-11-24-000001 has unexpected characters/);
+    assert.equal(summary.totals.versionsFailed, 2);
+    assert.equal(creates(sims).length, 0);
+    // Permanent answers: each stream asked once.
+    assert.equal(sims.requests('release-controller').length, 4);
+  });
+
   test('no Accepted tag is a normal state; an unknown stream is an error', async () => {
     const { sims, config } = await setup();
     const summary = await runPass(config, { versions: ['4.18', '4.22'] });

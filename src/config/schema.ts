@@ -10,7 +10,10 @@ const baseUrl = z.string().refine((s) => {
   }
 }, 'must be a base URL like scheme://host[:port]');
 
-const ocpVersion = z.string().regex(/^\d+\.\d+$/, 'must be X.Y, like 4.21');
+// YAML reads an unquoted 4.20 as the number 4.2, so a number gets its own hint.
+const ocpVersion = z
+  .string({ error: (issue) => (typeof issue.input === 'number' ? `must be a quoted string like "4.20" (YAML read ${issue.input} as a number)` : undefined) })
+  .regex(/^\d+\.\d+$/, 'must be X.Y, like 4.21');
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 const labelPrefix = z
   .string()

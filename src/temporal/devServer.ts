@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TOKEN_ENV_VAR } from '../clients/gangwayToken';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { findTemporalCli } from './cliBinary';
 import { acquireDbLock } from './dbLock';
@@ -21,6 +22,8 @@ export interface DevServerOptions {
   /** SQLite file that keeps workflow history (and so the trigger records) between runs. */
   dbFile?: string;
   namespace?: string;
+  /** Listen on this port rather than a free one, e.g. to restart a server on the same file and address. */
+  port?: number;
   /** How long to wait for a server we spawned; a cold start on 2 cores can take 10 s or more. */
   startTimeoutMs?: number;
 }
@@ -75,13 +78,15 @@ async function launch(options: DevServerOptions, namespace: string): Promise<Dev
   // Opt-in: let @temporalio/testing spawn our binary (fine on fast machines, see README).
   if (process.env.OSC_DEV_SERVER_LAUNCH === 'sdk') return startSdkServer(options, namespace, cli.path);
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'error'];
   args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   args.push(...searchAttributeArgs());
 
-  const child = spawn(cli.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The server needs none of our secrets: a token set for local use stays in this process.
+  const { [TOKEN_ENV_VAR]: _token, ...serverEnv } = process.env;
+  const child = spawn(cli.path, args, { stdio: ['ignore', 'ignore', 'pipe'], env: serverEnv });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString()).slice(-2000);
@@ -141,6 +146,7 @@ async function startSdkServer(options: DevServerOptions, namespace: string, exis
     server: {
       ...(existingPath ? { executable: { type: 'existing-path' as const, path: existingPath } } : {}),
       namespace,
+      ...(options.port ? { port: options.port } : {}),
       ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
       ui: false,
       searchAttributes: ALL_SEARCH_ATTRIBUTES,

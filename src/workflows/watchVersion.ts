@@ -91,7 +91,12 @@ export async function watchVersion(input: WatchVersionInput): Promise<VersionRes
   async function decideAndTrigger(job: JobSpec, rel: Release): Promise<JobOutcome> {
     const base = { job: job.name, shortName: job.shortName, payload: rel.name };
     if (!isValidLabelValue(rel.name)) {
-      return { ...base, decision: 'skipped', reason: `payload name is not a valid label value; not triggering` };
+      const shown = rel.name.length > 80 ? `${rel.name.slice(0, 80)}…` : rel.name;
+      return {
+        ...base,
+        decision: 'skipped',
+        reason: `payload name ${JSON.stringify(shown)} is not a valid label value (at most 63 characters of A-Za-z0-9._-); not triggering`,
+      };
     }
     const verdict = judgeFromDeck(job, rel, input.deckRuns ?? undefined, pass.dedupPolicy, input.passStartedAtMs, pass.recentSuccessWindowHours);
     if (verdict.skip) return { ...base, decision: 'skipped', reason: verdict.reason };
