@@ -6,6 +6,7 @@ import { GangwayClient } from './clients/gangway';
 import { readGangwayToken } from './clients/gangwayToken';
 import { RateLimiter } from './clients/rateLimiter';
 import { ReleaseControllerClient } from './clients/releaseController';
+import { TriggerRecordClient } from './clients/triggerRecords';
 import type { WatcherConfig } from './config/load';
 
 export interface WatcherWorkerOptions {
@@ -35,7 +36,7 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
     }),
     deckFilter: config.deck,
     trigger: config.trigger,
-    temporal: options.client,
+    triggerRecords: new TriggerRecordClient(options.client),
   });
   return Worker.create({
     connection: options.connection,

@@ -1,12 +1,9 @@
 import { Context, log, sleep } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { DeckClient, DeckQuery } from '../clients/deck';
 import type { GangwayClient } from '../clients/gangway';
 import type { ReleaseControllerClient } from '../clients/releaseController';
+import type { TriggerRecordClient } from '../clients/triggerRecords';
 import { triggerKeyLabel } from '../domain/labels';
-import { newestNightly } from '../domain/nightly';
-import { PAYLOAD } from '../workflows/searchAttributes';
 import type { DeckSnapshot, Release, TriggerRecordState, TriggerRequest, TriggerResult } from '../domain/types';
 import { findEarlierTrigger } from './earlierTrigger';
 import { asActivity } from './failures';
@@ -18,8 +15,8 @@ export interface ActivityDeps {
   gangway: GangwayClient;
   deckFilter: { org: string; repo: string };
   trigger: { inFlightGraceMs: number; deckLagToleranceMs: number };
-  /** Trigger records: dry-run lookups, and whether a trigger workflow ran before. */
-  temporal: Client;
+  /** Trigger records: dry-run lookups, the newest triggered payload, earlier runs of a trigger. */
+  triggerRecords: TriggerRecordClient;
 }
 
 /** Worker and Gangway clocks may differ a little; an earlier attempt's execution must not fall outside the window. */
@@ -52,33 +49,19 @@ export function createActivities(deps: ActivityDeps) {
      * (completed triggerJob workflows) of the last two weeks: nightlies expire after 14 days.
      */
     async newestTriggeredPayload(version: string): Promise<string | null> {
-      const since = new Date(Date.now() - 14 * 86_400_000).toISOString();
-      const query = `WorkflowType = 'triggerJob' AND ExecutionStatus = 'Completed' AND OscOcpVersion = ${JSON.stringify(version)} AND StartTime > ${JSON.stringify(since)}`;
-      const payloads: string[] = [];
-      for await (const run of deps.temporal.workflow.list({ query })) {
-        payloads.push(...(run.typedSearchAttributes.get(PAYLOAD) ?? []));
-      }
-      return newestNightly(payloads) ?? null;
+      return asActivity(async () => (await deps.triggerRecords.newestTriggeredPayload(version)) ?? null);
     },
 
     async lookupTriggerRecord(workflowId: string): Promise<TriggerRecordState> {
-      try {
-        const description = await deps.temporal.workflow.getHandle(workflowId).describe();
-        const status = description.status.name;
-        if (status === 'RUNNING') return 'running';
-        if (status === 'COMPLETED') return 'completed';
-        return 'failed';
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return 'none';
-        throw err;
-      }
+      return asActivity(() => deps.triggerRecords.state(workflowId));
     },
   };
 
   async function trigger(request: TriggerRequest): Promise<TriggerResult> {
     const info = Context.current().info;
     const facts = { job: request.job.name, payload: request.release.name, attempt: info.attempt };
-    const earlierRunStartMs = await earliestEarlierRun(info.workflowExecution);
+    const run = info.workflowExecution;
+    const earlierRunStartMs = run ? await deps.triggerRecords.earliestOtherRunStartMs(run.workflowId, run.runId) : undefined;
     if (info.attempt > 1 || earlierRunStartMs !== undefined) {
       if (info.attempt > 1) {
         const graceLeft = info.currentAttemptScheduledTimestampMs + deps.trigger.inFlightGraceMs - Date.now();
@@ -118,19 +101,6 @@ export function createActivities(deps: ActivityDeps) {
       httpStatus: created.httpStatus,
       ...(created.execution.job_status ? { jobStatus: created.execution.job_status } : {}),
     };
-  }
-
-  /** Start of the oldest earlier run of this trigger workflow: a failed run may have created the execution. */
-  async function earliestEarlierRun(current: { workflowId: string; runId: string } | undefined): Promise<number | undefined> {
-    if (!current) return undefined;
-    let earliest: number | undefined;
-    const query = `WorkflowId = ${JSON.stringify(current.workflowId)}`;
-    for await (const run of deps.temporal.workflow.list({ query })) {
-      if (run.runId === current.runId) continue;
-      const start = run.startTime.getTime();
-      earliest = earliest === undefined ? start : Math.min(earliest, start);
-    }
-    return earliest;
   }
 }
 

@@ -1,4 +1,5 @@
-export type Upstream = 'release-controller' | 'deck' | 'gangway';
+/** `temporal`: the watcher's own trigger records, read from the Temporal server. */
+export type Upstream = 'release-controller' | 'deck' | 'gangway' | 'temporal';
 
 /**
  * The one place where "retry or not" is decided: every client throws this, and the

@@ -1,0 +1,65 @@
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { newestNightly } from '../domain/nightly';
+import type { TriggerRecordState } from '../domain/types';
+import { PAYLOAD } from '../workflows/searchAttributes';
+import { UpstreamError } from './errors';
+
+/** Nightly tags expire after 14 days: an older trigger record says nothing about today's stream. */
+const RECORD_HORIZON_MS = 14 * 86_400_000;
+
+/**
+ * The watcher's own trigger records (one `triggerJob` workflow per (job, payload)), read
+ * through Temporal. Like the HTTP clients it decides once what a failure means: the server
+ * being briefly away (a restart, a network blip) is worth another try, never a verdict.
+ */
+export class TriggerRecordClient {
+  constructor(private readonly temporal: Client) {}
+
+  async state(workflowId: string): Promise<TriggerRecordState> {
+    return this.call(`trigger record ${workflowId}`, async () => {
+      try {
+        const status = (await this.temporal.workflow.getHandle(workflowId).describe()).status.name;
+        if (status === 'RUNNING') return 'running';
+        if (status === 'COMPLETED') return 'completed';
+        return 'failed';
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'none';
+        throw err;
+      }
+    });
+  }
+
+  /** The newest payload a completed trigger of this OCP version carried, within the record horizon. */
+  async newestTriggeredPayload(version: string, nowMs = Date.now()): Promise<string | undefined> {
+    const since = new Date(nowMs - RECORD_HORIZON_MS).toISOString();
+    const query = `WorkflowType = 'triggerJob' AND ExecutionStatus = 'Completed' AND OscOcpVersion = ${JSON.stringify(version)} AND StartTime > ${JSON.stringify(since)}`;
+    return this.call(`trigger records of OCP ${version}`, async () => {
+      const payloads: string[] = [];
+      for await (const run of this.temporal.workflow.list({ query })) payloads.push(...(run.typedSearchAttributes.get(PAYLOAD) ?? []));
+      return newestNightly(payloads);
+    });
+  }
+
+  /** Start of the oldest other run under this workflow ID: a failed run may have created the execution. */
+  async earliestOtherRunStartMs(workflowId: string, currentRunId: string): Promise<number | undefined> {
+    return this.call(`earlier runs of ${workflowId}`, async () => {
+      let earliest: number | undefined;
+      for await (const run of this.temporal.workflow.list({ query: `WorkflowId = ${JSON.stringify(workflowId)}` })) {
+        if (run.runId === currentRunId) continue;
+        const start = run.startTime.getTime();
+        earliest = earliest === undefined ? start : Math.min(earliest, start);
+      }
+      return earliest;
+    });
+  }
+
+  private async call<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err;
+      const first = String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 200);
+      throw new UpstreamError('temporal', `${what}: ${first}`, true);
+    }
+  }
+}

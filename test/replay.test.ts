@@ -1,0 +1,59 @@
+// Replays the recorded histories in test/histories against the current workflow code. A change
+// that running workflows could not survive (another command order, an activity or child added
+// or removed without patched()) fails here. Recorded by `npm run record-histories`; see the
+// README, "Changing workflow code". No server needed.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
+import { CANARY_TOKEN } from './helpers/config';
+import { containsSecret, historyFromJSON, type RecordedHistory } from './helpers/historyJson';
+
+// Compiled to dist/test: the JSON files stay in the source tree.
+const HISTORIES_DIR = path.resolve(__dirname, '..', '..', 'test', 'histories');
+
+const files = readdirSync(HISTORIES_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+const recorded = files.map((file) => ({ file, text: readFileSync(path.join(HISTORIES_DIR, file), 'utf8') }));
+const results = new Map<string, ReplayResult>();
+
+describe('recorded histories replay against the current workflow code', () => {
+  before(async () => {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    const workflowBundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../src/workflows'),
+      logger: new DefaultLogger('WARN'),
+    });
+    const histories = recorded.map(({ file, text }) => {
+      const r = JSON.parse(text) as RecordedHistory;
+      return { file, workflowId: r.workflowId, history: historyFromJSON(r.history) };
+    });
+    // One replay worker for all of them; results come back in order.
+    const replay = Worker.runReplayHistories({ workflowBundle }, histories);
+    let i = 0;
+    for await (const result of replay) results.set(histories[i++]!.file, result);
+  });
+
+  test('there are histories of every workflow type', () => {
+    const types = new Set(recorded.map(({ text }) => (JSON.parse(text) as RecordedHistory).workflowType));
+    assert.deepEqual([...types].sort(), ['buildWatcher', 'triggerJob', 'watchVersion']);
+  });
+
+  test('no history holds the Gangway token, not even base64-encoded in a payload', () => {
+    const planted = { data: Buffer.from(JSON.stringify({ token: CANARY_TOKEN })).toString('base64') };
+    assert.ok(containsSecret(planted, CANARY_TOKEN), 'the check finds a token inside a payload');
+    for (const { file, text } of recorded) assert.ok(!containsSecret(JSON.parse(text), CANARY_TOKEN), file);
+  });
+
+  for (const file of files) {
+    test(`replays ${file}`, () => {
+      const result = results.get(file);
+      assert.ok(result, `${file} was replayed`);
+      if (result.error) {
+        assert.fail(`${file} (${result.workflowId}) no longer replays: ${result.error.name}: ${result.error.message}`);
+      }
+    });
+  }
+});
