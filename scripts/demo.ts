@@ -31,8 +31,13 @@ async function main(): Promise<void> {
     const tokenFile = path.join(work, 'gangway-api-token');
     writeFileSync(tokenFile, `${scenario.gangway.token}\n`, { mode: 0o600 });
     const configFile = path.join(work, 'watcher.yaml');
-    // Short retries so the demo's one failing upstream does not keep you waiting.
-    writeFileSync(configFile, 'retry:\n  initialInterval: 200ms\n  maximumInterval: 1s\n  maximumAttempts: 3\n');
+    // Short retries so the demo's one failing upstream does not keep you waiting, and a Gangway
+    // rate limit of one create a second after a burst of 5 (production: 9 a minute), so the
+    // spacing shows in the log without a two-minute wait.
+    writeFileSync(
+      configFile,
+      'retry:\n  initialInterval: 200ms\n  maximumInterval: 1s\n  maximumAttempts: 3\ngangway:\n  rateLimit: { perMinute: 60, burst: 5 }\n',
+    );
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       RELEASE_CONTROLLER_URL: sims.releaseControllerUrl,
