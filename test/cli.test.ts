@@ -61,7 +61,7 @@ async function simsFor(extra: Record<string, unknown> = {}) {
 
 function envFor(s: Simulators, more: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const configFile = path.join(work, 'fast-retries.yaml');
-  writeFileSync(configFile, 'retry:\n  initialInterval: 50ms\n  maximumInterval: 200ms\n  maximumAttempts: 3\ngangway:\n  rateLimit: { perMinute: 600, burst: 50 }\ntrigger:\n  inFlightGrace: 0ms\n  heartbeatTimeout: 5s\n');
+  writeFileSync(configFile, 'retry:\n  initialInterval: 50ms\n  maximumInterval: 200ms\n  maximumAttempts: 3\ngangway:\n  rateLimit: { perMinute: 600, burst: 50 }\nhttp:\n  timeout: 5s\ntrigger:\n  inFlightGrace: 5s\n  heartbeatTimeout: 5s\n');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: work,

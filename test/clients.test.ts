@@ -523,16 +523,15 @@ describe('GangwayClient.createExecution', () => {
     await expectGangwayError(client().createExecution(request()), { retryable: true, httpStatus: 503, message: /HTTP 503 upstream connect error/ });
   });
 
-  test('200 with malformed JSON: permanent (the job may have been created)', async () => {
+  test('200 with malformed JSON: retryable, though the job may have been created (a retried trigger looks for it first)', async () => {
     sims.addFault({ endpoint: 'gangway.create', kind: 'malformed-json', afterEffect: true });
-    await expectGangwayError(client().createExecution(request()), { retryable: false, httpStatus: 200, message: /not JSON/ });
-    // It was created: a blind retry would have made a second ProwJob.
+    await expectGangwayError(client().createExecution(request()), { retryable: true, httpStatus: 200, message: /not JSON/ });
     assert.equal(sims.counters()['gangway.created'], 1);
   });
 
-  test('200 without an execution id: permanent', async () => {
+  test('200 without an execution id: retryable', async () => {
     sims.addFault({ endpoint: 'gangway.create', status: 200, contentType: 'application/json', body: '{"job_status":"TRIGGERED"}' });
-    await expectGangwayError(client().createExecution(request()), { retryable: false, httpStatus: 200, message: /no execution id/ });
+    await expectGangwayError(client().createExecution(request()), { retryable: true, httpStatus: 200, message: /no execution id/ });
   });
 
   test('connection reset: retryable', async () => {
@@ -561,7 +560,7 @@ describe('GangwayClient.createExecution', () => {
     'an upstream that echoes the token in a 200 body that is not JSON: the token is not in the error',
     async () => {
       sims.addFault({ endpoint: 'gangway.create', kind: 'malformed-json', body: `Bearer ${CANARY_TOKEN}` });
-      await expectGangwayError(client().createExecution(request()), { retryable: false, httpStatus: 200 });
+      await expectGangwayError(client().createExecution(request()), { retryable: true, httpStatus: 200 });
     },
   );
 

@@ -99,6 +99,7 @@ describe('configuration', () => {
       ['gangway: { rateLimit: { burst: 5, perHour: 9 } }\n', /unknown key "gangway\.rateLimit\.perHour"/],
       ['trigger: { heartbeatTimeout: 30 }\n', /trigger\.heartbeatTimeout:/],
       ['temporal: { shutdownGrace: soon }\n', /temporal\.shutdownGrace: must be a duration/],
+      ['http: { timeout: 90s }\n', /trigger\.inFlightGrace \(60s\) is shorter than http\.timeout \(90s\): a retry could miss a create still in flight/],
     ];
     for (const [text, expected] of cases) {
       const msg = configError(() => loadConfig({ configPath: file('bad.yaml', text), env: {} }));

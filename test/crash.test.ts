@@ -23,7 +23,7 @@ const KILLS_PER_PASS = Number(process.env.CRASH_KILLS_PER_PASS ?? 6);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
 const STREAMS = { '4.19': '4.19.0-0.nightly', '4.20': '4.20.0-0.nightly', '4.21': '4.21.0-0.nightly' };
 const TRIGGER_KEY_LABEL = 'osc-build-watcher/trigger-key';
-const HTTP_TIMEOUT_MS = 3000;
+const HTTP_TIMEOUT_MS = 1500;
 
 /** Where a worker dies (kill-*) or what else goes wrong around the POST without a kill. */
 const POINTS = [
@@ -92,7 +92,7 @@ before(async () => {
       `gangway: { url: ${sims.gangwayUrl}, tokenFile: ${tokenFile}, rateLimit: { perMinute: 600, burst: 20 } }`,
       `http: { timeout: ${HTTP_TIMEOUT_MS}ms }`,
       'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
-      'trigger: { heartbeatTimeout: 2s, inFlightGrace: 0ms, deckLagTolerance: 30s }',
+      `trigger: { heartbeatTimeout: 2s, inFlightGrace: ${HTTP_TIMEOUT_MS}ms, deckLagTolerance: 30s }`,
       `temporal: { taskQueue: crash-${process.pid}, stickyQueueTimeout: 1s, shutdownGrace: 2s }`,
       '',
     ].join('\n'),

@@ -54,7 +54,7 @@ function startScenario() {
   );
 }
 
-function writeConfig(dir: string, sims: Simulators, taskQueue: string, http = { timeout: '3s', inFlightGrace: '0ms' }): string {
+function writeConfig(dir: string, sims: Simulators, taskQueue: string, http = { timeout: '3s', inFlightGrace: '3s' }): string {
   const tokenFile = writeTokenFile(dir);
   const file = path.join(dir, 'watcher.yaml');
   writeFileSync(

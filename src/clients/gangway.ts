@@ -1,6 +1,6 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { UpstreamError } from './errors';
-import { createHttp, errorForNetwork, errorForStatus, excerpt } from './http';
+import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY } from './http';
 import type { RateLimiter } from './rateLimiter';
 
 export interface CreateExecutionRequest {
@@ -74,7 +74,7 @@ export class GangwayClient {
       pod_spec_options: podSpecOptions,
     };
     const res = await this.send(what, () =>
-      this.http.post(url, body, { headers: this.headers(token), responseType: 'text', transformResponse: (x) => x }),
+      this.http.post(url, body, { headers: this.headers(token), ...RAW_BODY }),
     );
     if (res.status === 500 && UNKNOWN_JOB.test(String(res.data))) {
       throw new UpstreamError('gangway', `${what}: HTTP 500 failed to find associated periodic job`, false, 500);
@@ -88,8 +88,7 @@ export class GangwayClient {
     const res = await this.send(what, () =>
       this.http.get(`/v1/executions/${encodeURIComponent(id)}`, {
         headers: this.headers(token),
-        responseType: 'text',
-        transformResponse: (x) => x,
+        ...RAW_BODY,
       }),
     );
     if (res.status !== 200) throw errorForStatus('gangway', what, res);
@@ -102,8 +101,7 @@ export class GangwayClient {
       this.http.get('/v1/executions', {
         params: { job_name: jobName },
         headers: this.headers(token),
-        responseType: 'text',
-        transformResponse: (x) => x,
+        ...RAW_BODY,
       }),
     );
     if (res.status !== 200) throw errorForStatus('gangway', what, res);
@@ -124,11 +122,15 @@ export class GangwayClient {
 
   private async send(what: string, call: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
     await this.options.rateLimiter?.acquire((waitMs) => this.options.onRateLimitWait?.(waitMs, what));
+    let res: AxiosResponse;
     try {
-      return await call();
+      res = await call();
     } catch (err) {
       throw errorForNetwork('gangway', what, err);
     }
+    // A cut-off answer is transient even to a create: a retry looks for what the POST created first.
+    res.data = bodyText('gangway', what, res);
+    return res;
   }
 }
 
@@ -137,12 +139,13 @@ function parseExecution(text: string, what: string, status: number): JobExecutio
   try {
     json = JSON.parse(text);
   } catch {
-    // The job may well have been created: never retry blindly on a body we cannot read.
-    throw new UpstreamError('gangway', `${what}: HTTP ${status} with a body that is not JSON (${excerpt(text, 60)})`, false, status);
+    // Transient: the job may well have been created, and a retried trigger looks for it by its
+    // label before it posts again (activities/earlierTrigger.ts), so the retry is not blind.
+    throw new UpstreamError('gangway', `${what}: HTTP ${status} with a body that is not JSON (${excerpt(text, 60) || 'empty body'})`, true, status);
   }
   const id = (json as { id?: unknown })?.id;
   if (typeof id !== 'string' || !id) {
-    throw new UpstreamError('gangway', `${what}: HTTP ${status} answer has no execution id`, false, status);
+    throw new UpstreamError('gangway', `${what}: HTTP ${status} answer has no execution id`, true, status);
   }
   return json as JobExecution;
 }

@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { UpstreamError, type Upstream } from './errors';
 
 const TRANSIENT_NETWORK_CODES = new Set([
@@ -26,6 +27,28 @@ export function createHttp(baseURL: string, timeoutMs: number): AxiosInstance {
     maxRedirects: 0,
     headers: { 'User-Agent': 'osc-build-watcher' },
   });
+}
+
+/** Request options for a body we inflate ourselves (see bodyText). */
+export const RAW_BODY = { responseType: 'arraybuffer', decompress: false, transformResponse: (x: unknown) => x } as const;
+
+/**
+ * The answer's text, inflated strictly. axios inflates leniently: a gzip answer cut short
+ * becomes a silently shorter body, read as "not JSON" (permanent) when it is a transfer that
+ * broke off, as transient as a reset. Deck's streamed body is decoded the same way (deckBody.ts).
+ */
+export function bodyText(upstream: Upstream, what: string, res: AxiosResponse): string {
+  const raw = Buffer.isBuffer(res.data) ? res.data : Buffer.from(String(res.data ?? ''));
+  const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
+  try {
+    if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(raw).toString('utf8');
+    if (encoding === 'deflate') return inflateSync(raw).toString('utf8');
+    if (encoding === 'br') return brotliDecompressSync(raw).toString('utf8');
+    return raw.toString('utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'undecodable body';
+    throw new UpstreamError(upstream, `${what}: HTTP ${res.status} answer cut short (${code})`, true, res.status);
+  }
 }
 
 export function parseRetryAfter(value: unknown, nowMs = Date.now()): number | undefined {

@@ -2,7 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { Release } from '../domain/types';
 import { NoAcceptedReleaseError, UpstreamError } from './errors';
-import { createHttp, errorForNetwork, errorForStatus, excerpt } from './http';
+import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY } from './http';
 
 // pullSpec is opaque (contracts.md §1), but it ends up in a POST body and a label
 // annotation, so reject anything that does not look like an image reference.
@@ -30,10 +30,11 @@ export class ReleaseControllerClient {
     const url = `/api/v1/releasestream/${encodeURIComponent(stream)}/latest`;
     let res;
     try {
-      res = await this.http.get(url, { responseType: 'text', transformResponse: (x) => x });
+      res = await this.http.get(url, RAW_BODY);
     } catch (err) {
       throw errorForNetwork('release-controller', what, err);
     }
+    res.data = bodyText('release-controller', what, res);
     if (res.status === 404) {
       // Both 404s are facts, not faults; only "no tags exist" is normal, an unknown stream is a misconfiguration.
       const text = excerpt(res.data) || 'not found';

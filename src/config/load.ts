@@ -151,6 +151,21 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
   const secretsDir = env.SECRETS_DIR || d.DEFAULT_SECRETS_DIR;
   const tokenFile = env.GANGWAY_TOKEN_FILE || file.gangway?.tokenFile || path.join(secretsDir, d.TOKEN_FILE_NAME);
 
+  const httpTimeoutMs = parseDuration(file.http?.timeout ?? '60s');
+  const trigger: TriggerSettings = {
+    heartbeatTimeoutMs: parseDuration(file.trigger?.heartbeatTimeout ?? '30s'),
+    inFlightGraceMs: parseDuration(file.trigger?.inFlightGrace ?? '60s'),
+    deckLagToleranceMs: parseDuration(file.trigger?.deckLagTolerance ?? '5m'),
+  };
+  if (trigger.inFlightGraceMs < httpTimeoutMs) {
+    // A retry must not look for an earlier attempt's execution while that attempt's POST may still land.
+    fromFile(() => {
+      throw new ConfigError(
+        `trigger.inFlightGrace (${file.trigger?.inFlightGrace ?? '60s'}) is shorter than http.timeout (${file.http?.timeout ?? '60s'}): a retry could miss a create still in flight and post it again`,
+      );
+    });
+  }
+
   return {
     versions: versionList.map((version) => ({ version, stream: streamTemplate.replaceAll('{version}', version) })),
     jobs: fromFile(() => resolveJobs(file)),
@@ -175,12 +190,8 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
       tokenFile,
       rateLimit: { perMinute: file.gangway?.rateLimit?.perMinute ?? 9, burst: file.gangway?.rateLimit?.burst ?? 5 },
     },
-    trigger: {
-      heartbeatTimeoutMs: parseDuration(file.trigger?.heartbeatTimeout ?? '30s'),
-      inFlightGraceMs: parseDuration(file.trigger?.inFlightGrace ?? '60s'),
-      deckLagToleranceMs: parseDuration(file.trigger?.deckLagTolerance ?? '5m'),
-    },
-    httpTimeoutMs: parseDuration(file.http?.timeout ?? '60s'),
+    trigger,
+    httpTimeoutMs,
     schedule: {
       id: file.schedule?.id ?? d.DEFAULT_SCHEDULE_ID,
       cron: file.schedule?.cron ?? d.DEFAULT_CRON,

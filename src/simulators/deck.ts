@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import YAML from 'yaml';
 import { goNotFound, goTextError, jsonResponse, type SimRequest, type SimResponse } from './http';
 import { buildProwJob, moveToState, PROW_JOB_STATES, type ProwJob, type ProwJobState, stableUuid } from './prowJob';
@@ -11,6 +12,9 @@ export class DeckState {
   /** When Gangway created each job: Deck serves a cache of the cluster that shows new jobs only later. */
   private createdAtMs = new Map<string, number>();
   private lagMs = 0;
+  /** Extra ProwJobs of other repos streamed with every list answer (load tests). */
+  fillerProwJobs = 0;
+  ignoreRepoFilter = false;
 
   constructor(scenario: Scenario, now = new Date()) {
     this.reset(scenario, now);
@@ -21,6 +25,8 @@ export class DeckState {
     this.jobs = new Map();
     this.createdAtMs = new Map();
     this.lagMs = scenario.deck.lagMs;
+    this.fillerProwJobs = scenario.deck.fillerProwJobs;
+    this.ignoreRepoFilter = scenario.deck.ignoreRepoFilter;
     scenario.deck.prowJobs.forEach((spec, index) => this.add(expand(spec, index, scenario, now)));
   }
 
@@ -124,15 +130,75 @@ function listProwJobs(state: DeckState, req: SimRequest): SimResponse {
   const repo = req.params.get('repo') ?? '';
   const items = state
     .listVisible()
-    .filter((pj) => matchesRepo(pj, org, repo))
+    .filter((pj) => state.ignoreRepoFilter || matchesRepo(pj, org, repo))
     .map((pj) => omitFields(pj, omit));
-  const json = JSON.stringify({ items });
   const variable = req.params.get('var') ?? '';
   // With var=, Deck answers JavaScript for a <script> tag: not JSON, whatever the client hoped.
-  if (variable !== '') {
-    return { status: 200, headers: { ...NO_CACHE, 'Content-Type': 'application/javascript' }, body: `var ${variable} = ${json};` };
+  const headers = { ...NO_CACHE, 'Content-Type': variable !== '' ? 'application/javascript' : 'application/json' };
+  const [before, after] = variable !== '' ? [`var ${variable} = `, ';'] : ['', ''];
+  if (state.fillerProwJobs > 0) {
+    return { status: 200, headers, body: Readable.from(bulkAnswer(before, items, state.fillerProwJobs, omit, after), { objectMode: false }) };
   }
-  return { status: 200, headers: { ...NO_CACHE, 'Content-Type': 'application/json' }, body: json };
+  return { status: 200, headers, body: `${before}${JSON.stringify({ items })}${after}` };
+}
+
+const FILLER_ID = '00000000-f111-4e11-8000-000000000000';
+const FILLER_JOBS = [
+  'periodic-ci-openshift-release-master-nightly-4.21-e2e-aws-ovn',
+  'periodic-ci-openshift-release-master-nightly-4.21-e2e-gcp-ovn-upgrade',
+  'periodic-ci-openshift-release-master-ci-4.20-upgrade-from-stable-4.19-e2e-azure-ovn-upgrade',
+  'periodic-ci-openshift-release-master-nightly-4.22-e2e-metal-ipi-ovn-ipv6',
+  'periodic-ci-openshift-multiarch-master-nightly-4.21-ocp-e2e-aws-ovn-arm64',
+  'periodic-ci-openshift-hypershift-release-4.21-periodics-e2e-aws-ovn',
+  'periodic-ci-openshift-release-master-okd-scos-4.21-e2e-aws-ovn',
+];
+const FILLER_STATES: ProwJobState[] = ['success', 'failure', 'pending', 'success', 'aborted', 'success', 'error'];
+
+/**
+ * A very large answer for load tests: `{"items":[...]}` with `filler` ProwJobs of other repos'
+ * jobs, the real (visible) ones spread among them, produced in ~64 KB chunks as it is read.
+ */
+function* bulkAnswer(before: string, real: ProwJob[], filler: number, omit: Set<string>, after: string): Generator<string> {
+  const now = new Date();
+  // One serialized template per job name; only the id differs between copies (uuid-shaped, same length).
+  const templates = FILLER_JOBS.map((job, i) =>
+    JSON.stringify(
+      omitFields(
+        buildProwJob({
+          id: FILLER_ID,
+          job,
+          type: 'periodic',
+          state: FILLER_STATES[i % FILLER_STATES.length]!,
+          org: 'openshift',
+          repo: 'release',
+          baseRef: 'master',
+          startTime: new Date(now.getTime() - (i + 2) * 3_600_000),
+          completionTime: new Date(now.getTime() - (i + 1) * 3_600_000),
+          envs: { RELEASE_IMAGE_LATEST: `registry.ci.openshift.org/ocp/release:4.21.0-0.nightly-2026-11-0${(i % 9) + 1}-000000` },
+        }),
+        omit,
+      ),
+    ).split(FILLER_ID),
+  );
+  const realAt = real.map((_, j) => Math.floor(((j + 1) * filler) / (real.length + 1)));
+  let chunk = `${before}{"items":[`;
+  let first = true;
+  let r = 0;
+  const add = (json: string) => {
+    chunk += first ? json : `,${json}`;
+    first = false;
+  };
+  for (let i = 0; i <= filler; i++) {
+    while (r < real.length && realAt[r] === i) add(JSON.stringify(real[r++]));
+    if (i === filler) break;
+    const id = `${(i + 1).toString(16).padStart(8, '0')}-f111-4e11-8000-${((i * 2654435761) >>> 0).toString(16).padStart(12, '0')}`;
+    add(templates[i % templates.length]!.join(id));
+    if (chunk.length >= 65_536) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  yield `${chunk}]}${after}`;
 }
 
 /** Periodics have no spec.refs; their repository is in extra_refs[0]. */

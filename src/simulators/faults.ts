@@ -15,6 +15,8 @@ export interface Fault {
   endpoint: FaultEndpoint;
   /** Substring of the request's path+query that must be present. */
   match?: string;
+  /** Substring of the request body that must be present (e.g. one job and payload in a Gangway create). */
+  matchBody?: string;
   status?: number;
   body?: string;
   contentType?: string;
@@ -39,6 +41,7 @@ export interface Fault {
 export const faultSchema: z.ZodType<Fault> = z.strictObject({
   endpoint: z.enum(FAULT_ENDPOINTS),
   match: z.string().optional(),
+  matchBody: z.string().optional(),
   status: z.number().int().min(100).max(599).optional(),
   body: z.string().optional(),
   contentType: z.string().min(1).optional(),
@@ -83,11 +86,12 @@ export class FaultStore {
   }
 
   /** Finds the fault for this request and uses up one of its `times`. `endpoint` is undefined for unrouted paths. */
-  take(endpoint: Endpoint | undefined, pathAndQuery: string): Fault | undefined {
+  take(endpoint: Endpoint | undefined, pathAndQuery: string, body = ''): Fault | undefined {
     const index = this.armed.findIndex(
       ({ fault }) =>
         (fault.endpoint === '*' || fault.endpoint === endpoint) &&
-        (fault.match === undefined || pathAndQuery.includes(fault.match)),
+        (fault.match === undefined || pathAndQuery.includes(fault.match)) &&
+        (fault.matchBody === undefined || body.includes(fault.matchBody)),
     );
     if (index < 0) return undefined;
     const slot = this.armed[index]!;
@@ -125,6 +129,7 @@ function effectiveKind(fault: Fault): FaultKind | 'pass-through' {
 
 function corrupt(kind: 'pass-through' | 'truncated-gzip', real: SimResponse, fault: Fault): SimResponse {
   if (kind === 'pass-through') return real;
+  if (typeof real.body !== 'string' && !Buffer.isBuffer(real.body)) throw new Error('truncated-gzip is not supported on a streamed answer');
   const gzipped = gzipSync(Buffer.from(real.body));
   // Cut inside the deflate stream: the client sees a complete HTTP body that will not inflate.
   const truncated = gzipped.subarray(0, Math.max(1, Math.floor(gzipped.length / 2)));

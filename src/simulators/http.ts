@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 
 /** A request as the simulated handlers see it: already read and, when possible, JSON-parsed. */
 export interface SimRequest {
@@ -19,7 +20,8 @@ export interface SimRequest {
 export interface SimResponse {
   status: number;
   headers: Record<string, string>;
-  body: string | Buffer;
+  /** A Readable is streamed (chunked, gzipped on the fly): for answers too large to build in memory. */
+  body: string | Buffer | Readable;
 }
 
 /** The answer of Go's `http.Error`, which all three upstreams use for plain-text errors. */

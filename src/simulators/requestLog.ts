@@ -36,6 +36,9 @@ export interface RequestLogEntry {
   status: number;
   body?: unknown;
   authorized?: boolean;
+  /** Streamed answers only: body bytes produced, and bytes sent on the wire (after gzip), once the stream ended. */
+  bytes?: number;
+  sentBytes?: number;
 }
 
 /** One log and one set of counters shared by the three servers, so `seq` orders requests across them. */
@@ -52,8 +55,10 @@ export class RequestLog {
     return ++this.lastSeq;
   }
 
-  record(entry: RequestLogEntry): void {
+  /** Returns the entry itself, so a streamed answer can add its sizes when it ends. */
+  record(entry: RequestLogEntry): RequestLogEntry {
     this.entries.push(entry);
+    return entry;
   }
 
   requests(service?: ServiceName): RequestLogEntry[] {

@@ -40,7 +40,20 @@ export interface ScenarioProwJob {
 export interface Scenario {
   releaseController: { streams: Record<string, { tags: ScenarioTag[] }> };
   /** lagMs: how long a job Gangway created stays out of Deck's answers (Deck reads a cache). */
-  deck: { org: string; repo: string; baseRef: string; lagMs: number; prowJobs: ScenarioProwJob[] };
+  deck: {
+    org: string;
+    repo: string;
+    baseRef: string;
+    lagMs: number;
+    prowJobs: ScenarioProwJob[];
+    /**
+     * Load tests: this many extra ProwJobs of other repositories' jobs in every `/prowjobs.js`
+     * answer, generated while the answer streams out (never built in memory). 0: none.
+     */
+    fillerProwJobs: number;
+    /** Answer every ProwJob whatever `org`/`repo` ask for, as an older Deck or a proxy that drops the query would. */
+    ignoreRepoFilter: boolean;
+  };
   gangway: { token: string; periodicJobs: string[] };
   faults: Fault[];
 }
@@ -98,6 +111,8 @@ const scenarioSchema = z.strictObject({
       repo: z.string().min(1).default('sandboxed-containers-operator'),
       baseRef: z.string().min(1).default('devel'),
       lagMs: z.number().int().min(0).max(3_600_000).default(0),
+      fillerProwJobs: z.number().int().min(0).max(100_000_000).default(0),
+      ignoreRepoFilter: z.boolean().default(false),
       prowJobs: z.array(prowJobSchema).prefault([]).superRefine((jobs, ctx) => {
         const seen = new Set<string>();
         jobs.forEach((job, i) => {

@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gzipSync } from 'node:zlib';
 import { applyFault, changesOutcome, type FaultOutcome, type FaultStore, parseFault } from './faults';
 import type { HoldRegistry } from './holds';
 import { goTextError, jsonResponse, type SimRequest, type SimResponse } from './http';
-import type { Endpoint, RequestLog, ServiceName } from './requestLog';
+import type { Endpoint, RequestLog, RequestLogEntry, ServiceName } from './requestLog';
 import { SimulatorInputError } from './validation';
 
 /** Which simulated endpoint a request is for (undefined: a path the upstream has no route for), and its real answer. */
@@ -93,13 +95,13 @@ export class SimServer {
     const route = this.service.route(simReq);
     const logFields = this.service.logFields?.(simReq) ?? {};
     if (route.endpoint) this.deps.log.increment(route.endpoint);
-    const fault = this.deps.faults.take(route.endpoint, simReq.url);
+    const fault = this.deps.faults.take(route.endpoint, simReq.url, simReq.rawBody);
     let clientGone = false;
     res.once('close', () => (clientGone = !res.writableFinished));
     if (fault?.latencyMs) await this.sleep(fault.latencyMs);
     if (res.destroyed) return;
 
-    const record = (status: number) =>
+    const record = (status: number): RequestLogEntry =>
       this.deps.log.record({
         seq,
         time: new Date().toISOString(),
@@ -120,16 +122,27 @@ export class SimServer {
     if (fault?.hold === 'before' && route.endpoint) {
       await holdUntilReleased('before');
       // The request never reached the upstream before its client gave up: nothing happens.
-      if (clientGone) return record(0);
+      if (clientGone) {
+        record(0);
+        return;
+      }
     }
     const outcome: FaultOutcome = fault && changesOutcome(fault) ? applyFault(fault, () => route.handle()) : { reset: false, response: route.handle() };
     if (fault?.hold === 'after' && route.endpoint) await holdUntilReleased('after');
-    record(outcome.reset ? 0 : outcome.response.status);
+    const entry = record(outcome.reset ? 0 : outcome.response.status);
     if (outcome.reset) {
       req.socket.destroy();
       return;
     }
-    send(res, outcome.response, this.service.gzip && acceptsGzip(req));
+    const gzip = this.service.gzip && acceptsGzip(req);
+    if (outcome.response.body instanceof Readable) {
+      // Known only once the stream ends (or the client hangs up): what was produced and what went on the wire.
+      const sizes = await sendStream(res, outcome.response.body, outcome.response, gzip);
+      entry.bytes = sizes.bytes;
+      entry.sentBytes = sizes.sentBytes;
+      return;
+    }
+    send(res, outcome.response, gzip);
   }
 
   private control(req: SimRequest): SimResponse {
@@ -219,6 +232,10 @@ function acceptsGzip(req: IncomingMessage): boolean {
 }
 
 function send(res: ServerResponse, response: SimResponse, gzip: boolean): void {
+  if (response.body instanceof Readable) {
+    void sendStream(res, response.body, response, gzip);
+    return;
+  }
   if (res.destroyed) return;
   let body = Buffer.from(response.body);
   const headers: Record<string, string> = { ...response.headers };
@@ -231,4 +248,42 @@ function send(res: ServerResponse, response: SimResponse, gzip: boolean): void {
   headers['Content-Length'] = String(body.length);
   res.writeHead(response.status, headers);
   res.end(body);
+}
+
+/**
+ * A streamed answer (chunked, gzipped on the fly when the client accepts it): a very large
+ * body is produced as it is sent, never held whole in memory.
+ */
+async function sendStream(res: ServerResponse, source: Readable, response: SimResponse, gzip: boolean): Promise<{ bytes: number; sentBytes: number }> {
+  const sizes = { bytes: 0, sentBytes: 0 };
+  if (res.destroyed) {
+    source.destroy();
+    return sizes;
+  }
+  const headers: Record<string, string> = { ...response.headers };
+  const alreadyEncoded = Object.keys(headers).some((h) => h.toLowerCase() === 'content-encoding');
+  const compress = gzip && !alreadyEncoded;
+  if (compress) {
+    headers['Content-Encoding'] = 'gzip';
+    headers['Vary'] = 'Accept-Encoding';
+  }
+  res.writeHead(response.status, headers);
+  const produced = counting((n) => (sizes.bytes += n));
+  const sent = counting((n) => (sizes.sentBytes += n));
+  try {
+    if (compress) await pipeline(source, produced, createGzip(), sent, res);
+    else await pipeline(source, produced, sent, res);
+  } catch {
+    // The client hung up (or timed out) mid-answer: nothing more to send.
+  }
+  return sizes;
+}
+
+function counting(add: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer | string, _enc, done) {
+      add(Buffer.byteLength(chunk));
+      done(null, chunk);
+    },
+  });
 }

@@ -39,6 +39,9 @@ export function simConfig(sims: Simulators, tokenFile: string, overrides: Partia
     httpTimeoutMs: 5000,
     // Tests that are not about the rate limit must not wait for it.
     gangway: { ...base.gangway, rateLimit: { perMinute: 6000, burst: 100 } },
+    // No in-flight grace: the loader would refuse it (grace < http timeout), but here the
+    // simulators drop a request whose client is gone, so no POST can land after a retry looked.
+    // The crash and resilience tests load real YAML with the grace in force.
     trigger: { heartbeatTimeoutMs: 5000, inFlightGraceMs: 0, deckLagToleranceMs: 5000 },
     taskQueue: `test-${process.pid}-${++queueCounter}`,
     ...overrides,
