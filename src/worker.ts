@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
+import { Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { DeckClient } from './clients/deck';
 import { GangwayClient } from './clients/gangway';
@@ -8,6 +8,7 @@ import { RateLimiter } from './clients/rateLimiter';
 import { ReleaseControllerClient } from './clients/releaseController';
 import { TriggerRecordClient } from './clients/triggerRecords';
 import type { WatcherConfig } from './config/load';
+import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './workflowBundle';
 
 export interface WatcherWorkerOptions {
   config: WatcherConfig;
@@ -15,7 +16,7 @@ export interface WatcherWorkerOptions {
   namespace: string;
   /** Used by the dry-run record lookup. */
   client: Client;
-  /** A pre-built bundle saves the few seconds of webpack per worker (tests, the demo). */
+  /** A bundle made in-process (tests); without it, the one `npm run build` made, or webpack at start. */
   workflowBundle?: { code: string };
 }
 
@@ -42,9 +43,14 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: config.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    ...workflowCode(options.workflowBundle),
     activities,
     shutdownGraceTime: config.shutdownGraceMs,
     stickyQueueScheduleToStartTimeout: config.stickyQueueTimeoutMs,
   });
+}
+
+function workflowCode(inProcess?: { code: string }): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = inProcess ?? prebuiltWorkflowBundle();
+  return bundle ? { workflowBundle: bundle } : { workflowsPath: WORKFLOWS_PATH };
 }
