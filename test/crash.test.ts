@@ -136,18 +136,22 @@ async function killAndRestart(): Promise<void> {
   await worker.start();
 }
 
+/** Kills the worker while `fault` holds one of its requests, then lets that request go on without it. */
+async function killWhileHeld(fault: Fault, passDone: () => boolean, timeoutMs?: number): Promise<boolean> {
+  const held = await holdNext(fault, passDone, timeoutMs);
+  if (!held) return false;
+  await worker.stop('SIGKILL');
+  sims.release(held.id);
+  await worker.start();
+  return true;
+}
+
 /** Makes `point` happen once during the running pass; true if a worker was killed. */
 async function inject(point: Point, passDone: () => boolean): Promise<boolean> {
   switch (point) {
     case 'kill-before-post':
-    case 'kill-after-post': {
-      const held = await holdNext({ endpoint: 'gangway.create', hold: point === 'kill-before-post' ? 'before' : 'after', times: 1 }, passDone);
-      if (!held) return false;
-      await worker.stop('SIGKILL');
-      sims.release(held.id);
-      await worker.start();
-      return true;
-    }
+    case 'kill-after-post':
+      return killWhileHeld({ endpoint: 'gangway.create', hold: point === 'kill-before-post' ? 'before' : 'after', times: 1 }, passDone);
     case 'kill-after-answer': {
       const held = await holdNext({ endpoint: 'gangway.create', hold: 'after', times: 1 }, passDone);
       if (!held) return false;
@@ -164,14 +168,8 @@ async function inject(point: Point, passDone: () => boolean): Promise<boolean> {
       if (passDone()) return false;
       await killAndRestart();
       return true;
-    case 'kill-during-lookup': {
-      const held = await holdNext({ endpoint: 'gangway.list', hold: 'before', times: 1 }, passDone, 8000);
-      if (!held) return false;
-      await worker.stop('SIGKILL');
-      sims.release(held.id);
-      await worker.start();
-      return true;
-    }
+    case 'kill-during-lookup':
+      return killWhileHeld({ endpoint: 'gangway.list', hold: 'before', times: 1 }, passDone, 8000);
     case 'post-timeout': {
       const held = await holdNext({ endpoint: 'gangway.create', hold: 'after', times: 1 }, passDone);
       if (held) {

@@ -76,6 +76,16 @@ describe('finding what an earlier attempt created', () => {
     assert.equal(sims.counters()['deck.prowjob'] ?? 0, before, 'no Deck lookups were needed');
   });
 
+  test('a ProwJob answer cut short is a retryable error, never a ProwJob without our label', async () => {
+    sims.setDeckLag(0);
+    const mine = await create('tk-cut');
+    // The sorted YAML of a ProwJob puts metadata.labels near the end of what is left at the cut.
+    sims.addFault({ endpoint: 'deck.prowjob', kind: 'truncated-gzip', times: 1 });
+    await assert.rejects(deck.prowJobLabels(mine.execution.id), (err: unknown) => err instanceof UpstreamError && err.retryable && /cut short/.test(err.message));
+    const whole = await deck.prowJobLabels(mine.execution.id);
+    assert.equal(whole.state === 'found' && whole.labels[KEY], 'tk-cut');
+  });
+
   test('a Deck that never catches up is a retryable error naming the executions, not a guess', async () => {
     sims.setDeckLag(60_000);
     const pending = await create('tk-late');

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { DeckRun, DeckSnapshot, JobSpec, ProwJobState } from '../domain/types';
 import { labelKeys } from '../domain/labels';
 import { UpstreamError } from './errors';
-import { createHttp, errorForNetwork, errorForStatus, excerpt } from './http';
+import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY } from './http';
 import { streamProwJobs } from './deckBody';
 
 const KNOWN_STATES = new Set(['scheduling', 'triggered', 'pending', 'success', 'failure', 'aborted', 'error']);
@@ -61,10 +61,12 @@ export class DeckClient implements DeckProwJobReader {
     const what = `Deck /prowjob ${id}`;
     let res;
     try {
-      res = await this.http.get('/prowjob', { params: { prowjob: id }, responseType: 'text', transformResponse: (x) => x });
+      res = await this.http.get('/prowjob', { params: { prowjob: id }, ...RAW_BODY });
     } catch (err) {
       throw errorForNetwork('deck', what, err);
     }
+    // Strictly inflated: a cut answer could still parse, without the labels this lookup is for.
+    res.data = bodyText('deck', what, res);
     if (res.status === 404) return { state: 'missing' };
     if (res.status !== 200) throw errorForStatus('deck', what, res);
     let doc: unknown;

@@ -151,17 +151,19 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
   const secretsDir = env.SECRETS_DIR || d.DEFAULT_SECRETS_DIR;
   const tokenFile = env.GANGWAY_TOKEN_FILE || file.gangway?.tokenFile || path.join(secretsDir, d.TOKEN_FILE_NAME);
 
-  const httpTimeoutMs = parseDuration(file.http?.timeout ?? '60s');
+  const httpTimeout = file.http?.timeout ?? '60s';
+  const inFlightGrace = file.trigger?.inFlightGrace ?? '60s';
+  const httpTimeoutMs = parseDuration(httpTimeout);
   const trigger: TriggerSettings = {
     heartbeatTimeoutMs: parseDuration(file.trigger?.heartbeatTimeout ?? '30s'),
-    inFlightGraceMs: parseDuration(file.trigger?.inFlightGrace ?? '60s'),
+    inFlightGraceMs: parseDuration(inFlightGrace),
     deckLagToleranceMs: parseDuration(file.trigger?.deckLagTolerance ?? '5m'),
   };
   if (trigger.inFlightGraceMs < httpTimeoutMs) {
     // A retry must not look for an earlier attempt's execution while that attempt's POST may still land.
     fromFile(() => {
       throw new ConfigError(
-        `trigger.inFlightGrace (${file.trigger?.inFlightGrace ?? '60s'}) is shorter than http.timeout (${file.http?.timeout ?? '60s'}): a retry could miss a create still in flight and post it again`,
+        `trigger.inFlightGrace (${inFlightGrace}) is shorter than http.timeout (${httpTimeout}): a retry could miss a create still in flight and post it again`,
       );
     });
   }

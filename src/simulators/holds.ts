@@ -21,7 +21,7 @@ export class HoldRegistry {
   private lastId = 0;
   private readonly waiting = new Map<number, { held: HeldRequest; release: () => void }>();
 
-  /** Holds until released; `onClientGone` is how the server reports a hang-up. */
+  /** Registers a held request; `released` settles when a test releases it. The server sets `clientGone`. */
   hold(endpoint: Endpoint, stage: HeldRequest['stage'], path: string): { held: HeldRequest; released: Promise<void> } {
     const held: HeldRequest = { id: ++this.lastId, endpoint, stage, path, since: new Date().toISOString(), clientGone: false };
     let release!: () => void;
