@@ -4,7 +4,10 @@
 // fetches the histories of the pass, of some version children and of some trigger records, and
 // writes each to test/histories/<name>.json (the old files are deleted first). Run it after an
 // intended change to workflow code (README, "Changing workflow code"), and commit the new files.
+// test/histories/legacy/ holds histories of passes started with the old whole-configuration
+// input (and its `watchVersion` children); they are never re-recorded, and must keep replaying.
 //
+//   Triggers run one at a time here (gangway.concurrency 1), so the faults hit known jobs.
 //   pass 1 (4.18, 4.21): 4.18 has no Accepted nightly; on 4.21 Deck shows azure-ipi-kata succeeded
 //     and azure-ipi-peerpods pending (skipped), azure-ipi-coco gets 503 three times (retried, then
 //     failed), aws-ipi-peerpods gets a 429 with Retry-After then succeeds, aws-ipi-coco succeeds.
@@ -14,9 +17,9 @@
 //     trigger records: would-trigger, or skipped as already triggered.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { toPassInput, type PassSelection, type WatcherConfig } from '../src/config/load';
+import type { WatcherConfig } from '../src/config/load';
 import { triggerWorkflowId } from '../src/domain/labels';
-import type { Decision, PassSummary } from '../src/domain/types';
+import type { Decision, PassRequest, PassSummary } from '../src/domain/types';
 import { startSimulators } from '../src/simulators';
 import { buildWatcher } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_PREFIX, simConfig, tempDir, writeTokenFile } from '../test/helpers/config';
@@ -33,7 +36,7 @@ interface Wanted {
   name: string;
   description: string;
   workflowId: string;
-  workflowType: 'buildWatcher' | 'watchVersion' | 'triggerJob';
+  workflowType: 'buildWatcher' | 'versionPass' | 'triggerJob';
 }
 
 const recorded: RecordedHistory[] = [];
@@ -54,7 +57,8 @@ async function main(): Promise<void> {
   let temporal: TestTemporal | undefined;
   try {
     temporal = await startTestTemporal();
-    const config = simConfig(sims, writeTokenFile(tokenDir), { taskQueue: 'record-histories' });
+    const base = simConfig(sims, writeTokenFile(tokenDir), { taskQueue: 'record-histories' });
+    const config: WatcherConfig = { ...base, gangway: { ...base.gangway, concurrency: 1 } };
     const t = temporal;
     await t.withWorker(config, async () => {
       // Pass 1. Only 4.21 triggers, one job at a time, so the faults hit known jobs:
@@ -66,8 +70,7 @@ async function main(): Promise<void> {
       expectJobs(pass1, '4.21', { 'azure-ipi-kata': 'skipped', 'azure-ipi-peerpods': 'skipped', 'azure-ipi-coco': 'failed', 'aws-ipi-peerpods': 'triggered', 'aws-ipi-coco': 'triggered' });
       await keep(t, [
         { name: 'buildWatcher-pass-1', workflowType: 'buildWatcher', workflowId: 'recorded-pass-1', description: 'Pass over 4.18 (no Accepted nightly) and 4.21 (Deck skips, a failed trigger, a 429 retried)' },
-        { name: 'watchVersion-pass-1-ocp-4.18-no-release', workflowType: 'watchVersion', workflowId: 'recorded-pass-1/ocp-4.18', description: 'No Accepted nightly: a normal state' },
-        { name: 'watchVersion-pass-1-ocp-4.21-triggers', workflowType: 'watchVersion', workflowId: 'recorded-pass-1/ocp-4.21', description: 'Two jobs skipped from Deck, one trigger failed, two triggered' },
+        { name: 'versionPass-pass-1-ocp-4.21-triggers', workflowType: 'versionPass', workflowId: 'recorded-pass-1/ocp-4.21', description: 'Two jobs skipped from Deck, one trigger failed, two triggered' },
         { name: 'triggerJob-4.21-azure-ipi-coco-failed', workflowType: 'triggerJob', workflowId: trigger('azure-ipi-coco', tags['4.21']), description: 'Gangway 503 three times: retried, then failed' },
         { name: 'triggerJob-4.21-aws-ipi-peerpods-after-429', workflowType: 'triggerJob', workflowId: trigger('aws-ipi-peerpods', tags['4.21']), description: 'Gangway 429 with Retry-After, then triggered' },
       ]);
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
       expectJobs(pass2, '4.21', { 'azure-ipi-kata': 'skipped', 'azure-ipi-peerpods': 'skipped', 'azure-ipi-coco': 'triggered', 'aws-ipi-peerpods': 'skipped', 'aws-ipi-coco': 'skipped' });
       await keep(t, [
         { name: 'buildWatcher-pass-2', workflowType: 'buildWatcher', workflowId: 'recorded-pass-2', description: 'Second pass: 4.19 triggers all, 4.21 mostly already triggered' },
-        { name: 'watchVersion-pass-2-ocp-4.21-already-triggered', workflowType: 'watchVersion', workflowId: 'recorded-pass-2/ocp-4.21', description: 'Already triggered by this watcher (ID reuse policy), and a failed trigger tried again' },
+        { name: 'versionPass-pass-2-ocp-4.21-already-triggered', workflowType: 'versionPass', workflowId: 'recorded-pass-2/ocp-4.21', description: 'Already triggered by this watcher (ID reuse policy), and a failed trigger tried again' },
         { name: 'triggerJob-4.21-azure-ipi-coco-retried-by-pass-2', workflowType: 'triggerJob', workflowId: trigger('azure-ipi-coco', tags['4.21']), description: 'The second run of a failed trigger record, triggered' },
       ]);
 
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
       expectJobs(pass3, '4.21', { 'azure-ipi-kata': 'would-trigger', 'azure-ipi-peerpods': 'would-trigger', 'azure-ipi-coco': 'skipped', 'aws-ipi-peerpods': 'skipped', 'aws-ipi-coco': 'skipped' });
       await keep(t, [
         { name: 'buildWatcher-pass-3-dry-run-deck-down', workflowType: 'buildWatcher', workflowId: 'recorded-pass-3-dry-run', description: 'Dry run with Deck unavailable' },
-        { name: 'watchVersion-pass-3-dry-run-ocp-4.21', workflowType: 'watchVersion', workflowId: 'recorded-pass-3-dry-run/ocp-4.21', description: 'Dry run: trigger record lookups, would-trigger and already triggered' },
+        { name: 'versionPass-pass-3-dry-run-ocp-4.21', workflowType: 'versionPass', workflowId: 'recorded-pass-3-dry-run/ocp-4.21', description: 'Dry run: trigger record lookups, would-trigger and already triggered' },
       ]);
     });
   } finally {
@@ -111,12 +114,12 @@ function trigger(shortName: string, payload: string): string {
   return triggerWorkflowId(job(shortName), payload);
 }
 
-async function runPass(t: TestTemporal, config: WatcherConfig, workflowId: string, selection: PassSelection): Promise<PassSummary> {
+async function runPass(t: TestTemporal, config: WatcherConfig, workflowId: string, request: PassRequest): Promise<PassSummary> {
   const started = Date.now();
   const handle = await t.client.workflow.start(buildWatcher, {
     workflowId,
     taskQueue: config.taskQueue,
-    args: [toPassInput(config, selection)],
+    args: [request],
   });
   const summary = await handle.result();
   const totals = Object.entries(summary.totals).map(([k, v]) => `${k} ${v}`).join(', ');

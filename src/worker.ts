@@ -8,6 +8,7 @@ import { RateLimiter } from './clients/rateLimiter';
 import { ReleaseControllerClient } from './clients/releaseController';
 import { TriggerRecordClient } from './clients/triggerRecords';
 import type { WatcherConfig } from './config/load';
+import { resolvePassPlan } from './config/plan';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './workflowBundle';
 
 export interface WatcherWorkerOptions {
@@ -38,6 +39,7 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
     deckFilter: config.deck,
     trigger: config.trigger,
     triggerRecords: new TriggerRecordClient(options.client),
+    resolvePlan: (request) => resolvePassPlan(config, request),
   });
   return Worker.create({
     connection: options.connection,

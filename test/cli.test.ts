@@ -123,7 +123,7 @@ describe('osc-build-watcher CLI', () => {
   });
 
   test('exit 1 when a trigger failed, with the status and the reason on the job line', async () => {
-    const { s } = await simsFor({ faults: [{ endpoint: 'gangway.create', status: 403, body: 'forbidden', times: 1 }] });
+    const { s } = await simsFor({ faults: [{ endpoint: 'gangway.create', matchBody: 'azure-ipi-kata', status: 403, body: 'forbidden', times: 1 }] });
     const res = await cli(['run', '--versions', '4.21'], envFor(s));
     assert.equal(res.code, 1);
     assert.match(res.stdout, /✗ Failed to trigger for OCP 4\.21\.0-0\.nightly-[\d-]+ \(HTTP 403\): Gangway create \S+azure-ipi-kata: HTTP 403 forbidden/);

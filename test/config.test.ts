@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig, toPassInput } from '../src/config/load';
+import { ConfigError, loadConfig } from '../src/config/load';
+import { resolvePassPlan } from '../src/config/plan';
+import { parsePassRequest, PassRequestError } from '../src/domain/passRequest';
 import { tempDir } from './helpers/config';
 
 const dir = tempDir('osc-watcher-config-');
@@ -115,15 +117,35 @@ describe('configuration', () => {
     assert.match(configError(() => loadConfig({ env: { OCP_VERSIONS: '4.21,4' } })), /^OCP_VERSIONS: "4" is not a version/);
   });
 
-  test('the pass input restricts versions and jobs, and carries no URL or secret path', () => {
+  test('the plan restricts versions and jobs, and carries no URL or secret path', () => {
     const c = loadConfig({ env: { GANGWAY_TOKEN_FILE: '/very/secret/path' } });
-    const input = toPassInput(c, { versions: ['4.21'], jobs: ['aws-ipi-coco'], dryRun: true });
-    assert.deepEqual(input.versions, [{ version: '4.21', stream: '4.21.0-0.nightly' }]);
-    assert.deepEqual(input.jobs.map((j) => j.shortName), ['aws-ipi-coco']);
-    assert.equal(input.dryRun, true);
-    const text = JSON.stringify(toPassInput(c));
-    assert.ok(!text.includes('http'), 'no endpoint in workflow input');
+    const plan = resolvePassPlan(c, { versions: ['4.21'], jobs: ['aws-ipi-coco'], dryRun: true });
+    assert.deepEqual(plan.versions.map((v) => [v.version, v.stream]), [['4.21', '4.21.0-0.nightly']]);
+    assert.deepEqual(plan.versions[0]!.jobs.map((j) => j.shortName), ['aws-ipi-coco']);
+    assert.equal(plan.settings.dryRun, true);
+    const text = JSON.stringify(resolvePassPlan(c));
+    assert.ok(!text.includes('http'), 'no endpoint in the plan');
     assert.ok(!text.includes('/very/secret/path'));
-    assert.match(configError(() => toPassInput(c, { jobs: ['nope'] })), /^--jobs: "nope" is not a configured job/);
+    assert.throws(() => resolvePassPlan(c, { jobs: ['nope'] }), (e: Error) => e instanceof PassRequestError && /^jobs: "nope" is not a configured job/.test(e.message));
+    assert.throws(() => resolvePassPlan(c, { versions: ['9.99'] }), /^PassRequestError: versions: "9.99" is not a watched version \(4.17, /);
+  });
+
+  test('a pass input is checked field by field, one message naming the field', () => {
+    assert.deepEqual(parsePassRequest(undefined), {});
+    assert.deepEqual(parsePassRequest(null), {});
+    assert.deepEqual(parsePassRequest({ versions: ['4.21'], dryRun: true }), { versions: ['4.21'], dryRun: true });
+    const bad: Array<[unknown, RegExp]> = [
+      ['4.21', /^input must be a JSON object/],
+      [[], /^input must be a JSON object/],
+      [{ version: ['4.21'] }, /^input: unknown key "version"/],
+      [{ versions: '4.21' }, /^versions: must be a list of strings/],
+      [{ versions: [4.21] }, /^versions: every entry must be a non-empty string, got number 4.21/],
+      [{ versions: ['4.2x'] }, /^versions: "4.2x" is not an OCP version/],
+      [{ versions: [] }, /^versions: must not be empty/],
+      [{ versions: ['4.21', '4.21'] }, /^versions: "4.21" is listed twice/],
+      [{ jobs: [''] }, /^jobs: every entry must be a non-empty string/],
+      [{ dryRun: 'yes' }, /^dryRun: must be true or false, got the string "yes"/],
+    ];
+    for (const [input, message] of bad) assert.throws(() => parsePassRequest(input), (e: Error) => e instanceof PassRequestError && message.test(e.message), JSON.stringify(input));
   });
 });

@@ -16,9 +16,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { loadConfig, toPassInput, type PassSelection, type WatcherConfig } from '../src/config/load';
+import { loadConfig, type WatcherConfig } from '../src/config/load';
 import { triggerKey, triggerWorkflowId } from '../src/domain/labels';
-import type { JobOutcome, PassSummary, RetrySettings, VersionResult } from '../src/domain/types';
+import type { JobOutcome, PassRequest, PassSummary, RetrySettings, VersionResult } from '../src/domain/types';
 import { parseScenario, startSimulators, type Fault, type Simulators } from '../src/simulators';
 import { buildWatcher } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_NAMES, JOB_PREFIX, simConfig, tempDir, writeTokenFile } from './helpers/config';
@@ -107,11 +107,13 @@ async function setup(extra: (v: Versions) => Record<string, unknown> = () => ({}
 let passCounter = 0;
 async function runPass(
   config: WatcherConfig,
-  selection: PassSelection,
+  selection: PassRequest,
   options: { retry?: RetrySettings; whileRunning?: (handle: WorkflowHandle<typeof buildWatcher>) => Promise<void> } = {},
 ): Promise<PassSummary> {
-  return temporal.withWorker(config, async () => {
-    const input = { ...toPassInput(config, selection), ...(options.retry ? { retry: options.retry } : {}) };
+  // Retries come from the worker's configuration, which resolves the pass's input.
+  const workerConfig = options.retry ? { ...config, retry: options.retry } : config;
+  return temporal.withWorker(workerConfig, async () => {
+    const input = selection;
     const handle = await temporal.client.workflow.start(buildWatcher, {
       workflowId: `faults-pass-${process.pid}-${++passCounter}`,
       taskQueue: config.taskQueue,
@@ -125,13 +127,19 @@ async function runPass(
   });
 }
 
-/** The attempt number of the last try of an activity, from the workflow's history. */
-async function attempts(workflowId: string, activityType: string): Promise<number> {
+/**
+ * The attempt number of the last try of an activity, from the workflow's history; with
+ * `inputIncludes`, only of the activities whose input holds that text (the pass looks up every
+ * version's release itself).
+ */
+async function attempts(workflowId: string, activityType: string, inputIncludes?: string): Promise<number> {
   const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
   const scheduled = new Set<string>();
   let attempt = 0;
   for (const e of history.events ?? []) {
-    if (e.activityTaskScheduledEventAttributes?.activityType?.name === activityType) scheduled.add(String(e.eventId));
+    const a = e.activityTaskScheduledEventAttributes;
+    const input = (a?.input?.payloads ?? []).map((p) => Buffer.from(p.data ?? new Uint8Array()).toString()).join('');
+    if (a?.activityType?.name === activityType && (inputIncludes === undefined || input.includes(inputIncludes))) scheduled.add(String(e.eventId));
     const started = e.activityTaskStartedEventAttributes;
     if (started && scheduled.has(String(started.scheduledEventId))) attempt = Math.max(attempt, started.attempt ?? 0);
   }
@@ -290,8 +298,8 @@ describe('release controller (rc.latest) faults: version A gets the fault for go
       const started = Date.now();
       const summary = await runPass(config, { versions: [v.a, v.b, v.c], jobs: JOBS });
       const va = version(summary, v.a);
-      const triesA = await attempts(`${summary.workflowId}/ocp-${v.a}`, 'findLatestAcceptedRelease');
-      const triesB = await attempts(`${summary.workflowId}/ocp-${v.b}`, 'findLatestAcceptedRelease');
+      const triesA = await attempts(summary.workflowId, 'findLatestAcceptedRelease', STREAM(v.a));
+      const triesB = await attempts(summary.workflowId, 'findLatestAcceptedRelease', STREAM(v.b));
 
       assert.equal(va.state, 'error', JSON.stringify(va));
       assert.match(va.releaseError ?? '', exp.reason);
@@ -337,11 +345,11 @@ describe('release controller (rc.latest) faults: version A gets the fault for go
     const recovered = await runPass(config, { versions, jobs: JOBS }, {
       retry: { ...RETRY, maximumAttempts: 30 },
       whileRunning: async (handle) => {
-        await waitForFailedAttempt(`${handle.workflowId}/ocp-${v.b}`, REFUSED);
+        await waitForFailedAttempt(handle.workflowId, REFUSED);
         await port.open();
       },
     });
-    const recoveredTries = await attempts(`${recovered.workflowId}/ocp-${v.b}`, 'findLatestAcceptedRelease');
+    const recoveredTries = await attempts(recovered.workflowId, 'findLatestAcceptedRelease', STREAM(v.b));
     assert.ok(recoveredTries >= 2);
     assert.equal(recovered.totals.triggered, 4);
     assert.equal(version(recovered, v.c).release?.name, tag(v.c));
@@ -350,7 +358,7 @@ describe('release controller (rc.latest) faults: version A gets the fault for go
     // Refused for good: every version reports it after its attempts; nothing else breaks.
     await port.close();
     const down = await runPass(config, { versions, jobs: JOBS });
-    const tries = await attempts(`${down.workflowId}/ocp-${v.b}`, 'findLatestAcceptedRelease');
+    const tries = await attempts(down.workflowId, 'findLatestAcceptedRelease', STREAM(v.b));
     assert.equal(tries, MAX_ATTEMPTS);
     for (const vr of down.versions) {
       assert.equal(vr.state, 'error');
@@ -413,7 +421,7 @@ describe('Deck (deck.prowjobs) faults: a limited fault, then one that persists, 
       if (exp.transient) {
         sims.addFault({ endpoint: 'deck.prowjobs', ...fault, times: limitedTimes });
         const first = await runPass(config, { versions: [v.c], jobs: JOBS });
-        const firstTries = await attempts(first.workflowId, 'fetchDeckRuns');
+        const firstTries = await attempts(first.workflowId, 'fetchDeckVerdicts');
         assertDeckOk(first, v.c);
         assert.equal(firstTries, limitedTimes + 1);
         assert.equal(sims.counters()['deck.prowjobs'], limitedTimes + 1);
@@ -428,7 +436,7 @@ describe('Deck (deck.prowjobs) faults: a limited fault, then one that persists, 
 
         sims.addFault({ endpoint: 'deck.prowjobs', ...fault });
         const second = await runPass(config, { versions: [v.c], jobs: JOBS });
-        const secondTries = await attempts(second.workflowId, 'fetchDeckRuns');
+        const secondTries = await attempts(second.workflowId, 'fetchDeckVerdicts');
         assertDeckUnavailable(second, v.c, exp.reason, true);
         assert.equal(secondTries, MAX_ATTEMPTS);
         assert.equal(sims.counters()['deck.prowjobs'], limitedTimes + 1 + MAX_ATTEMPTS);
@@ -440,7 +448,7 @@ describe('Deck (deck.prowjobs) faults: a limited fault, then one that persists, 
       } else {
         sims.addFault({ endpoint: 'deck.prowjobs', ...fault });
         const only = await runPass(config, { versions: [v.c], jobs: JOBS });
-        const tries = await attempts(only.workflowId, 'fetchDeckRuns');
+        const tries = await attempts(only.workflowId, 'fetchDeckVerdicts');
         assertDeckUnavailable(only, v.c, exp.reason, false);
         assert.equal(tries, 1);
         assert.equal(sims.counters()['deck.prowjobs'], 1, 'permanent: not retried');
@@ -465,13 +473,13 @@ describe('Deck (deck.prowjobs) faults: a limited fault, then one that persists, 
         await port.open();
       },
     });
-    const firstTries = await attempts(first.workflowId, 'fetchDeckRuns');
+    const firstTries = await attempts(first.workflowId, 'fetchDeckVerdicts');
     assertDeckOk(first, v.c);
     assert.ok(firstTries >= 2);
 
     await port.close();
     const second = await runPass(config, { versions: [v.c], jobs: JOBS });
-    const secondTries = await attempts(second.workflowId, 'fetchDeckRuns');
+    const secondTries = await attempts(second.workflowId, 'fetchDeckVerdicts');
     assertDeckUnavailable(second, v.c, /^Deck \/prowjobs\.js: ECONNREFUSED$/, true);
     assert.equal(secondTries, MAX_ATTEMPTS);
     const reason = second.deck.state === 'unavailable' ? second.deck.reason : '';
@@ -676,7 +684,7 @@ test(`large Deck answer (${DECK_MB} MB unfiltered) through the real worker proce
     const handle = await temporal.client.workflow.start(buildWatcher, {
       workflowId: `faults-large-deck-${process.pid}-${s}`,
       taskQueue: config.taskQueue,
-      args: [toPassInput(config)],
+      args: [{}],
     });
     let sampledPeak = idle.rssMb;
     let done = false;

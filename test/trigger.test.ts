@@ -5,7 +5,7 @@ import { DeckClient } from '../src/clients/deck';
 import { UpstreamError } from '../src/clients/errors';
 import { GangwayClient } from '../src/clients/gangway';
 import { RateLimiter } from '../src/clients/rateLimiter';
-import { toPassInput, type WatcherConfig } from '../src/config/load';
+import type { WatcherConfig } from '../src/config/load';
 import { startSimulators, type Simulators } from '../src/simulators';
 import { buildWatcher } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_NAMES, simConfig, tempDir, writeTokenFile } from './helpers/config';
@@ -110,7 +110,7 @@ describe('the Gangway rate limit in a real worker', () => {
     const handle = await temporal.client.workflow.start(buildWatcher, {
       workflowId: id,
       taskQueue: config.taskQueue,
-      args: [toPassInput(config, { versions })],
+      args: [{ versions }],
     });
     return handle.result();
   }

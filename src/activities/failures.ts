@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { NoAcceptedReleaseError, TokenNotFoundError, UpstreamError } from '../clients/errors';
 import { FAILURE_TYPES } from '../domain/failureTypes';
 import type { TriggerFailureDetail } from '../domain/types';
@@ -11,6 +11,8 @@ export async function asActivity<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
+    // Cancellation is Temporal's own answer, not an upstream failure: pass it on as it is.
+    if (err instanceof CancelledFailure) throw err;
     throw toApplicationFailure(err);
   }
 }

@@ -1,12 +1,15 @@
-import { Context, log, sleep } from '@temporalio/activity';
+import { ApplicationFailure, Context, log, sleep } from '@temporalio/activity';
 import type { DeckClient, DeckQuery } from '../clients/deck';
 import type { GangwayClient } from '../clients/gangway';
 import type { ReleaseControllerClient } from '../clients/releaseController';
 import type { TriggerRecordClient } from '../clients/triggerRecords';
 import { triggerKeyLabel } from '../domain/labels';
-import type { DeckSnapshot, Release, TriggerRecordState, TriggerRequest, TriggerResult } from '../domain/types';
+import { judgeAll, type DeckQuestion, type DeckVerdicts } from '../domain/decide';
+import { PassRequestError } from '../domain/passRequest';
+import type { DedupPolicy, DeckSnapshot, PassPlan, PassRequest, Release, TriggerRecordOutcome, TriggerRecordState, TriggerRequest, TriggerResult } from '../domain/types';
 import { findEarlierTrigger } from './earlierTrigger';
-import { asActivity } from './failures';
+import { FAILURE_TYPES } from '../domain/failureTypes';
+import { asActivity, toApplicationFailure } from './failures';
 import { whileHeartbeating } from './heartbeat';
 
 export interface ActivityDeps {
@@ -17,7 +20,26 @@ export interface ActivityDeps {
   trigger: { inFlightGraceMs: number; deckLagToleranceMs: number };
   /** Trigger records: dry-run lookups, the newest triggered payload, earlier runs of a trigger. */
   triggerRecords: TriggerRecordClient;
+  /** A pass's input resolved against this worker's configuration; PassRequestError when it names what is not there. */
+  resolvePlan: (request: PassRequest) => PassPlan | Promise<PassPlan>;
 }
+
+export interface DeckVerdictQuery {
+  questions: DeckQuestion[];
+  labelPrefix: string;
+  dedupPolicy: DedupPolicy;
+  recentSuccessWindowHours: number;
+  /** The pass's clock, so every version judges "recent" against the same instant. */
+  nowMs: number;
+}
+
+export type DeckVerdictAnswer =
+  | { state: 'ok'; fetchedAt: string; scanned: number; matched: number; verdicts: DeckVerdicts }
+  /** The verdicts alone would be more than a workflow should carry: the pass decides from its own records. */
+  | { state: 'too-large'; fetchedAt: string; scanned: number; matched: number; bytes: number; limitBytes: number };
+
+/** Far below the server's 2 MB blob limit and the SDK's 512 KB warning. */
+export const DECK_VERDICTS_LIMIT_BYTES = 256 * 1024;
 
 /** Worker and Gangway clocks may differ a little; an earlier attempt's execution must not fall outside the window. */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -27,6 +49,41 @@ export function createActivities(deps: ActivityDeps) {
   return {
     async findLatestAcceptedRelease(stream: string): Promise<Release> {
       return asActivity(() => deps.releaseController.latestAccepted(stream));
+    },
+
+    /** The pass's small input, resolved once by the worker that runs it (history records the plan). */
+    async resolvePass(request: PassRequest): Promise<PassPlan> {
+      try {
+        return await deps.resolvePlan(request);
+      } catch (err) {
+        if (err instanceof PassRequestError) {
+          throw ApplicationFailure.create({ type: FAILURE_TYPES.invalidPassInput, message: err.message, nonRetryable: true });
+        }
+        throw toApplicationFailure(err);
+      }
+    },
+
+    /**
+     * Deck once per pass, reduced in the worker to one verdict per asked (job, payload):
+     * Deck's runs never enter history, whatever their number.
+     */
+    async fetchDeckVerdicts(query: DeckVerdictQuery): Promise<DeckVerdictAnswer> {
+      const jobs = new Map(query.questions.flatMap((q) => q.jobs.map((j) => [j.name, j] as const)));
+      const snapshot = await asActivity(() => deps.deck.recentRuns({ jobs: [...jobs.values()], labelPrefix: query.labelPrefix, ...deps.deckFilter }));
+      const verdicts = judgeAll(query.questions, snapshot.runs, query.dedupPolicy, query.nowMs, query.recentSuccessWindowHours);
+      const facts = { fetchedAt: snapshot.fetchedAt, scanned: snapshot.scanned, matched: snapshot.runs.length };
+      const bytes = Buffer.byteLength(JSON.stringify(verdicts));
+      log.info('Deck fetched', { ...facts, verdictBytes: bytes });
+      if (bytes > DECK_VERDICTS_LIMIT_BYTES) return { state: 'too-large', ...facts, bytes, limitBytes: DECK_VERDICTS_LIMIT_BYTES };
+      return { state: 'ok', ...facts, verdicts };
+    },
+
+    /**
+     * What became of a trigger another run started: waits for it while it is in progress (it
+     * runs on this task queue, so this worker may be the one finishing it).
+     */
+    async awaitTriggerRecord(workflowId: string): Promise<TriggerRecordOutcome> {
+      return whileHeartbeating(() => asActivity(() => deps.triggerRecords.outcome(workflowId, Context.current().cancellationSignal)));
     },
 
     async fetchDeckRuns(query: Omit<DeckQuery, 'org' | 'repo'>): Promise<DeckSnapshot> {

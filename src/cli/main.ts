@@ -3,6 +3,7 @@ import { Argument, Command, CommanderError } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { TokenNotFoundError } from '../clients/errors';
 import { ConfigError, loadConfig, type WatcherConfig } from '../config/load';
+import { PassRequestError } from '../domain/passRequest';
 import type { PassSummary } from '../domain/types';
 import { summaryQuery } from '../workflows/messages';
 import { installLogger } from './logging';
@@ -166,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
       stderr(`ERROR: ${err.message}`);
       return 1;
     }
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof PassRequestError) {
       stderr(`ERROR: ${err.message}`);
       return 2;
     }

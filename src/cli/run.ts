@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { readGangwayToken } from '../clients/gangwayToken';
-import { toPassInput, type PassSelection, type WatcherConfig } from '../config/load';
+import type { WatcherConfig } from '../config/load';
+import { resolvePassPlan } from '../config/plan';
+import { PassRequestError } from '../domain/passRequest';
+import type { PassRequest } from '../domain/types';
 import type { PassSummary } from '../domain/types';
 import { buildWatcher, summaryQuery } from '../workflows/buildWatcher';
 import { ProgressPrinter } from './progress';
 import { exitCodeFor, formatReport } from './report';
 import { openSession } from './session';
 
-export interface RunOptions extends PassSelection {
+export interface RunOptions extends PassRequest {
   config: WatcherConfig;
   json?: boolean;
   workflowId?: string;
@@ -28,7 +31,19 @@ export function newPassWorkflowId(now = new Date()): string {
 
 /** One pass now: the `run` command. */
 export async function runPass(options: RunOptions): Promise<RunOutcome> {
-  const input = toPassInput(options.config, options);
+  // The small input the workflow takes; checked here too, so a typo exits 2 before anything starts.
+  const input: PassRequest = {
+    ...(options.versions ? { versions: options.versions } : {}),
+    ...(options.jobs ? { jobs: options.jobs } : {}),
+    ...(options.dryRun ? { dryRun: true } : {}),
+  };
+  try {
+    resolvePassPlan(options.config, input);
+  } catch (err) {
+    // Named as the user typed them: `--versions`, `--jobs`.
+    if (err instanceof PassRequestError) throw new PassRequestError(`--${err.message}`);
+    throw err;
+  }
   let tokenLine: string | undefined;
   if (!input.dryRun) {
     // Checked before anything starts, so a missing secret triggers nothing at all

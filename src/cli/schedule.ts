@@ -1,5 +1,8 @@
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
-import { toPassInput, type WatcherConfig } from '../config/load';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import type { WatcherConfig } from '../config/load';
+import { resolvePassPlan } from '../config/plan';
+import type { PassRequest } from '../domain/types';
+import { calendarsAsCron } from './cron';
 import { buildWatcher } from '../workflows/buildWatcher';
 import { UsageError } from './errors';
 
@@ -22,7 +25,9 @@ export function scheduleOptions(config: WatcherConfig): ScheduleOptions {
       workflowType: buildWatcher,
       workflowId: `${config.schedule.id}-pass`,
       taskQueue: config.taskQueue,
-      args: [toPassInput(config)],
+      // `{}`: each pass resolves what to watch from the worker's configuration when it starts,
+      // so a changed configuration takes effect at the next pass without re-applying this.
+      args: [{} satisfies PassRequest],
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: config.schedule.catchupWindowMs, pauseOnFailure: false },
     // The server stores cron as calendars; the memo keeps the text an operator wrote.
@@ -62,7 +67,16 @@ export async function scheduleCommand(
       case 'describe': {
         const d = await handle.describe();
         out(`Schedule ${id}`);
-        out(`  cron: ${String(d.memo?.cron ?? '(set outside this tool)')} (${d.spec.timezone ?? 'UTC'})`);
+        out(`  cron: ${describeWhen(d)} (${d.spec.timezone ?? 'UTC'})`);
+        out(`  input: ${JSON.stringify(passInputOf(d))}`);
+        // What the next pass will watch: the same resolution its worker makes at its start
+        // (from this configuration, which should be the workers' own).
+        try {
+          const plan = resolvePassPlan(config, passInputOf(d) ?? {});
+          out(`  next pass watches (config ${config.source}): ${plan.versions.map((v) => `${v.version} (${v.jobs.length} jobs)`).join(', ')}`);
+        } catch (err) {
+          out(`  next pass: its input does not resolve against this configuration: ${(err as Error).message}`);
+        }
         out(`  paused: ${d.state.paused}${d.state.note ? ` (${d.state.note})` : ''}`);
         out(`  overlap: ${d.policies.overlap}, catch-up window: ${d.policies.catchupWindow} ms`);
         out(`  next runs: ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || 'none'}`);
@@ -103,4 +117,14 @@ export async function scheduleCommand(
     if (err instanceof ScheduleNotFoundError) throw new UsageError(`schedule ${id} does not exist (run: osc-build-watcher schedule apply)`);
     throw err;
   }
+}
+
+/** The schedule's real spec, as cron text where it is one, whatever created it. */
+function describeWhen(d: ScheduleDescription): string {
+  const parts = [...(d.spec.calendars ?? []).map(calendarsAsCron), ...(d.spec.intervals ?? []).map((i) => `every ${String(i.every)}`)];
+  return parts.length ? parts.join('; ') : '(no times)';
+}
+
+function passInputOf(d: ScheduleDescription): PassRequest | undefined {
+  return d.action.type === 'startWorkflow' ? (d.action.args?.[0] as PassRequest | undefined) : undefined;
 }

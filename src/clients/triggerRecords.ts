@@ -1,7 +1,8 @@
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { newestNightly } from '../domain/nightly';
-import type { TriggerRecordState } from '../domain/types';
-import { PAYLOAD } from '../workflows/searchAttributes';
+import type { TriggerFailureDetail, TriggerRecordOutcome, TriggerRecordState, TriggerResult } from '../domain/types';
+import { PAYLOAD } from '../domain/searchAttributes';
 import { UpstreamError } from './errors';
 
 /** Nightly tags expire after 14 days: an older trigger record says nothing about today's stream. */
@@ -25,6 +26,29 @@ export class TriggerRecordClient {
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return 'none';
         throw err;
+      }
+    });
+  }
+
+  /**
+   * The outcome of the trigger under this ID; while it runs, waits for it (aborted by
+   * `signal`). A trigger that completed is "already triggered"; only then.
+   */
+  async outcome(workflowId: string, signal?: AbortSignal): Promise<TriggerRecordOutcome> {
+    const state = await this.state(workflowId);
+    if (state === 'none') return { state: 'none' };
+    const wasRunning = state === 'running';
+    return this.call(`trigger record ${workflowId}`, async () => {
+      const handle = this.temporal.workflow.getHandle(workflowId);
+      try {
+        const result = (await abortable(handle.result() as Promise<TriggerResult>, signal)) as TriggerResult;
+        return { state: 'completed', wasRunning, result };
+      } catch (err) {
+        if (!(err instanceof WorkflowFailedError)) throw err;
+        const cause = err.cause;
+        const detail = cause instanceof ApplicationFailure ? (cause.details?.[0] as TriggerFailureDetail | undefined) : undefined;
+        const reason = detail?.reason ?? cause?.message ?? err.message;
+        return { state: 'failed', wasRunning, reason, ...(detail?.httpStatus ? { httpStatus: detail.httpStatus } : {}) };
       }
     });
   }
@@ -57,9 +81,28 @@ export class TriggerRecordClient {
     try {
       return await work();
     } catch (err) {
-      if (err instanceof UpstreamError) throw err;
+      if (err instanceof UpstreamError || err instanceof CancelledFailure) throw err;
       const first = String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 200);
       throw new UpstreamError('temporal', `${what}: ${first}`, true);
     }
   }
+}
+
+function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

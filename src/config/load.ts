@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { DedupPolicy, JobSpec, PassInput, RetrySettings, VersionSpec } from '../domain/types';
+import type { DedupPolicy, JobSpec, RetrySettings, VersionSpec } from '../domain/types';
 import * as d from './defaults';
 import { baseUrlSchema, configFileSchema, describeSchemaError, ocpVersionSchema, type ConfigFile } from './schema';
 
@@ -18,7 +18,13 @@ export interface WatcherConfig {
   retry: RetrySettings;
   endpoints: { releaseController: string; deck: string; gangway: string };
   deck: { org: string; repo: string };
-  gangway: { createForm: 'body' | 'path'; tokenFile: string; rateLimit: GangwayRateLimit };
+  gangway: {
+    createForm: 'body' | 'path';
+    tokenFile: string;
+    rateLimit: GangwayRateLimit;
+    /** Triggers of one version in flight at once; the rate limit still spaces the POSTs. */
+    concurrency: number;
+  };
   trigger: TriggerSettings;
   httpTimeoutMs: number;
   schedule: { id: string; cron: string; timezone: string; catchupWindowMs: number };
@@ -191,6 +197,7 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
       createForm: file.gangway?.createForm ?? 'body',
       tokenFile,
       rateLimit: { perMinute: file.gangway?.rateLimit?.perMinute ?? 9, burst: file.gangway?.rateLimit?.burst ?? 5 },
+      concurrency: file.gangway?.concurrency ?? 5,
     },
     trigger,
     httpTimeoutMs,
@@ -209,38 +216,4 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
 
 function trimUrl(url: string): string {
   return url.replace(/\/+$/, '');
-}
-
-export interface PassSelection {
-  dryRun?: boolean;
-  versions?: string[];
-  jobs?: string[];
-}
-
-/** The workflow input for one pass: what to watch, never where or with which secret. */
-export function toPassInput(config: WatcherConfig, selection: PassSelection = {}): PassInput {
-  const versions = selection.versions
-    ? selection.versions.map((v) => {
-        const found = config.versions.find((c) => c.version === v);
-        if (!found) throw new ConfigError(`--versions: "${v}" is not a watched version (${config.versions.map((c) => c.version).join(', ')})`);
-        return found;
-      })
-    : config.versions;
-  const jobs = selection.jobs
-    ? selection.jobs.map((j) => {
-        const found = config.jobs.find((c) => c.name === j || c.shortName === j);
-        if (!found) throw new ConfigError(`--jobs: "${j}" is not a configured job (${config.jobs.map((c) => c.shortName).join(', ')})`);
-        return found;
-      })
-    : config.jobs;
-  return {
-    versions,
-    jobs,
-    dedupPolicy: config.dedupPolicy,
-    recentSuccessWindowHours: config.recentSuccessWindowHours,
-    labelPrefix: config.labelPrefix,
-    dryRun: selection.dryRun ?? false,
-    retry: config.retry,
-    triggerHeartbeatTimeoutMs: config.trigger.heartbeatTimeoutMs,
-  };
 }

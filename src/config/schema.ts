@@ -54,6 +54,7 @@ export const configFileSchema = z.strictObject({
       url: baseUrl.optional(),
       createForm: z.enum(['body', 'path']).optional(),
       tokenFile: z.string().min(1).optional(),
+      concurrency: z.number().int().min(1).max(50).optional(),
       rateLimit: z
         .strictObject({
           perMinute: z.number().int().min(1).max(600).optional(),

@@ -1,5 +1,6 @@
 import type { DeckRun, DedupPolicy, JobSpec, Release } from './types';
 
+
 const RUNNING_STATES = new Set(['scheduling', 'triggered', 'pending']);
 
 export type DeckVerdict = { skip: true; reason: string } | { skip: false; reason: string };
@@ -41,4 +42,49 @@ export function judgeFromDeck(
   const failed = samePayload[0];
   if (failed) return { skip: false, reason: `Deck run ${failed.id} of this payload ended ${failed.state}` };
   return { skip: false, reason: 'no run of this payload on Deck' };
+}
+
+/** One version's (job, payload) pairs, as the pass asks Deck about them. */
+export interface DeckQuestion {
+  version: string;
+  release: Release;
+  jobs: JobSpec[];
+}
+
+/**
+ * Deck's verdict for every asked pair, in the order of each version's jobs; null for "no run
+ * of this payload on Deck", the common case. This, not Deck's runs, is what enters history:
+ * it grows with versions x jobs, never with Deck.
+ */
+export type DeckVerdicts = Record<string, Array<DeckVerdict | null>>;
+
+const NO_RUN = judgeFromDeck({ name: '', shortName: '', payloadEnv: null }, { name: '', pullSpec: '', phase: '' }, [], 'exact-payload', 0, 0).reason;
+
+export function judgeAll(
+  questions: DeckQuestion[],
+  runs: DeckRun[],
+  policy: DedupPolicy,
+  nowMs: number,
+  windowHours: number,
+): DeckVerdicts {
+  const byJob = new Map<string, DeckRun[]>();
+  for (const run of runs) {
+    const list = byJob.get(run.job);
+    if (list) list.push(run);
+    else byJob.set(run.job, [run]);
+  }
+  const verdicts: DeckVerdicts = {};
+  for (const q of questions) {
+    verdicts[q.version] = q.jobs.map((job) => {
+      const verdict = judgeFromDeck(job, q.release, byJob.get(job.name) ?? [], policy, nowMs, windowHours);
+      return !verdict.skip && verdict.reason === NO_RUN ? null : verdict;
+    });
+  }
+  return verdicts;
+}
+
+/** A pair's verdict from the compact form; undefined verdicts mean Deck was not available. */
+export function verdictAt(verdicts: Array<DeckVerdict | null> | undefined, index: number): DeckVerdict {
+  if (!verdicts) return judgeFromDeck({ name: '', shortName: '', payloadEnv: null }, { name: '', pullSpec: '', phase: '' }, undefined, 'exact-payload', 0, 0);
+  return verdicts[index] ?? { skip: false, reason: NO_RUN };
 }

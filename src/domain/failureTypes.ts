@@ -5,4 +5,6 @@ export const FAILURE_TYPES = {
   tokenNotFound: 'GangwayTokenNotFound',
   noAcceptedRelease: 'NoAcceptedRelease',
   triggerFailed: 'TriggerFailed',
+  /** A pass input that is malformed or names a version or job the worker does not watch. */
+  invalidPassInput: 'InvalidPassInput',
 } as const;

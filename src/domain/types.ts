@@ -19,14 +19,22 @@ export interface JobSpec {
   payloadEnv: string | null;
 }
 
+/** A watched OCP version: its release-controller stream. */
 export interface VersionSpec {
   version: string;
   stream: string;
 }
 
-/** Workflow input of one pass. Carries no URLs and no secrets: the worker owns those. */
-export interface PassInput {
-  versions: VersionSpec[];
+/** The version part of the input that passes took before `PassRequest` (see workflows/legacy). */
+export type LegacyVersionSpec = VersionSpec;
+
+/**
+ * The whole resolved configuration, which passes took as input before `PassRequest`.
+ * Still accepted (and recorded in the replay histories), never produced by new code paths
+ * other than `legacyPassInput` for the compatibility tests.
+ */
+export interface LegacyPassInput {
+  versions: LegacyVersionSpec[];
   jobs: JobSpec[];
   dedupPolicy: DedupPolicy;
   recentSuccessWindowHours: number;
@@ -35,6 +43,46 @@ export interface PassInput {
   retry: RetrySettings;
   /** Absent in passes started before it existed; the trigger workflow then uses its default. */
   triggerHeartbeatTimeoutMs?: number;
+}
+
+/**
+ * What a pass is asked to do: the workflow input, small and validated. `{}` means "what the
+ * worker's configuration says"; anything given narrows it. Everything else (streams, job
+ * names, policy, retries) is resolved by the worker at the start of the pass.
+ */
+export interface PassRequest {
+  /** OCP versions, like "4.21"; each must be one the worker watches. */
+  versions?: string[];
+  /** Jobs by short name (`azure-ipi-kata`) or full name; each must be configured. */
+  jobs?: string[];
+  dryRun?: boolean;
+}
+
+/** One version of a resolved pass: its stream and the jobs to decide for it. */
+export interface VersionPlan {
+  version: string;
+  stream: string;
+  jobs: JobSpec[];
+}
+
+/** How a pass decides and triggers, the same for every version. */
+export interface PassSettings {
+  dedupPolicy: DedupPolicy;
+  recentSuccessWindowHours: number;
+  labelPrefix: string;
+  dryRun: boolean;
+  retry: RetrySettings;
+  triggerHeartbeatTimeoutMs: number;
+  /** Triggers of one version in flight at once (the rate limit still spaces the POSTs). */
+  concurrency: number;
+}
+
+/** A `PassRequest` resolved against the worker's configuration, once, at the start of the pass. */
+export interface PassPlan {
+  versions: VersionPlan[];
+  settings: PassSettings;
+  /** Where the worker's configuration came from, for the summary. */
+  configSource: string;
 }
 
 export interface Release {
@@ -77,8 +125,10 @@ export interface DeckSnapshot {
 
 export type DeckStatus =
   | { state: 'pending' }
+  /** No version had a release to decide for, so Deck was not asked. */
+  | { state: 'not-needed' }
   | { state: 'ok'; fetchedAt: string; scanned: number; matched: number }
-  | { state: 'unavailable'; reason: string };
+  | { state: 'unavailable'; reason: string; tooLarge?: { bytes: number; limitBytes: number } };
 
 export type Decision = 'pending' | 'triggered' | 'skipped' | 'failed' | 'would-trigger';
 
@@ -154,3 +204,9 @@ export interface TriggerFailureDetail {
 }
 
 export type TriggerRecordState = 'none' | 'running' | 'completed' | 'failed';
+
+/** What became of a trigger record: awaited while it was running. */
+export type TriggerRecordOutcome =
+  | { state: 'none' }
+  | { state: 'completed'; wasRunning: boolean; result: TriggerResult }
+  | { state: 'failed'; wasRunning: boolean; reason: string; httpStatus?: number };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TOKEN_ENV_VAR } from '../clients/gangwayToken';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../domain/searchAttributes';
 import { findTemporalCli } from './cliBinary';
 import { acquireDbLock } from './dbLock';
 import { cliTypeName } from './setup';

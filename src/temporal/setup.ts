@@ -1,6 +1,6 @@
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../domain/searchAttributes';
 
 // Proto enum values of IndexedValueType, and the names the temporal CLI uses for them.
 const INDEXED_TYPE = { KEYWORD: 2, KEYWORD_LIST: 7 } as const;

@@ -1,25 +1,46 @@
-import { executeChild, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { WatcherActivities } from '../activities';
+import { ApplicationFailure, executeChild, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { DeckVerdictAnswer, WatcherActivities } from '../activities';
+import type { DeckVerdict } from '../domain/decide';
+import { FAILURE_TYPES } from '../domain/failureTypes';
+import { isLegacyPassInput, parsePassRequest, PassRequestError } from '../domain/passRequest';
+import { OCP_VERSION, PAYLOAD } from '../domain/searchAttributes';
 import { countTotals } from '../domain/summary';
-import type { DeckRun, DeckStatus, PassInput, PassSummary, VersionResult } from '../domain/types';
-import { summaryQuery, versionUpdateSignal } from './messages';
-import { toRetryPolicy } from './retry';
-import { OCP_VERSION, PAYLOAD } from './searchAttributes';
+import type { DeckStatus, LegacyPassInput, PassPlan, PassRequest, PassSummary, Release, VersionResult } from '../domain/types';
 import { failureDetail } from './failures';
-import { watchVersion } from './watchVersion';
+import { versionWorkflowId } from './ids';
+import { legacyPass } from './legacy/buildWatcherV1';
+import { summaryQuery, versionProgressSignal, type VersionProgress } from './messages';
+import { toRetryPolicy } from './retry';
+import { versionPass } from './versionPass';
 
-export { summaryQuery, versionUpdateSignal } from './messages';
+export { summaryQuery } from './messages';
+export { versionWorkflowId } from './ids';
 
-/** Child IDs derive from the pass's ID, so a pass's versions are found next to it. */
-export function versionWorkflowId(passWorkflowId: string, version: string): string {
-  return `${passWorkflowId}/ocp-${version}`;
-}
+/** Resolving the input is local work; a few quick tries cover a worker that dies meanwhile. */
+const PLAN_RETRY = { initialInterval: 1000, maximumInterval: 10_000, maximumAttempts: 5 };
 
-/** One pass: Deck once, then one child per OCP version; `summary` answers throughout. */
-export async function buildWatcher(input: PassInput): Promise<PassSummary> {
+/**
+ * One pass. Input: a small PassRequest (`{}` = what the worker's configuration says), checked
+ * first. Then: the plan (an activity, so history records it), each version's newest Accepted
+ * release, Deck once (reduced to one verdict per (job, payload)), and one child per version
+ * with a release. `summary` answers throughout.
+ */
+export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): Promise<PassSummary> {
+  // Passes started with the old whole-configuration input (open ones, recorded histories).
+  if (isLegacyPassInput(input)) return legacyPass(input);
+
+  let request: PassRequest;
+  try {
+    request = parsePassRequest(input);
+  } catch (err) {
+    if (err instanceof PassRequestError) throw invalidInput(err.message);
+    throw err;
+  }
+
   const info = workflowInfo();
   const startedAtMs = Date.now();
-  const versions: VersionResult[] = input.versions.map((v) => ({ version: v.version, stream: v.stream, state: 'pending', jobs: [] }));
+  let plan: PassPlan | undefined;
+  let versions: VersionResult[] = [];
   const finished = new Set<string>();
   let deck: DeckStatus = { state: 'pending' };
   let finishedAt: string | undefined;
@@ -28,8 +49,8 @@ export async function buildWatcher(input: PassInput): Promise<PassSummary> {
     workflowId: info.workflowId,
     runId: info.runId,
     state: finishedAt ? 'done' : 'running',
-    dryRun: input.dryRun,
-    dedupPolicy: input.dedupPolicy,
+    dryRun: plan?.settings.dryRun ?? request.dryRun ?? false,
+    dedupPolicy: plan?.settings.dedupPolicy ?? 'exact-payload',
     startedAt: new Date(startedAtMs).toISOString(),
     ...(finishedAt ? { finishedAt } : {}),
     deck,
@@ -37,46 +58,125 @@ export async function buildWatcher(input: PassInput): Promise<PassSummary> {
     totals: countTotals(versions),
   });
   setHandler(summaryQuery, summary);
-  setHandler(versionUpdateSignal, (update) => {
-    const i = versions.findIndex((v) => v.version === update.version);
-    if (i >= 0 && !finished.has(update.version)) versions[i] = update;
+  setHandler(versionProgressSignal, (progress: VersionProgress) => {
+    // Sent by our own children, but still data from outside this workflow: check its shape.
+    const v = versions.find((x) => x.version === progress?.version);
+    if (!v || finished.has(v.version) || !Array.isArray(progress.jobs)) return;
+    for (const job of progress.jobs) {
+      const i = v.jobs.findIndex((j) => j.job === job?.job);
+      if (i >= 0) v.jobs[i] = job;
+    }
   });
-  upsertSearchAttributes([{ key: OCP_VERSION, value: input.versions.map((v) => v.version) }]);
 
-  const { fetchDeckRuns } = proxyActivities<WatcherActivities>({
-    startToCloseTimeout: '10m',
-    retry: toRetryPolicy(input.retry),
-  });
-  let deckRuns: DeckRun[] | null = null;
+  const { resolvePass } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '1m', retry: PLAN_RETRY });
   try {
-    const snapshot = await fetchDeckRuns({ jobs: input.jobs, labelPrefix: input.labelPrefix });
-    deckRuns = snapshot.runs;
-    deck = { state: 'ok', fetchedAt: snapshot.fetchedAt, scanned: snapshot.scanned, matched: snapshot.runs.length };
+    plan = await resolvePass(request);
   } catch (err) {
-    // Without Deck we still have our own trigger records, which rule out our own duplicates.
-    deck = { state: 'unavailable', reason: failureDetail(err).reason };
-    log.warn('Deck unavailable; deciding from trigger records only', { reason: deck.reason });
+    const detail = failureDetail(err);
+    if (detail.type === FAILURE_TYPES.invalidPassInput) throw invalidInput(detail.reason);
+    throw ApplicationFailure.create({ type: 'PlanFailed', message: `could not resolve the pass input: ${detail.reason}`, nonRetryable: true });
+  }
+  const { settings } = plan;
+  versions = plan.versions.map((v) => ({ version: v.version, stream: v.stream, state: 'discovering', jobs: [] }));
+  upsertSearchAttributes([{ key: OCP_VERSION, value: plan.versions.map((v) => v.version) }]);
+
+  const { findLatestAcceptedRelease, fetchDeckVerdicts } = proxyActivities<WatcherActivities>({
+    startToCloseTimeout: '10m',
+    retry: toRetryPolicy(settings.retry),
+  });
+
+  // Each version's newest Accepted release, all at once.
+  const releases = await Promise.all(
+    plan.versions.map(async (v, i): Promise<Release | undefined> => {
+      const result = versions[i]!;
+      try {
+        const release = await findLatestAcceptedRelease(v.stream);
+        result.release = { name: release.name, pullSpec: release.pullSpec };
+        result.state = 'deciding';
+        result.jobs = v.jobs.map((job) => ({ job: job.name, shortName: job.shortName, decision: 'pending', reason: 'waiting', payload: release.name }));
+        return release;
+      } catch (err) {
+        const detail = failureDetail(err);
+        result.state = detail.type === FAILURE_TYPES.noAcceptedRelease ? 'no-release' : 'error';
+        result.releaseError = detail.reason;
+        finished.add(v.version);
+        log.warn('No release for version', { version: v.version, reason: detail.reason });
+        return undefined;
+      }
+    }),
+  );
+
+  // Deck once, and only when some version has a payload to decide for.
+  const questions = plan.versions.flatMap((v, i) => (releases[i] ? [{ version: v.version, release: releases[i]!, jobs: v.jobs }] : []));
+  let verdicts: Record<string, Array<DeckVerdict | null>> | undefined;
+  if (questions.length === 0) {
+    deck = { state: 'not-needed' };
+  } else {
+    let answer: DeckVerdictAnswer | undefined;
+    try {
+      answer = await fetchDeckVerdicts({
+        questions,
+        labelPrefix: settings.labelPrefix,
+        dedupPolicy: settings.dedupPolicy,
+        recentSuccessWindowHours: settings.recentSuccessWindowHours,
+        nowMs: startedAtMs,
+      });
+    } catch (err) {
+      // Without Deck we still have our own trigger records, which rule out our own duplicates.
+      deck = { state: 'unavailable', reason: failureDetail(err).reason };
+      log.warn('Deck unavailable; deciding from trigger records only', { reason: deck.reason });
+    }
+    if (answer?.state === 'ok') {
+      deck = { state: 'ok', fetchedAt: answer.fetchedAt, scanned: answer.scanned, matched: answer.matched };
+      verdicts = answer.verdicts;
+    } else if (answer?.state === 'too-large') {
+      const kb = (n: number) => `${Math.round(n / 1024)} KB`;
+      deck = {
+        state: 'unavailable',
+        reason: `Deck's verdicts for this pass are ${kb(answer.bytes)}, more than the ${kb(answer.limitBytes)} a pass carries (${answer.matched} runs of the watched jobs among ${answer.scanned} ProwJobs)`,
+        tooLarge: { bytes: answer.bytes, limitBytes: answer.limitBytes },
+      };
+      log.warn('Deck answer too large to carry; deciding from trigger records only', { bytes: answer.bytes });
+    }
   }
 
-  const { versions: _omit, ...pass } = input;
+  // Progress from many children is spaced out more, so the pass's history stays bounded.
+  const progressEveryMs = Math.max(2000, questions.length * 400);
   const results = await Promise.allSettled(
-    input.versions.map((version) =>
-      executeChild(watchVersion, {
-        workflowId: versionWorkflowId(info.workflowId, version.version),
-        args: [{ version, pass, deckRuns, passStartedAtMs: startedAtMs }],
-        typedSearchAttributes: [{ key: OCP_VERSION, value: [version.version] }],
+    questions.map((q) =>
+      executeChild(versionPass, {
+        workflowId: versionWorkflowId(info.workflowId, q.version),
+        args: [
+          {
+            plan: plan!.versions.find((v) => v.version === q.version)!,
+            settings,
+            release: q.release,
+            ...(verdicts ? { deck: verdicts[q.version] ?? [] } : {}),
+            progressEveryMs,
+          },
+        ],
+        typedSearchAttributes: [
+          { key: OCP_VERSION, value: [q.version] },
+          { key: PAYLOAD, value: [q.release.name] },
+        ],
       }),
     ),
   );
-  results.forEach((result, i) => {
-    const v = versions[i];
-    finished.add(v.version);
+  results.forEach((result, k) => {
+    const version = questions[k]!.version;
+    const i = versions.findIndex((v) => v.version === version);
+    const v = versions[i]!;
+    finished.add(version);
     if (result.status === 'fulfilled') versions[i] = result.value;
-    else versions[i] = { ...v, state: 'error', releaseError: `watchVersion failed: ${failureDetail(result.reason).reason}`, jobs: v.jobs };
+    else versions[i] = { ...v, state: 'error', releaseError: `version pass failed: ${failureDetail(result.reason).reason}` };
   });
 
   const payloads = versions.flatMap((v) => (v.release ? [v.release.name] : []));
   if (payloads.length) upsertSearchAttributes([{ key: PAYLOAD, value: payloads }]);
   finishedAt = new Date().toISOString();
   return summary();
+}
+
+function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: FAILURE_TYPES.invalidPassInput, message: `invalid pass input: ${message}`, nonRetryable: true });
 }

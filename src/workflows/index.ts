@@ -1,4 +1,6 @@
 // The worker bundles this file: it must export every workflow and import nothing from Node.
 export { buildWatcher } from './buildWatcher';
-export { watchVersion } from './watchVersion';
+export { versionPass } from './versionPass';
 export { triggerJob } from './triggerJob';
+// The version child of passes started with the old whole-configuration input.
+export { watchVersion } from './legacy/watchVersion';

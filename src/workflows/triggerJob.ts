@@ -4,7 +4,7 @@ import { FAILURE_TYPES } from '../domain/failureTypes';
 import type { RetrySettings, TriggerRequest, TriggerResult } from '../domain/types';
 import { failureDetail } from './failures';
 import { toRetryPolicy } from './retry';
-import { DECISION } from './searchAttributes';
+import { DECISION } from '../domain/searchAttributes';
 
 export interface TriggerJobInput {
   request: TriggerRequest;

@@ -1,0 +1,238 @@
+import {
+  getExternalWorkflowHandle,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { WatcherActivities } from '../activities';
+import { verdictAt, type DeckVerdict } from '../domain/decide';
+import { isValidLabelValue, triggerWorkflowId } from '../domain/labels';
+import { compareNightlies } from '../domain/nightly';
+import { DECISION, JOB, OCP_VERSION, PAYLOAD } from '../domain/searchAttributes';
+import { buildTriggerRequest } from '../domain/trigger';
+import type { JobOutcome, JobSpec, PassSettings, Release, VersionPlan, VersionResult } from '../domain/types';
+import { failureDetail } from './failures';
+import { versionProgressSignal } from './messages';
+import { forEachLimited } from './pool';
+import { toRetryPolicy } from './retry';
+import { triggerJob } from './triggerJob';
+
+export interface VersionPassInput {
+  plan: VersionPlan;
+  settings: PassSettings;
+  /** The stream's newest Accepted release, found by the pass. */
+  release: Release;
+  /** Deck's verdicts for this version's jobs, in their order; absent when Deck was not usable. */
+  deck?: Array<DeckVerdict | null>;
+  /** Progress reports to the pass are at least this far apart. */
+  progressEveryMs: number;
+}
+
+/** How long a trigger of an earlier run may take to finish, retries included, before this pass stops waiting. */
+const ADOPT_TIMEOUT = '3h';
+
+/**
+ * One OCP version of a pass: decides every job from Deck's verdicts and the trigger records,
+ * triggers what needs it (several at once), and returns the version's outcome. It carries only
+ * its own version's facts.
+ */
+export async function versionPass(input: VersionPassInput): Promise<VersionResult> {
+  const { plan, settings, release } = input;
+  const state: VersionResult = {
+    version: plan.version,
+    stream: plan.stream,
+    state: 'deciding',
+    release: { name: release.name, pullSpec: release.pullSpec },
+    jobs: plan.jobs.map((job) => ({ job: job.name, shortName: job.shortName, decision: 'pending', reason: 'waiting', payload: release.name })),
+  };
+  const progress = new ProgressReporter(plan.version, input.progressEveryMs);
+
+  const { lookupTriggerRecord, newestTriggeredPayload } = proxyActivities<WatcherActivities>({
+    startToCloseTimeout: '2m',
+    retry: toRetryPolicy(settings.retry),
+  });
+  const { awaitTriggerRecord } = proxyActivities<WatcherActivities>({
+    startToCloseTimeout: ADOPT_TIMEOUT,
+    heartbeatTimeout: settings.triggerHeartbeatTimeoutMs,
+    retry: toRetryPolicy(settings.retry),
+  });
+
+  const newer = await newerPayloadAlreadyTriggered();
+  if (newer) {
+    const reason = `${release.name} is older than ${newer}, which this watcher already triggered for OCP ${plan.version}; not going back`;
+    log.warn('Newest Accepted release is older than one already triggered', { version: plan.version, release: release.name, newer });
+    state.jobs = state.jobs.map((j) => ({ ...j, decision: 'skipped', reason }));
+    state.state = 'done';
+    return state;
+  }
+
+  // Deck's verdicts first: every skip is known at once and reported in one message.
+  const toTrigger: number[] = [];
+  plan.jobs.forEach((job, i) => {
+    const outcome = decideFromDeck(job, verdictAt(input.deck, i));
+    if (outcome) setOutcome(i, outcome);
+    else toTrigger.push(i);
+  });
+  await progress.flush(true);
+
+  await forEachLimited(toTrigger, Math.max(1, settings.concurrency), async (i) => {
+    setOutcome(i, await trigger(plan.jobs[i]!, verdictAt(input.deck, i).reason));
+    await progress.flush(false);
+  });
+  state.state = 'done';
+  return state;
+
+  function setOutcome(i: number, outcome: JobOutcome): void {
+    state.jobs[i] = outcome;
+    progress.changed(outcome);
+  }
+
+  /** A newer payload already triggered means the stream went back (a tag was rejected or pruned after the fact). */
+  async function newerPayloadAlreadyTriggered(): Promise<string | undefined> {
+    try {
+      const newest = await newestTriggeredPayload(plan.version);
+      return newest && (compareNightlies(newest, release.name) ?? 0) > 0 ? newest : undefined;
+    } catch (err) {
+      // The trigger records still rule out duplicates; only this extra check is lost.
+      log.warn('Could not read earlier triggers of this version', { version: plan.version, reason: failureDetail(err).reason });
+      return undefined;
+    }
+  }
+
+  function base(job: JobSpec) {
+    return { job: job.name, shortName: job.shortName, payload: release.name };
+  }
+
+  /** A skip decided without Temporal or Gangway, or undefined when the job goes on to its trigger record. */
+  function decideFromDeck(job: JobSpec, verdict: DeckVerdict): JobOutcome | undefined {
+    if (!isValidLabelValue(release.name)) {
+      const shown = release.name.length > 80 ? `${release.name.slice(0, 80)}…` : release.name;
+      return {
+        ...base(job),
+        decision: 'skipped',
+        reason: `payload name ${JSON.stringify(shown)} is not a valid label value (at most 63 characters of A-Za-z0-9._-); not triggering`,
+      };
+    }
+    return verdict.skip ? { ...base(job), decision: 'skipped', reason: verdict.reason } : undefined;
+  }
+
+  async function trigger(job: JobSpec, why: string): Promise<JobOutcome> {
+    const workflowId = triggerWorkflowId(job.name, release.name);
+    const withId = { ...base(job), triggerWorkflowId: workflowId };
+    if (settings.dryRun) {
+      const record = await lookupTriggerRecord(workflowId);
+      if (record === 'completed') return { ...withId, decision: 'skipped', reason: `already triggered by this watcher (${workflowId})` };
+      if (record === 'running') {
+        return { ...withId, decision: 'skipped', reason: `a trigger of this payload is in progress (${workflowId}), not posted yet; a real pass waits for its outcome` };
+      }
+      return { ...withId, decision: 'would-trigger', reason: why };
+    }
+
+    try {
+      const child = await startChild(triggerJob, {
+        workflowId,
+        args: [
+          {
+            request: buildTriggerRequest(job, plan.version, release, settings.labelPrefix, workflowId),
+            retry: settings.retry,
+            heartbeatTimeoutMs: settings.triggerHeartbeatTimeoutMs,
+          },
+        ],
+        // The ID is the record: a finished trigger blocks another, a failed one may be retried.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        // The record must outlive a pass that is cancelled or terminated.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: OCP_VERSION, value: [plan.version] },
+          { key: PAYLOAD, value: [release.name] },
+          { key: JOB, value: job.shortName },
+          { key: DECISION, value: 'triggering' },
+        ],
+      });
+      const result = await child.result();
+      return {
+        ...withId,
+        decision: 'triggered',
+        reason: result.foundFromEarlierAttempt ? `${why}; created by an earlier attempt whose answer was lost` : why,
+        executionId: result.executionId,
+        ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}),
+      };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return adopt(job, workflowId);
+      const detail = failureDetail(err);
+      return { ...withId, decision: 'failed', reason: detail.reason, ...(detail.httpStatus ? { httpStatus: detail.httpStatus } : {}) };
+    }
+  }
+
+  /**
+   * The trigger exists already: finished, or still in progress (another pass, or one a crashed
+   * `run` left behind). Only a finished, successful one is "already triggered"; one in progress
+   * is waited for and reported as it ends.
+   */
+  async function adopt(job: JobSpec, workflowId: string): Promise<JobOutcome> {
+    const withId = { ...base(job), triggerWorkflowId: workflowId };
+    let outcome;
+    try {
+      outcome = await awaitTriggerRecord(workflowId);
+    } catch (err) {
+      return { ...withId, decision: 'failed', reason: `could not learn the outcome of the trigger in progress (${workflowId}): ${failureDetail(err).reason}` };
+    }
+    switch (outcome.state) {
+      case 'completed':
+        if (!outcome.wasRunning) {
+          return { ...withId, decision: 'skipped', reason: `already triggered by this watcher (${workflowId}, execution ${outcome.result.executionId})`, executionId: outcome.result.executionId };
+        }
+        return {
+          ...withId,
+          decision: 'triggered',
+          reason: `triggered by an earlier run's attempt (${workflowId}), execution ${outcome.result.executionId}`,
+          executionId: outcome.result.executionId,
+          ...(outcome.result.httpStatus ? { httpStatus: outcome.result.httpStatus } : {}),
+        };
+      case 'failed':
+        return {
+          ...withId,
+          decision: 'failed',
+          reason: `an earlier run's trigger (${workflowId}) failed: ${outcome.reason}`,
+          ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}),
+        };
+      default:
+        return { ...withId, decision: 'failed', reason: `the trigger record ${workflowId} existed but is gone; the next pass triggers it` };
+    }
+  }
+}
+
+/** Sends the pass what changed, at most every `everyMs` (and always when forced), as deltas. */
+class ProgressReporter {
+  private readonly pending = new Map<string, JobOutcome>();
+  private lastSentMs = -Infinity;
+
+  constructor(
+    private readonly version: string,
+    private readonly everyMs: number,
+  ) {}
+
+  changed(outcome: JobOutcome): void {
+    this.pending.set(outcome.job, outcome);
+  }
+
+  async flush(force: boolean): Promise<void> {
+    const parent = workflowInfo().parent;
+    if (!parent || this.pending.size === 0) return;
+    if (!force && Date.now() - this.lastSentMs < this.everyMs) return;
+    const jobs = [...this.pending.values()];
+    this.pending.clear();
+    this.lastSentMs = Date.now();
+    try {
+      await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(versionProgressSignal, { version: this.version, jobs });
+    } catch (err) {
+      // Progress is best effort: the final result reaches the pass anyway.
+      log.warn('Could not report progress to the pass', { error: String(err) });
+    }
+  }
+}
