@@ -19,9 +19,11 @@ export interface JobSpec {
   payloadEnv: string | null;
 }
 
+/** One watched OCP version: its nightly stream and the jobs to trigger for it (resolved for this version). */
 export interface VersionSpec {
   version: string;
   stream: string;
+  jobs: JobSpec[];
 }
 
 /** Workflow input of one pass. Carries no URLs and no secrets: the worker owns those. */
