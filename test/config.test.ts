@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { applySelection, compareVersions, ConfigError, discoverVersions, jobsForVersion, loadConfig, toPassInput } from '../src/config/load';
 import { isValidLabelValue, triggerWorkflowId } from '../src/domain/labels';
 import { buildTriggerRequest } from '../src/domain/trigger';
+import { parseScenario, startSimulators, type Simulators } from '../src/simulators';
 import { tempDir } from './helpers/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -343,5 +345,87 @@ describe('ocpVersions: discover', () => {
     const arm = loadConfig({ configPath: file('arm.yaml', 'ocpVersions: discover\ndiscover: { min: "4.17" }\nstreamTemplate: "{version}.0-0.nightly-arm64"\n'), env: {} });
     assert.deepEqual(discoverVersions(arm, ACCEPTED).versions.map((v) => v.stream), ['4.21.0-0.nightly-arm64']);
     assert.match(configError(() => discoverVersions(loadConfig({ env: {} }), ACCEPTED)), /not "discover"/);
+  });
+});
+
+describe('osc-build-watcher config check', () => {
+  const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  const sims: Simulators[] = [];
+  after(async () => {
+    for (const s of sims) await s.close();
+  });
+
+  function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  test('examples/openshift-ci.yaml: exit 0, each version with its stream and its jobs', async () => {
+    const r = await run(['--config', EXAMPLE, 'config', 'check']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, new RegExp(`^Configuration: ${EXAMPLE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    assert.match(r.stdout, /^5\.0 {2}stream 5\.0\.0-0\.nightly {2}\(4 job\(s\) from jobsByVersion in .*openshift-ci\.yaml\)$/m);
+    assert.match(r.stdout, new RegExp(`^ {2}${CANDIDATE}50-azure-ipi-kata {2}\\(azure-ipi-kata\\)$`, 'm'));
+    assert.match(r.stdout, /^OK: 7 version\(s\), 34 job\(s\)$/m);
+    const json = await run(['--config', EXAMPLE, 'config', 'check', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout) as { versions: Array<{ version: string; stream: string; jobs: Array<{ name: string }> }> };
+    assert.equal(parsed.versions.at(-1)!.jobs[0]!.name, `${CANDIDATE}50-azure-ipi-kata`);
+  });
+
+  test('a bad file: exit 2 and one line on stderr', async () => {
+    const bad = file('bad-cli.yaml', 'ocpVersions: discover\n');
+    const r = await run(['--config', bad, 'config', 'check']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `ERROR: config ${bad}: ocpVersions: discover needs discover.min, like discover: { min: "4.17" }\n`);
+  });
+
+  test('ocpVersions: discover prints the rule; --discover asks the release controller what it would watch now', async () => {
+    const rule = await run(['--config', DISCOVER_EXAMPLE, 'config', 'check']);
+    assert.equal(rule.code, 0, rule.stderr);
+    assert.match(rule.stdout, /^Discovery: at each pass, every release controller stream named \{version\}\.0-0\.nightly for a version 4\.17 and newer$/m);
+    assert.match(rule.stdout, new RegExp(`^ {2}${CANDIDATE}\\{vv\\}-aws-ipi-coco {2}\\(aws-ipi-coco\\)$`, 'm'));
+    assert.match(rule.stdout, /^Own job lists \(jobsByVersion\): 5\.0$/m);
+
+    const tag = (stream: string) => `${stream.replace('nightly', 'nightly-2026-11-24-000000').replace(/-0\.ci$/, '-0.ci-2026-11-24-000000')}`;
+    const s = await startSimulators(
+      parseScenario({
+        releaseController: {
+          streams: Object.fromEntries(
+            ['4.16.0-0.nightly', '4.17.0-0.nightly', '4.21.0-0.nightly', '4.21.0-0.ci', '5.0.0-0.nightly'].map((stream) => [stream, { tags: [{ name: tag(stream), phase: 'Accepted' }] }]),
+          ),
+        },
+      }),
+    );
+    sims.push(s);
+    s.addTag('4.22.0-0.nightly', { name: '4.22.0-0.nightly-2026-11-24-000000', phase: 'Rejected' });
+    const r = await run(['--config', DISCOVER_EXAMPLE, 'config', 'check', '--discover'], { RELEASE_CONTROLLER_URL: s.releaseControllerUrl });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}would watch now: 4\.17, 4\.21, 4\.22, 5\.0$/m);
+    assert.match(r.stdout, /^ {2}outside the range: 4\.16\.0-0\.nightly$/m);
+    assert.match(r.stdout, /^4\.22 {2}stream 4\.22\.0-0\.nightly {2}\(5 job\(s\) from jobs in .*, no Accepted payload now\)$/m);
+    assert.match(r.stdout, new RegExp(`^ {2}${CANDIDATE}50-aws-ipi-peerpods {2}\\(aws-ipi-peerpods\\)$`, 'm'));
+    assert.match(r.stdout, /^OK: 4 version\(s\), 19 job\(s\)$/m);
+
+    // A listed version whose stream the release controller does not have is pointed out.
+    const listed = await run(['--config', EXAMPLE, 'config', 'check', '--discover', '--json'], { RELEASE_CONTROLLER_URL: s.releaseControllerUrl });
+    assert.equal(listed.code, 0, listed.stderr);
+    const parsed = JSON.parse(listed.stdout) as { releaseController: { unknownStreams: string[] } };
+    assert.deepEqual(parsed.releaseController.unknownStreams, ['4.18.0-0.nightly', '4.19.0-0.nightly', '4.20.0-0.nightly']);
+
+    // The release controller failing is no configuration error: exit 1.
+    s.addFault({ endpoint: 'rc.accepted', status: 404 });
+    const down = await run(['--config', DISCOVER_EXAMPLE, 'config', 'check', '--discover'], { RELEASE_CONTROLLER_URL: s.releaseControllerUrl });
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /^ERROR: release controller releasestreams\/accepted: HTTP 404/);
   });
 });
