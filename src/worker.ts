@@ -7,7 +7,7 @@ import { readGangwayToken } from './clients/gangwayToken';
 import { RateLimiter } from './clients/rateLimiter';
 import { ReleaseControllerClient } from './clients/releaseController';
 import { TriggerRecordClient } from './clients/triggerRecords';
-import type { WatcherConfig } from './config/load';
+import { discoverVersions, type WatcherConfig } from './config/load';
 import { resolvePassPlan } from './config/plan';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './workflowBundle';
 
@@ -24,8 +24,9 @@ export interface WatcherWorkerOptions {
 /** The only place where endpoints and the token file meet the workflows. */
 export async function createWatcherWorker(options: WatcherWorkerOptions): Promise<Worker> {
   const { config } = options;
+  const releaseController = new ReleaseControllerClient(config.endpoints.releaseController, config.httpTimeoutMs);
   const activities = createActivities({
-    releaseController: new ReleaseControllerClient(config.endpoints.releaseController, config.httpTimeoutMs),
+    releaseController,
     deck: new DeckClient(config.endpoints.deck, config.httpTimeoutMs),
     gangway: new GangwayClient({
       baseUrl: config.endpoints.gangway,
@@ -39,7 +40,12 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
     deckFilter: config.deck,
     trigger: config.trigger,
     triggerRecords: new TriggerRecordClient(options.client),
-    resolvePlan: (request) => resolvePassPlan(config, request),
+    resolvePlan: async (request) => {
+      if (!config.discover || config.versions.length > 0) return resolvePassPlan(config, request);
+      // `ocpVersions: discover`: the streams the release controller has now, from discover.min.
+      const accepted = await releaseController.acceptedStreams();
+      return resolvePassPlan(config, request, discoverVersions(config, accepted).versions);
+    },
   });
   return Worker.create({
     connection: options.connection,

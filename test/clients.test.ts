@@ -212,6 +212,48 @@ describe('ReleaseControllerClient.latestAccepted', () => {
   });
 });
 
+describe('ReleaseControllerClient.acceptedStreams', () => {
+  const client = () => new ReleaseControllerClient(sims.releaseControllerUrl, 2000);
+  const rc = { upstream: 'release-controller' as const };
+
+  test('200: every stream with its Accepted tag names, null for a stream with none', async () => {
+    const streams = await client().acceptedStreams();
+    assert.deepEqual(Object.keys(streams).sort(), [STREAM, NO_ACCEPTED_STREAM].sort());
+    assert.deepEqual([...streams[STREAM]!].sort(), [ACCEPTED, '4.21.0-0.nightly-2026-11-09-040404'].sort(), 'Rejected tags left out');
+    assert.equal(streams[NO_ACCEPTED_STREAM], null);
+    const [req] = sims.requests('release-controller');
+    assert.equal(req?.path, '/api/v1/releasestreams/accepted');
+    assert.equal(req?.status, 200);
+  });
+
+  test('5xx, 429 and an empty 200: retryable; 404 (a controller without the endpoint): permanent', async () => {
+    sims.addFault({ endpoint: 'rc.accepted', status: 503, body: 'upstream connect error', times: 1 });
+    await expectUpstreamError(client().acceptedStreams(), { ...rc, retryable: true, httpStatus: 503, message: /releasestreams\/accepted: HTTP 503 upstream connect error/ });
+    sims.addFault({ endpoint: 'rc.accepted', status: 429, headers: { 'Retry-After': '1' }, times: 1 });
+    await expectUpstreamError(client().acceptedStreams(), { ...rc, retryable: true, httpStatus: 429, retryAfterMs: 1000 });
+    sims.addFault({ endpoint: 'rc.accepted', kind: 'empty-body', times: 1 });
+    await expectUpstreamError(client().acceptedStreams(), { ...rc, retryable: true, message: /empty answer/ });
+    sims.addFault({ endpoint: 'rc.accepted', status: 404, body: '404 page not found', times: 1 });
+    await expectUpstreamError(client().acceptedStreams(), { ...rc, retryable: false, httpStatus: 404 });
+  });
+
+  test('a cut gzip answer: retryable; HTML, malformed JSON or an unexpected shape: permanent', async () => {
+    sims.addFault({ endpoint: 'rc.accepted', kind: 'truncated-gzip', times: 1 });
+    await expectUpstreamError(client().acceptedStreams(), { ...rc, retryable: true, httpStatus: 200, message: /cut short/ });
+    sims.addFault({ endpoint: 'rc.accepted', kind: 'html-200', times: 1 });
+    await expectUpstreamError(client().acceptedStreams(), { ...rc, retryable: false, message: /not JSON \(<!DOCTYPE html>/ });
+    sims.addFault({ endpoint: 'rc.accepted', kind: 'malformed-json', times: 1 });
+    await expectUpstreamError(client().acceptedStreams(), { ...rc, retryable: false, message: /not JSON/ });
+    sims.addFault({ endpoint: 'rc.accepted', status: 200, contentType: 'application/json', body: '{"4.21.0-0.nightly": "4.21.0-0.nightly-x"}', times: 1 });
+    await expectUpstreamError(client().acceptedStreams(), { ...rc, retryable: false, message: /malformed answer \(4\.21\.0-0\.nightly: / });
+  });
+
+  test('connection refused: retryable', async () => {
+    const refused = new ReleaseControllerClient(`http://127.0.0.1:${await closedPort()}`, 2000);
+    await expectUpstreamError(refused.acceptedStreams(), { ...rc, retryable: true, message: /ECONNREFUSED/ });
+  });
+});
+
 describe('DeckClient.recentRuns', () => {
   const client = (timeoutMs = 3000) => new DeckClient(sims.deckUrl, timeoutMs);
   const deck = { upstream: 'deck' as const };

@@ -16,7 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { loadConfig, type WatcherConfig } from '../src/config/load';
+import { jobsForVersion, loadConfig, type WatcherConfig } from '../src/config/load';
 import { triggerKey, triggerWorkflowId } from '../src/domain/labels';
 import type { JobOutcome, PassRequest, PassSummary, RetrySettings, VersionResult } from '../src/domain/types';
 import { parseScenario, startSimulators, type Fault, type Simulators } from '../src/simulators';
@@ -97,7 +97,7 @@ async function setup(extra: (v: Versions) => Record<string, unknown> = () => ({}
   const sims = await startSimulators(scenario);
   openSims.push(sims);
   const config = simConfig(sims, tokenFile, {
-    versions: [a, b, c].map((ver) => ({ version: ver, stream: STREAM(ver) })),
+    versions: [a, b, c].map((ver) => ({ version: ver, stream: STREAM(ver), jobs: jobsForVersion(loadConfig({ env: {} }), ver) })),
     retry: RETRY,
     httpTimeoutMs: HTTP_TIMEOUT_MS,
   });

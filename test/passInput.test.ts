@@ -29,7 +29,8 @@ before(async () => {
   const basic = basicScenario(700);
   tags = basic.tags;
   sims = await startSimulators(basic.scenario);
-  config = { ...simConfig(sims, writeTokenFile(tempDir())), versions: ['4.19', '4.20', '4.21'].map((version) => ({ version, stream: `${version}.0-0.nightly` })) };
+  const base = simConfig(sims, writeTokenFile(tempDir()));
+  config = { ...base, versions: base.versions.filter((v) => ['4.19', '4.20', '4.21'].includes(v.version)) };
 });
 
 after(async () => {
@@ -60,10 +61,10 @@ describe('a pass started from Temporal\'s own tools', () => {
       assert.deepEqual(summary.versions.map((v) => v.version), ['4.21']);
       assert.equal(summary.versions[0]!.release?.name, tags['4.21']);
       assert.equal(summary.totals.wouldTrigger, 5);
+      // And the CLI reads the summary back, as a user would (a query needs a worker).
+      const queried = JSON.parse(await temporalCli(['workflow', 'query', '--workflow-id', workflowId, '--type', 'summary', '--output', 'json'])) as { queryResult: PassSummary[] };
+      assert.equal(queried.queryResult[0]!.totals.wouldTrigger, 5);
     });
-    // And the CLI reads the summary back, as a user would.
-    const queried = JSON.parse(await temporalCli(['workflow', 'query', '--workflow-id', workflowId, '--type', 'summary', '--output', 'json'])) as { queryResult: PassSummary[] };
-    assert.equal(queried.queryResult[0]!.totals.wouldTrigger, 5);
     assert.equal(posts(), before, 'a dry run posts nothing');
   });
 

@@ -84,8 +84,7 @@ function scaleConfig(): WatcherConfig {
   });
   return {
     ...base,
-    versions: Array.from({ length: VERSIONS }, (_, i) => ({ version: `4.${i}`, stream: `4.${i}.0-0.nightly` })),
-    jobs,
+    versions: Array.from({ length: VERSIONS }, (_, i) => ({ version: `4.${i}`, stream: `4.${i}.0-0.nightly`, jobs })),
     retry: { initialIntervalMs: 50, backoffCoefficient: 2, maximumIntervalMs: 200, maximumAttempts: 3 },
     gangway: { ...base.gangway, concurrency: 10 },
     trigger: { heartbeatTimeoutMs: 30_000, inFlightGraceMs: 0, deckLagToleranceMs: 1000 },

@@ -147,6 +147,24 @@ describe('release controller', () => {
     assert.match(await wrongStream.text(), /does not belong to release 4\.22\.0-0\.nightly/);
   });
 
+  test('releasestreams/accepted: every stream -> its Accepted tag names, null when none; faults apply', async () => {
+    const accepted = () => fetch(`${sims.releaseControllerUrl}/api/v1/releasestreams/accepted`);
+    const res = await accepted();
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    const body = (await res.json()) as Record<string, string[] | null>;
+    assert.deepEqual(Object.keys(body).sort(), [STREAM, '4.22.0-0.nightly']);
+    assert.deepEqual(body[STREAM], [NEWEST_ACCEPTED, '4.21.0-0.nightly-2026-11-20-010101', '4.21.0-0.nightly-2026-11-09-040404']);
+    assert.equal(body['4.22.0-0.nightly'], null, 'a stream with no Accepted tag is null, as Go marshals a nil slice');
+    sims.addTag('5.0.0-0.nightly', { name: '5.0.0-0.nightly-2026-11-24-000000', phase: 'Accepted' });
+    assert.deepEqual(((await (await accepted()).json()) as Record<string, string[] | null>)['5.0.0-0.nightly'], ['5.0.0-0.nightly-2026-11-24-000000']);
+    sims.addFault({ endpoint: 'rc.accepted', status: 502, times: 1 });
+    assert.equal((await accepted()).status, 502);
+    assert.equal((await accepted()).status, 200);
+    assert.equal((await fetch(`${sims.releaseControllerUrl}/api/v1/releasestreams/accepted/x`)).status, 404);
+    assert.equal(sims.counters()['rc.accepted'], 4);
+  });
+
   test('addTag makes a new nightly the latest; unknown paths get Go\'s 404', async () => {
     sims.addTag(STREAM, { name: '4.21.0-0.nightly-2026-11-23-000000', phase: 'Accepted' });
     assert.equal(await (await rc(`${STREAM}/latest?format=pullSpec`)).text(), 'registry.ci.openshift.org/ocp/release:4.21.0-0.nightly-2026-11-23-000000\n');
@@ -407,7 +425,7 @@ describe('log, counters and /__sim control', () => {
     await fetch(`${sims.deckUrl}/__sim/counters`);
     await fetch(`${sims.gangwayUrl}/__sim/requests`);
     assert.deepEqual(sims.counters(), {
-      'rc.latest': 1, 'rc.tags': 1, 'rc.release': 0,
+      'rc.latest': 1, 'rc.tags': 1, 'rc.release': 0, 'rc.accepted': 0,
       'deck.prowjobs': 1, 'deck.prowjob': 1,
       'gangway.create': 1, 'gangway.get': 0, 'gangway.list': 0, 'gangway.created': 1,
     });
@@ -424,7 +442,7 @@ describe('log, counters and /__sim control', () => {
       fetch(`${base}/__sim/${p}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
     const log = (await (await control(sims.releaseControllerUrl, 'requests')).json()) as Array<{ path: string }>;
     assert.deepEqual(log.map((r) => r.path), [`/api/v1/releasestream/${STREAM}/latest`]);
-    assert.deepEqual(await (await control(sims.releaseControllerUrl, 'counters')).json(), { 'rc.latest': 1, 'rc.tags': 0, 'rc.release': 0 });
+    assert.deepEqual(await (await control(sims.releaseControllerUrl, 'counters')).json(), { 'rc.latest': 1, 'rc.tags': 0, 'rc.release': 0, 'rc.accepted': 0 });
 
     assert.equal((await control(sims.deckUrl, 'faults', 'POST', { endpoint: 'deck.prowjobs', status: 500 })).status, 201);
     assert.equal((await deck('/prowjobs.js')).status, 500);

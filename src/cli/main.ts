@@ -8,6 +8,7 @@ import type { PassSummary } from '../domain/types';
 import { summaryQuery } from '../workflows/messages';
 import { installLogger } from './logging';
 import { formatReport } from './report';
+import { registerConfigCommand } from './configCheck';
 import { UsageError } from './errors';
 import { runPass } from './run';
 import { SCHEDULE_ACTIONS, scheduleCommand, type ScheduleAction } from './schedule';
@@ -126,6 +127,8 @@ export function buildProgram(): Command {
         await session.close();
       }
     });
+
+  registerConfigCommand(program, { out: stdout });
 
   return program;
 }

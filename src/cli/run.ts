@@ -38,7 +38,8 @@ export async function runPass(options: RunOptions): Promise<RunOutcome> {
     ...(options.dryRun ? { dryRun: true } : {}),
   };
   try {
-    resolvePassPlan(options.config, input);
+    // With `ocpVersions: discover` the versions are known only to the worker, at the pass's start.
+    if (!options.config.discover || options.config.versions.length > 0) resolvePassPlan(options.config, input);
   } catch (err) {
     // Named as the user typed them: `--versions`, `--jobs`.
     if (err instanceof PassRequestError) throw new PassRequestError(`--${err.message}`);

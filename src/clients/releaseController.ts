@@ -44,6 +44,42 @@ export class ReleaseControllerClient {
     if (res.status !== 200) throw errorForStatus('release-controller', what, res);
     return parseLatestTag(String(res.data), what);
   }
+
+  /**
+   * Every stream of this host -> the names of its Accepted tags (unsorted), or null when it has
+   * none: `GET /api/v1/releasestreams/accepted`, which other OpenShift tools use to find versions.
+   */
+  async acceptedStreams(): Promise<Record<string, string[] | null>> {
+    const what = 'release controller releasestreams/accepted';
+    let res;
+    try {
+      res = await this.http.get('/api/v1/releasestreams/accepted', RAW_BODY);
+    } catch (err) {
+      throw errorForNetwork('release-controller', what, err);
+    }
+    res.data = bodyText('release-controller', what, res);
+    if (res.status !== 200) throw errorForStatus('release-controller', what, res);
+    return parseAcceptedStreams(String(res.data), what);
+  }
+}
+
+const acceptedStreamsSchema = z.record(z.string().min(1), z.array(z.string()).nullable());
+
+export function parseAcceptedStreams(body: string, what = 'release controller answer'): Record<string, string[] | null> {
+  // Same rules as parseLatestTag: an empty 200 is a hiccup, anything else unreadable will not improve.
+  if (!body.trim()) throw new UpstreamError('release-controller', `${what}: empty answer`, true);
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new UpstreamError('release-controller', `${what}: answer is not JSON (${body.slice(0, 60).replace(/\s+/g, ' ')})`, false);
+  }
+  const parsed = acceptedStreamsSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UpstreamError('release-controller', `${what}: malformed answer (${issue?.path.join('.') || 'body'}: ${issue?.message})`, false);
+  }
+  return parsed.data;
 }
 
 export function parseLatestTag(body: string, what = 'release controller answer'): Release {

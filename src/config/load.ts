@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import type { DedupPolicy, JobSpec, RetrySettings, VersionSpec } from '../domain/types';
 import * as d from './defaults';
 import { baseUrlSchema, configFileSchema, describeSchemaError, ocpVersionSchema, type ConfigFile } from './schema';
@@ -10,8 +10,19 @@ export class ConfigError extends Error {
 }
 
 export interface WatcherConfig {
+  /**
+   * The watched versions, each with its own resolved job list. Empty with `ocpVersions: discover`
+   * (unless OCP_VERSIONS overrides it): the versions are then found at run time, see discoverVersions.
+   */
   versions: VersionSpec[];
-  jobs: JobSpec[];
+  /** Set when the file says `ocpVersions: discover`: watch every nightly stream from min (to max). */
+  discover?: { min: string; max?: string };
+  /** `{version}` is replaced by the version: `{version}.0-0.nightly`. */
+  streamTemplate: string;
+  /** The configured job entries, unresolved: jobsForVersion turns them into a version's jobs. */
+  jobTemplates: JobTemplates;
+  /** Where the version list came from, for messages: `OCP_VERSIONS`, `ocpVersions in FILE`, ... */
+  versionsFrom: string;
   dedupPolicy: DedupPolicy;
   recentSuccessWindowHours: number;
   labelPrefix: string;
@@ -35,6 +46,24 @@ export interface WatcherConfig {
   shutdownGraceMs: number;
   /** Where the file settings came from, for messages. */
   source: string;
+}
+
+/** One configured job, before its version is filled in. */
+export interface JobTemplate {
+  /** Full job name; may hold `{version}` (4.21) and `{vv}` (421). */
+  name: string;
+  /** The same for every version (reports, `--jobs`, the OscJob search attribute). */
+  shortName: string;
+  payloadEnv: string | null;
+}
+
+export interface JobTemplates {
+  /** From `jobs` (or the built-in list): for every version without a list of its own. */
+  all: JobTemplate[];
+  /** From `jobsByVersion`: a version listed there uses its own list instead of `all`. */
+  byVersion: Record<string, JobTemplate[]>;
+  /** Where `all` came from, for messages: `jobs in FILE` or `built-in defaults`. */
+  allFrom: string;
 }
 
 /** Gangway's proxy allows about 9 requests a minute per source, with bursts of 5. */
@@ -75,15 +104,29 @@ function readConfigFile(file: string): ConfigFile {
   } catch (err) {
     throw new ConfigError(`config ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text) ?? {};
-  } catch (err) {
-    throw new ConfigError(`config ${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  const doc = parseDocument(text);
+  const yamlError = doc.errors[0];
+  if (yamlError) throw new ConfigError(`config ${file}: not valid YAML: ${yamlError.message.split('\n')[0]}`);
+  const numeric = numericVersionKey(doc, text);
+  if (numeric) {
+    throw new ConfigError(`config ${file}: jobsByVersion: key ${numeric.text} must be a quoted string like "${numeric.text}" (YAML read it as the number ${numeric.value})`);
   }
+  const raw: unknown = doc.toJS() ?? {};
   const parsed = configFileSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`config ${file}: ${describeSchemaError(parsed.error)}`);
   return parsed.data;
+}
+
+/** An unquoted `4.20:` key is the number 4.2 once parsed; only the document still knows what was written. */
+function numericVersionKey(doc: Document, text: string): { text: string; value: number } | undefined {
+  const node = isMap(doc.contents) ? doc.get('jobsByVersion', true) : undefined;
+  if (!isMap(node)) return undefined;
+  for (const { key } of node.items) {
+    if (isScalar(key) && typeof key.value === 'number') {
+      return { text: key.range ? text.slice(key.range[0], key.range[1]) : String(key.value), value: key.value };
+    }
+  }
+  return undefined;
 }
 
 function envUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -105,24 +148,128 @@ function envVersions(env: NodeJS.ProcessEnv): string[] | undefined {
   return list;
 }
 
-function resolveJobs(file: ConfigFile): JobSpec[] {
-  const prefix = file.jobPrefix ?? d.DEFAULT_JOB_PREFIX;
-  const defaultEnv = file.payloadEnv ?? d.DEFAULT_PAYLOAD_ENV;
-  const entries = file.jobs ?? d.DEFAULT_JOB_SUFFIXES;
-  const jobs = entries.map((entry): JobSpec => {
+const PLACEHOLDERS = ['{version}', '{vv}'];
+
+function hasPlaceholder(text: string): boolean {
+  return PLACEHOLDERS.some((p) => text.includes(p));
+}
+
+/** Fills `{version}` (4.21, 5.0) and `{vv}` (the digits without the dot: 421, 50). */
+export function fillVersion(template: string, version: string): string {
+  return template.replaceAll('{version}', version).replaceAll('{vv}', version.replace('.', ''));
+}
+
+/** Numeric order of X.Y versions: 4.9 < 4.17 < 5.0. */
+export function compareVersions(a: string, b: string): number {
+  const [am = 0, an = 0] = a.split('.').map(Number);
+  const [bm = 0, bn = 0] = b.split('.').map(Number);
+  return am - bm || an - bn;
+}
+
+type JobEntry = NonNullable<ConfigFile['jobs']>[number];
+
+function resolveTemplates(entries: JobEntry[], prefix: string, defaultEnv: string, key: string): JobTemplate[] {
+  const templates = entries.map((entry, i): JobTemplate => {
     const given = typeof entry === 'string' ? entry : entry.name;
     // A full name is taken as is; anything else is a suffix of the prefix.
     const name = !prefix || given.startsWith(`${prefix}-`) ? given : `${prefix}-${given}`;
-    const shortName = prefix && name.startsWith(`${prefix}-`) ? name.slice(prefix.length + 1) : name;
+    const relative = prefix && name.startsWith(`${prefix}-`) ? name.slice(prefix.length + 1) : name;
+    // A templated name drops the dash-separated parts that hold a placeholder:
+    // candidate{vv}-azure-ipi-kata is azure-ipi-kata for every version.
+    const derived = hasPlaceholder(relative) ? relative.split('-').filter((part) => !hasPlaceholder(part)).join('-') : relative;
+    const shortName = (typeof entry === 'string' ? undefined : entry.short) ?? derived;
+    if (!shortName) throw new ConfigError(`${key}.${i}: no short name left in "${given}" once the placeholder part is dropped; add short:`);
     const envSetting = typeof entry === 'string' ? undefined : entry.payloadEnv;
     return { name, shortName, payloadEnv: envSetting === false ? null : (envSetting ?? defaultEnv) };
   });
-  const seen = new Set<string>();
+  checkUnique(templates, key);
+  return templates;
+}
+
+/** Within one version (or one template list), full names and short names must both be unique. */
+function checkUnique(jobs: Array<{ name: string; shortName: string }>, key: string, where = ''): void {
+  const names = new Set<string>();
+  const shorts = new Map<string, string>();
   for (const job of jobs) {
-    if (seen.has(job.name)) throw new ConfigError(`jobs: duplicate job "${job.shortName}"`);
-    seen.add(job.name);
+    if (names.has(job.name)) throw new ConfigError(`${key}: duplicate job "${job.shortName}"${where}`);
+    names.add(job.name);
+    const other = shorts.get(job.shortName);
+    if (other !== undefined) {
+      throw new ConfigError(`${key}: two jobs have the short name "${job.shortName}"${where} (${other} and ${job.name}); set short: on one of them`);
+    }
+    shorts.set(job.shortName, job.name);
   }
+}
+
+function resolveJobTemplates(file: ConfigFile, source: string): JobTemplates {
+  const prefix = file.jobPrefix ?? d.DEFAULT_JOB_PREFIX;
+  const defaultEnv = file.payloadEnv ?? d.DEFAULT_PAYLOAD_ENV;
+  const byVersion: Record<string, JobTemplate[]> = {};
+  for (const [version, entries] of Object.entries(file.jobsByVersion ?? {})) {
+    byVersion[version] = resolveTemplates(entries, prefix, defaultEnv, `jobsByVersion.${version}`);
+  }
+  return {
+    all: resolveTemplates(file.jobs ?? d.DEFAULT_JOB_SUFFIXES, prefix, defaultEnv, 'jobs'),
+    byVersion,
+    allFrom: file.jobs ? `jobs in ${source}` : 'built-in defaults',
+  };
+}
+
+function resolveJobsFor(templates: JobTemplates, version: string): JobSpec[] {
+  const own = templates.byVersion[version];
+  const jobs = (own ?? templates.all).map((t) => ({ name: fillVersion(t.name, version), shortName: t.shortName, payloadEnv: t.payloadEnv }));
+  // Two templates could still meet once filled in (x-{vv} and x-421 for 4.21).
+  checkUnique(jobs, own ? `jobsByVersion.${version}` : 'jobs', ` for ${version}`);
   return jobs;
+}
+
+/**
+ * The configured jobs of any version, discovered ones included: its `jobsByVersion` list if it
+ * has one, else `jobs`, with `{version}` and `{vv}` filled in. Pure; throws ConfigError when two
+ * jobs meet in this version.
+ */
+export function jobsForVersion(config: WatcherConfig, version: string): JobSpec[] {
+  if (!/^\d+\.\d+$/.test(version)) throw new ConfigError(`"${version}" is not a version like 4.21`);
+  return resolveJobsFor(config.jobTemplates, version);
+}
+
+/** `{version}.0-0.nightly` as a pattern whose group 1 is the version (no leading zeros: 4.09 is no version of ours). */
+function streamPattern(template: string): RegExp {
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // a{version}b{version}c: a, the version, b, the same version again, c.
+  const [before = '', ...after] = template.split('{version}').map(escape);
+  const version = String.raw`((?:0|[1-9]\d*)\.(?:0|[1-9]\d*))`;
+  return new RegExp(`^${before}${version}${after.join('\\1')}$`);
+}
+
+/**
+ * The versions to watch now, from the release controller's `/api/v1/releasestreams/accepted`
+ * answer (stream name -> Accepted tag names, or null). Keeps the streams that match the stream
+ * template (default `{version}.0-0.nightly`) with discover.min <= version (<= discover.max),
+ * in numeric order (4.9 < 4.17 < 5.0), each with jobsForVersion's jobs. A matching stream with
+ * no Accepted tag yet (null) is kept: its pass reports "no release", as for a listed version.
+ * `skipped`: the matching streams outside min..max, in the same order. Other streams
+ * (`4.21.0-0.ci`, `4-stable`, other architectures) are neither.
+ */
+export function discoverVersions(
+  config: WatcherConfig,
+  accepted: Record<string, string[] | null>,
+): { versions: VersionSpec[]; skipped: string[] } {
+  const rule = config.discover;
+  if (!rule) throw new ConfigError('ocpVersions: not "discover", so there is nothing to discover');
+  const pattern = streamPattern(config.streamTemplate);
+  const found: Array<{ version: string; stream: string }> = [];
+  for (const stream of Object.keys(accepted)) {
+    const version = pattern.exec(stream)?.[1];
+    if (version !== undefined) found.push({ version, stream });
+  }
+  found.sort((a, b) => compareVersions(a.version, b.version) || a.stream.localeCompare(b.stream));
+  const inRange = ({ version }: { version: string }) =>
+    compareVersions(version, rule.min) >= 0 && (rule.max === undefined || compareVersions(version, rule.max) <= 0);
+  return {
+    versions: found.filter(inRange).map(({ version, stream }) => ({ version, stream, jobs: jobsForVersion(config, version) })),
+    skipped: found.filter((f) => !inRange(f)).map((f) => f.stream),
+  };
 }
 
 function uniqueVersions(list: string[], origin: string): string[] {
@@ -132,6 +279,30 @@ function uniqueVersions(list: string[], origin: string): string[] {
     seen.add(v);
   }
   return list;
+}
+
+/**
+ * `ocpVersions` (a list, or `discover` with `discover.min`), `discover` and `jobsByVersion`
+ * agree. Returns the file's version list: [] with discover, undefined when the file has none.
+ */
+function checkVersionKeys(file: ConfigFile): string[] | undefined {
+  const listed = file.ocpVersions;
+  if (listed === 'discover') {
+    if (!file.discover) throw new ConfigError('ocpVersions: discover needs discover.min, like discover: { min: "4.17" }');
+    const { min, max } = file.discover;
+    if (max !== undefined && compareVersions(max, min) < 0) throw new ConfigError(`discover.max (${max}) is lower than discover.min (${min})`);
+    return [];
+  }
+  if (file.discover) throw new ConfigError('discover: only used with ocpVersions: discover');
+  const versions = listed ? uniqueVersions(listed, 'ocpVersions') : undefined;
+  // A per-version list for a version that is never watched is most likely a typo ("4.2" for "4.20").
+  const watched = versions ?? d.DEFAULT_VERSIONS;
+  for (const version of Object.keys(file.jobsByVersion ?? {})) {
+    if (!watched.includes(version)) {
+      throw new ConfigError(`jobsByVersion.${version}: not a version in ocpVersions (${watched.join(', ')})`);
+    }
+  }
+  return versions;
 }
 
 /** Defaults, then the YAML file, then environment variables; CLI flags are applied by the caller. */
@@ -150,10 +321,20 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     }
   };
   const streamTemplate = file.streamTemplate ?? d.DEFAULT_STREAM_TEMPLATE;
+  const source = configPath ?? 'built-in defaults';
+  const jobTemplates = fromFile(() => resolveJobTemplates(file, source));
+  // The file must make sense on its own, whatever OCP_VERSIONS says.
+  const fileVersions = fromFile(() => checkVersionKeys(file));
+  const discover = file.discover && file.ocpVersions === 'discover' ? file.discover : undefined;
   const fromEnv = envVersions(env);
-  const versionList = fromEnv
-    ? uniqueVersions(fromEnv, 'OCP_VERSIONS')
-    : fromFile(() => uniqueVersions(file.ocpVersions ?? d.DEFAULT_VERSIONS, 'ocpVersions'));
+  const versionList = fromEnv ? uniqueVersions(fromEnv, 'OCP_VERSIONS') : (fileVersions ?? d.DEFAULT_VERSIONS);
+  const versionsFrom = fromEnv
+    ? 'OCP_VERSIONS'
+    : discover
+      ? `discover in ${source}`
+      : fileVersions
+        ? `ocpVersions in ${source}`
+        : 'built-in defaults';
   const secretsDir = env.SECRETS_DIR || d.DEFAULT_SECRETS_DIR;
   const tokenFile = env.GANGWAY_TOKEN_FILE || file.gangway?.tokenFile || path.join(secretsDir, d.TOKEN_FILE_NAME);
 
@@ -175,8 +356,13 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
   }
 
   return {
-    versions: versionList.map((version) => ({ version, stream: streamTemplate.replaceAll('{version}', version) })),
-    jobs: fromFile(() => resolveJobs(file)),
+    versions: fromFile(() =>
+      versionList.map((version) => ({ version, stream: streamTemplate.replaceAll('{version}', version), jobs: resolveJobsFor(jobTemplates, version) })),
+    ),
+    ...(discover && !fromEnv ? { discover: { min: discover.min, ...(discover.max !== undefined ? { max: discover.max } : {}) } } : {}),
+    streamTemplate,
+    jobTemplates,
+    versionsFrom,
     dedupPolicy: file.dedupPolicy ?? 'exact-payload',
     recentSuccessWindowHours: file.recentSuccessWindowHours ?? 24,
     labelPrefix: file.labelPrefix ?? 'osc-build-watcher',
@@ -210,7 +396,7 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     taskQueue: env.TEMPORAL_TASK_QUEUE || file.temporal?.taskQueue || d.DEFAULT_TASK_QUEUE,
     stickyQueueTimeoutMs: parseDuration(file.temporal?.stickyQueueTimeout ?? '10s'),
     shutdownGraceMs: parseDuration(file.temporal?.shutdownGrace ?? '30s'),
-    source: configPath ?? 'built-in defaults',
+    source,
   };
 }
 

@@ -1,37 +1,17 @@
 import { PassRequestError } from '../domain/passRequest';
-import type { JobSpec, LegacyPassInput, PassPlan, PassRequest, VersionPlan } from '../domain/types';
+import type { JobSpec, LegacyPassInput, PassPlan, PassRequest, VersionSpec } from '../domain/types';
 import type { WatcherConfig } from './load';
 
 /**
- * A pass's small input resolved against this configuration: the worker does this once, at
- * the start of the pass (an activity), so a changed configuration takes effect at the next
- * pass and history records what was used. Unknown versions or jobs are a PassRequestError.
+ * A pass's small input resolved against this configuration (or the versions discovered from
+ * the release controller): the worker does this once, at the start of the pass (an activity),
+ * so a changed configuration takes effect at the next pass and history records what was used.
+ * Unknown versions or jobs are a PassRequestError.
  */
-export function resolvePassPlan(config: WatcherConfig, request: PassRequest = {}): PassPlan {
-  const watched = config.versions.map((v) => v.version);
-  const versions = request.versions
-    ? request.versions.map((v) => {
-        const found = config.versions.find((c) => c.version === v);
-        if (!found) throw new PassRequestError(`versions: "${v}" is not a watched version (${watched.join(', ')})`);
-        return found;
-      })
-    : config.versions;
-  const plans: VersionPlan[] = versions.map((v) => ({ version: v.version, stream: v.stream, jobs: jobsOf(config, v.version) }));
-  if (request.jobs) {
-    const known = new Set(plans.flatMap((p) => p.jobs.flatMap((j) => [j.name, j.shortName])));
-    for (const j of request.jobs) {
-      if (!known.has(j)) {
-        const names = [...new Set(plans.flatMap((p) => p.jobs.map((job) => job.shortName)))];
-        throw new PassRequestError(`jobs: "${j}" is not a configured job (${names.join(', ')})`);
-      }
-    }
-    // In the order asked for, as the old selection did.
-    for (const p of plans) {
-      p.jobs = request.jobs.flatMap((wanted) => p.jobs.filter((job) => job.name === wanted || job.shortName === wanted));
-    }
-  }
+export function resolvePassPlan(config: WatcherConfig, request: PassRequest = {}, discovered?: VersionSpec[]): PassPlan {
+  const watched = discovered ?? config.versions;
   return {
-    versions: plans,
+    versions: applySelection(watched, request),
     settings: {
       dedupPolicy: config.dedupPolicy,
       recentSuccessWindowHours: config.recentSuccessWindowHours,
@@ -45,8 +25,35 @@ export function resolvePassPlan(config: WatcherConfig, request: PassRequest = {}
   };
 }
 
-function jobsOf(config: WatcherConfig, _version: string): JobSpec[] {
-  return config.jobs;
+/**
+ * `versions` and `jobs` of a request applied to a version list (the configured one, or a
+ * discovered one). A job is a short or full name of a job in any of the versions; each version
+ * keeps its own jobs that match, in the order asked for. A version left with no job is dropped.
+ */
+export function applySelection(versions: VersionSpec[], selection: PassRequest = {}): VersionSpec[] {
+  const chosen = selection.versions
+    ? selection.versions.map((v) => {
+        const found = versions.find((c) => c.version === v);
+        if (!found) throw new PassRequestError(`versions: "${v}" is not a watched version (${versions.map((c) => c.version).join(', ') || 'none'})`);
+        return found;
+      })
+    : versions;
+  const wanted = selection.jobs;
+  if (!wanted) return chosen;
+  const matches = (job: JobSpec, j: string) => job.name === j || job.shortName === j;
+  for (const j of wanted) {
+    if (!versions.some((v) => v.jobs.some((job) => matches(job, j)))) {
+      const known = [...new Set(versions.flatMap((v) => v.jobs.map((job) => job.shortName)))];
+      throw new PassRequestError(`jobs: "${j}" is not a configured job (${known.join(', ')})`);
+    }
+  }
+  // In the order asked for, as before there were per-version lists.
+  const pick = (jobs: JobSpec[]) => [...new Set(wanted.flatMap((j) => jobs.filter((job) => matches(job, j))))];
+  const narrowed = chosen.map((v) => ({ ...v, jobs: pick(v.jobs) })).filter((v) => v.jobs.length > 0);
+  if (narrowed.length === 0) {
+    throw new PassRequestError(`jobs: ${wanted.join(', ')} is configured for none of ${chosen.map((v) => v.version).join(', ')}`);
+  }
+  return narrowed;
 }
 
 /**

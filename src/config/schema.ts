@@ -25,18 +25,43 @@ const cron = z.string().refine((s) => {
   return parts.length === 5 && parts.every((p) => cronField.test(p));
 }, 'must be a 5-field cron expression like "0 0 * * *"');
 
-const jobEntry = z.union([
-  z.string().min(1),
-  z.strictObject({
-    name: z.string().min(1),
-    payloadEnv: z.union([envName, z.literal(false)]).optional(),
-  }),
-]);
+// A job name may hold {version} (4.21) and {vv} (421, 50); nothing else in braces.
+const PLACEHOLDER = /\{[^{}]*\}/g;
+const KNOWN_PLACEHOLDERS = new Set(['{version}', '{vv}']);
+const jobName = z
+  .string()
+  .min(1)
+  .refine((s) => (s.match(PLACEHOLDER) ?? []).every((p) => KNOWN_PLACEHOLDERS.has(p)) && !/[{}]/.test(s.replace(PLACEHOLDER, '')), {
+    message: 'may only use the placeholders {version} and {vv}',
+  });
+const jobEntry = z.union(
+  [
+    jobName,
+    z.strictObject({
+      name: jobName,
+      // The short name is the same for every version: reports, --jobs and search attributes use it.
+      short: z
+        .string()
+        .min(1)
+        .refine((s) => !/[{}]/.test(s), 'must not hold a placeholder: a short name is the same for every version')
+        .optional(),
+      payloadEnv: z.union([envName, z.literal(false)]).optional(),
+    }),
+  ],
+  { error: 'must be a job name or { name, short?, payloadEnv? }' },
+);
+const jobList = z.array(jobEntry).min(1, 'must list at least one job');
 
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 90s, 5m or 1h');
 
 export const configFileSchema = z.strictObject({
-  ocpVersions: z.array(ocpVersion).min(1, 'must list at least one version').optional(),
+  ocpVersions: z
+    .union([z.literal('discover'), z.array(ocpVersion).min(1, 'must list at least one version')], {
+      error: 'must be a list of versions like ["4.20", "4.21"], or "discover"',
+    })
+    .optional(),
+  // With `ocpVersions: discover`: which of the release controller's nightly streams to watch.
+  discover: z.strictObject({ min: ocpVersion, max: ocpVersion.optional() }).optional(),
   streamTemplate: z
     .string()
     .refine((s) => s.includes('{version}'), 'must contain {version}')
@@ -72,7 +97,9 @@ export const configFileSchema = z.strictObject({
     .optional(),
   http: z.strictObject({ timeout: duration.optional() }).optional(),
   jobPrefix: z.string().optional(),
-  jobs: z.array(jobEntry).min(1, 'must list at least one job').optional(),
+  jobs: jobList.optional(),
+  // Per version, a list used instead of `jobs` (keys are quoted versions: "4.17").
+  jobsByVersion: z.record(z.string().regex(/^\d+\.\d+$/, 'must be X.Y, like "4.21"'), jobList).optional(),
   payloadEnv: envName.optional(),
   dedupPolicy: z.enum(['exact-payload', 'recent-success']).optional(),
   recentSuccessWindowHours: z.number().positive().max(24 * 14).optional(),
@@ -112,6 +139,12 @@ export function describeSchemaError(error: z.ZodError): string {
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0];
     return `unknown key "${path ? `${path}.` : ''}${key}"`;
+  }
+  if (issue.code === 'invalid_union') {
+    // When one alternative got past the type check (an object entry with a bad field),
+    // its own issue names the key better than "none of the alternatives".
+    const deeper = issue.errors.flat().find((i) => i.path.length > 0);
+    if (deeper) return describeSchemaError(new z.ZodError([{ ...deeper, path: [...issue.path, ...deeper.path] }]));
   }
   return `${path || '(root)'}: ${issue.message}`;
 }

@@ -3,7 +3,8 @@ import type { DeckRun, DedupPolicy, JobSpec, Release } from './types';
 
 const RUNNING_STATES = new Set(['scheduling', 'triggered', 'pending']);
 
-export type DeckVerdict = { skip: true; reason: string } | { skip: false; reason: string };
+/** `runId`: the Deck run (= Gangway execution) that made the skip. */
+export type DeckVerdict = { skip: true; reason: string; runId?: string } | { skip: false; reason: string };
 
 /** Does this Deck run test exactly this payload? Our label, or the pinned env, says so. */
 export function runTestsPayload(run: DeckRun, release: Release): boolean {
@@ -30,15 +31,15 @@ export function judgeFromDeck(
     const recent = ofJob.find(
       (r) => r.state === 'success' && Date.parse(r.completionTime ?? r.startTime ?? '') >= cutoff,
     );
-    if (recent) return { skip: true, reason: `Deck run ${recent.id} succeeded in the last ${windowHours} h (any payload)` };
+    if (recent) return { skip: true, reason: `Deck run ${recent.id} succeeded in the last ${windowHours} h (any payload)`, runId: recent.id };
     return { skip: false, reason: `no successful run in the last ${windowHours} h` };
   }
 
   const samePayload = ofJob.filter((r) => runTestsPayload(r, release));
   const succeeded = samePayload.find((r) => r.state === 'success');
-  if (succeeded) return { skip: true, reason: `Deck run ${succeeded.id} already succeeded with this payload` };
+  if (succeeded) return { skip: true, reason: `Deck run ${succeeded.id} already succeeded with this payload`, runId: succeeded.id };
   const running = samePayload.find((r) => RUNNING_STATES.has(r.state));
-  if (running) return { skip: true, reason: `Deck run ${running.id} is ${running.state} with this payload` };
+  if (running) return { skip: true, reason: `Deck run ${running.id} is ${running.state} with this payload`, runId: running.id };
   const failed = samePayload[0];
   if (failed) return { skip: false, reason: `Deck run ${failed.id} of this payload ended ${failed.state}` };
   return { skip: false, reason: 'no run of this payload on Deck' };

@@ -19,14 +19,18 @@ export interface JobSpec {
   payloadEnv: string | null;
 }
 
-/** A watched OCP version: its release-controller stream. */
+/** One watched OCP version: its nightly stream and the jobs to trigger for it (resolved for this version). */
 export interface VersionSpec {
   version: string;
   stream: string;
+  jobs: JobSpec[];
 }
 
 /** The version part of the input that passes took before `PassRequest` (see workflows/legacy). */
-export type LegacyVersionSpec = VersionSpec;
+export interface LegacyVersionSpec {
+  version: string;
+  stream: string;
+}
 
 /**
  * The whole resolved configuration, which passes took as input before `PassRequest`.
@@ -59,11 +63,7 @@ export interface PassRequest {
 }
 
 /** One version of a resolved pass: its stream and the jobs to decide for it. */
-export interface VersionPlan {
-  version: string;
-  stream: string;
-  jobs: JobSpec[];
-}
+export type VersionPlan = VersionSpec;
 
 /** How a pass decides and triggers, the same for every version. */
 export interface PassSettings {

@@ -55,6 +55,10 @@ export class ReleaseControllerState {
   tags(stream: string): ApiTag[] | undefined {
     return this.streams.get(stream)?.map((t) => ({ ...t }));
   }
+
+  streamNames(): string[] {
+    return [...this.streams.keys()];
+  }
 }
 
 export function releaseControllerService(state: ReleaseControllerState): SimService {
@@ -68,6 +72,10 @@ export function releaseControllerService(state: ReleaseControllerState): SimServ
 
 function route(state: ReleaseControllerState, req: SimRequest): Route {
   const segments = pathSegments(req.pathname);
+  // `/api/v1/releasestreams/accepted`: all streams at once (upstream also has rejected, ready, all).
+  if (req.method === 'GET' && segments?.join('/') === 'api/v1/releasestreams/accepted') {
+    return { endpoint: 'rc.accepted', handle: () => acceptedStreams(state) };
+  }
   const isApi = req.method === 'GET' && segments?.[0] === 'api' && segments[1] === 'v1' && segments[2] === 'releasestream';
   if (!isApi || !segments) return { handle: goNotFound };
   const [stream, what, tag] = [segments[3], segments[4], segments[5]];
@@ -122,6 +130,17 @@ function latest(state: ReleaseControllerState, stream: string, req: SimRequest):
     default:
       return goTextError(400, BAD_FORMAT);
   }
+}
+
+/** Stream name -> names of its Accepted tags (newest first here; upstream promises no order), null when none. */
+function acceptedStreams(state: ReleaseControllerState): SimResponse {
+  const answer: Record<string, string[] | null> = {};
+  for (const stream of state.streamNames()) {
+    const names = (state.tags(stream) ?? []).filter((t) => t.phase === 'Accepted').map((t) => t.name);
+    // Go marshals a nil slice as null, as in /tags.
+    answer[stream] = names.length > 0 ? names : null;
+  }
+  return jsonResponse(200, answer, { pretty: true });
 }
 
 function tagList(state: ReleaseControllerState, stream: string, req: SimRequest): SimResponse {

@@ -4,6 +4,7 @@ export const ENDPOINTS = [
   'rc.latest',
   'rc.tags',
   'rc.release',
+  'rc.accepted',
   'deck.prowjobs',
   'deck.prowjob',
   'gangway.create',

@@ -118,7 +118,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
         reason: `payload name ${JSON.stringify(shown)} is not a valid label value (at most 63 characters of A-Za-z0-9._-); not triggering`,
       };
     }
-    return verdict.skip ? { ...base(job), decision: 'skipped', reason: verdict.reason } : undefined;
+    return verdict.skip ? { ...base(job), decision: 'skipped', reason: verdict.reason, ...(verdict.runId ? { executionId: verdict.runId } : {}) } : undefined;
   }
 
   async function trigger(job: JobSpec, why: string): Promise<JobOutcome> {
