@@ -1,4 +1,4 @@
-// Every real fixture in ../shared/fixtures/real/ parses, and our own parsers read it the way
+// Every real fixture in test/fixtures/real/ parses, and our own parsers read it the way
 // the watcher needs. The folder is walked, so a fixture added later is at least parsed.
 //
 // Where a fixture disagrees with (or goes beyond) docs/contracts.md, a "Contract note" says so.
@@ -27,9 +27,8 @@ import {
 import { isSemver } from '../src/simulators/semver';
 import { JOB_NAMES } from './helpers/config';
 
-const FIXTURES_DIR = process.env.SHARED_FIXTURES_DIR
-  ? path.resolve(process.env.SHARED_FIXTURES_DIR)
-  : path.resolve(__dirname, '../../../shared/fixtures/real');
+// In the repository, so a clean clone has them. Compiled tests run from dist/test/.
+const FIXTURES_DIR = path.resolve(__dirname, '../../test/fixtures/real');
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -119,7 +118,7 @@ function chunked(text: string, size: number): Readable {
   return Readable.from(chunks);
 }
 
-describe('every real fixture in ../shared/fixtures/real/ parses', () => {
+describe('every real fixture in test/fixtures/real/ parses', () => {
   test('the folder holds at least 12 JSON/YAML fixtures, and every one parses', (t) => {
     t.diagnostic(`fixtures folder: ${FIXTURES_DIR}`);
     assert.ok(dataFiles.length >= 12, `expected ≥ 12 fixtures in ${FIXTURES_DIR}, found ${dataFiles.length}`);
