@@ -426,7 +426,7 @@ describe('deploy/ manifests', () => {
     const config = loadConfig({ configPath: file, env: {} });
     const { mount } = mountOf(deployment, (v) => v.secret?.secretName === SECRET_NAME);
     assert.equal(config.gangway.tokenFile, path.posix.join(mount!.mountPath, TOKEN_FILE_NAME));
-    assert.ok(config.jobs.length > 0 && config.versions.length > 0);
+    assert.ok(config.versions.length > 0 && config.versions.every((v) => v.jobs.length > 0));
   });
 
   test('the pod outlives the worker\'s shutdown grace', () => {

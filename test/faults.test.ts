@@ -176,7 +176,7 @@ function assertOneProwJobPerTrigger(sims: Simulators, summary: PassSummary): voi
   const prowJobs = sims.prowJobs();
   for (const v of summary.versions) {
     for (const j of v.jobs.filter((x) => x.decision === 'triggered')) {
-      const key = triggerKey(j.job, pullSpecOf(j.payload!));
+      const key = triggerKey(j.job, v.release!.pullSpec);
       const mine = prowJobs.filter((pj) => pj.metadata.labels?.[TRIGGER_KEY_LABEL] === key);
       assert.equal(mine.length, 1, `${v.version} ${j.shortName}: ${mine.length} ProwJobs`);
       assert.equal(mine[0]!.metadata.name, j.executionId);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig } from '../src/config/load';
-import { triggerKey } from '../src/domain/labels';
+import { triggerKey, triggerWorkflowId } from '../src/domain/labels';
 import type { PassSummary } from '../src/domain/types';
 import { parseScenario, startSimulators, type HeldRequest, type Simulators } from '../src/simulators';
 import { startDevServer, type DevServer } from '../src/temporal/devServer';
@@ -160,13 +160,13 @@ function captureStderr(worker: WorkerProcess): { text: () => string } {
 }
 
 /** How each trigger's Gangway activity ended: attempt and worker identity of the completion. */
-async function activityCompletions(client: Client, summary: PassSummary): Promise<Array<{ workflowId: string; attempt: number; identity: string }>> {
+async function activityCompletions(client: Client, summary: PassSummary): Promise<Array<{ workflowId: string; job: string; attempt: number; identity: string }>> {
   const out = [];
-  for (const job of summary.versions.flatMap((v) => v.jobs)) {
-    const history = await client.workflow.getHandle(job.triggerWorkflowId!).fetchHistory();
+  for (const [job, workflowId] of summary.versions.flatMap((v) => v.jobs.map((j) => [j, triggerWorkflowId(j.job, v.release!.name)] as const))) {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
     const started = history.events?.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes;
     const completed = history.events?.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes;
-    out.push({ workflowId: job.triggerWorkflowId!, attempt: started?.attempt ?? 0, identity: completed?.identity ?? '' });
+    out.push({ workflowId, job: job.shortName, attempt: started?.attempt ?? 0, identity: completed?.identity ?? '' });
   }
   return out;
 }

@@ -14,7 +14,7 @@ export class ProgressPrinter {
       if (v.release) this.once(`${v.version}/release`, `[${v.version}] latest accepted release ${v.release.name}`);
       if (v.state === 'no-release' || v.state === 'error') this.once(`${v.version}/release`, `[${v.version}] no release: ${v.releaseError}`);
       for (const job of v.jobs) {
-        if (job.decision !== 'pending') this.once(`${v.version}/${job.job}`, `[${v.version}] ${job.shortName}: ${jobLine(job)}`);
+        if (job.decision !== 'pending') this.once(`${v.version}/${job.job}`, `[${v.version}] ${job.shortName}: ${jobLine(job, v.release?.name)}`);
       }
     }
   }

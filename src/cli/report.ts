@@ -62,12 +62,12 @@ function formatVersion(v: VersionResult): string[] {
     return lines;
   }
   lines.push(`  ✓ Latest accepted release: ${v.release.name}`, `    pullSpec: ${v.release.pullSpec}`);
-  for (const job of v.jobs) lines.push('', `Job: ${job.job}`, `  ${jobLine(job)}`);
+  for (const job of v.jobs) lines.push('', `Job: ${job.job}`, `  ${jobLine(job, v.release.name)}`);
   return lines;
 }
 
-export function jobLine(job: JobOutcome): string {
-  const payload = job.payload ?? '(no payload)';
+/** One job's line; `payload` is its version's (older passes also put it on the job). */
+export function jobLine(job: JobOutcome, payload = job.payload ?? '(no payload)'): string {
   switch (job.decision) {
     case 'triggered':
       return `→ Triggered for OCP ${payload} (${job.httpStatus ? `HTTP ${job.httpStatus}, ` : ''}execution ${job.executionId ?? '?'}): ${job.reason}`;

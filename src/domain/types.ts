@@ -137,7 +137,9 @@ export interface JobOutcome {
   shortName: string;
   decision: Decision;
   reason: string;
+  /** Set by passes of the old input only: the payload is the version's `release`. */
   payload?: string;
+  /** Set by passes of the old input only: it is `triggerWorkflowId(job, payload)` (domain/labels). */
   triggerWorkflowId?: string;
   executionId?: string;
   httpStatus?: number;

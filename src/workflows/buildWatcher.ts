@@ -93,7 +93,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
         const release = await findLatestAcceptedRelease(v.stream);
         result.release = { name: release.name, pullSpec: release.pullSpec };
         result.state = 'deciding';
-        result.jobs = v.jobs.map((job) => ({ job: job.name, shortName: job.shortName, decision: 'pending', reason: 'waiting', payload: release.name }));
+        result.jobs = v.jobs.map((job) => ({ job: job.name, shortName: job.shortName, decision: 'pending', reason: 'waiting' }));
         return release;
       } catch (err) {
         const detail = failureDetail(err);

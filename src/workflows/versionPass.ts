@@ -48,7 +48,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     stream: plan.stream,
     state: 'deciding',
     release: { name: release.name, pullSpec: release.pullSpec },
-    jobs: plan.jobs.map((job) => ({ job: job.name, shortName: job.shortName, decision: 'pending', reason: 'waiting', payload: release.name })),
+    jobs: plan.jobs.map((job) => ({ job: job.name, shortName: job.shortName, decision: 'pending', reason: 'waiting' })),
   };
   const progress = new ProgressReporter(plan.version, input.progressEveryMs);
 
@@ -78,7 +78,8 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     if (outcome) setOutcome(i, outcome);
     else toTrigger.push(i);
   });
-  await progress.flush(true);
+  // Skips go to the pass at once when triggers follow; otherwise the result follows at once.
+  if (toTrigger.length > 0) await progress.flush(true);
 
   await forEachLimited(toTrigger, Math.max(1, settings.concurrency), async (i) => {
     setOutcome(i, await trigger(plan.jobs[i]!, verdictAt(input.deck, i).reason));
@@ -104,8 +105,12 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     }
   }
 
+  /**
+   * The payload is the version's, and the trigger record's ID follows from job and payload
+   * (`triggerWorkflowId`): neither is repeated per job, so a pass's summary stays small.
+   */
   function base(job: JobSpec) {
-    return { job: job.name, shortName: job.shortName, payload: release.name };
+    return { job: job.name, shortName: job.shortName };
   }
 
   /** A skip decided without Temporal or Gangway, or undefined when the job goes on to its trigger record. */
@@ -123,12 +128,12 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
 
   async function trigger(job: JobSpec, why: string): Promise<JobOutcome> {
     const workflowId = triggerWorkflowId(job.name, release.name);
-    const withId = { ...base(job), triggerWorkflowId: workflowId };
+    const withId = base(job);
     if (settings.dryRun) {
       const record = await lookupTriggerRecord(workflowId);
-      if (record === 'completed') return { ...withId, decision: 'skipped', reason: `already triggered by this watcher (${workflowId})` };
+      if (record === 'completed') return { ...withId, decision: 'skipped', reason: 'already triggered by this watcher' };
       if (record === 'running') {
-        return { ...withId, decision: 'skipped', reason: `a trigger of this payload is in progress (${workflowId}), not posted yet; a real pass waits for its outcome` };
+        return { ...withId, decision: 'skipped', reason: 'a trigger of this payload is in progress, not posted yet; a real pass waits for its outcome' };
       }
       return { ...withId, decision: 'would-trigger', reason: why };
     }
@@ -175,22 +180,22 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
    * is waited for and reported as it ends.
    */
   async function adopt(job: JobSpec, workflowId: string): Promise<JobOutcome> {
-    const withId = { ...base(job), triggerWorkflowId: workflowId };
+    const withId = base(job);
     let outcome;
     try {
       outcome = await awaitTriggerRecord(workflowId);
     } catch (err) {
-      return { ...withId, decision: 'failed', reason: `could not learn the outcome of the trigger in progress (${workflowId}): ${failureDetail(err).reason}` };
+      return { ...withId, decision: 'failed', reason: `could not learn the outcome of the trigger in progress: ${failureDetail(err).reason}` };
     }
     switch (outcome.state) {
       case 'completed':
         if (!outcome.wasRunning) {
-          return { ...withId, decision: 'skipped', reason: `already triggered by this watcher (${workflowId}, execution ${outcome.result.executionId})`, executionId: outcome.result.executionId };
+          return { ...withId, decision: 'skipped', reason: 'already triggered by this watcher', executionId: outcome.result.executionId };
         }
         return {
           ...withId,
           decision: 'triggered',
-          reason: `triggered by an earlier run's attempt (${workflowId}), execution ${outcome.result.executionId}`,
+          reason: "triggered by an earlier run's attempt, which this pass waited for",
           executionId: outcome.result.executionId,
           ...(outcome.result.httpStatus ? { httpStatus: outcome.result.httpStatus } : {}),
         };
@@ -198,11 +203,11 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
         return {
           ...withId,
           decision: 'failed',
-          reason: `an earlier run's trigger (${workflowId}) failed: ${outcome.reason}`,
+          reason: `an earlier run's trigger failed: ${outcome.reason}`,
           ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}),
         };
       default:
-        return { ...withId, decision: 'failed', reason: `the trigger record ${workflowId} existed but is gone; the next pass triggers it` };
+        return { ...withId, decision: 'failed', reason: 'the trigger record existed but is gone; the next pass triggers it' };
     }
   }
 }
