@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readGangwayToken } from '../clients/gangwayToken';
 import { toPassInput, type PassSelection, type WatcherConfig } from '../config/load';
 import type { PassSummary } from '../domain/types';
-import { buildWatcher, summaryQuery } from '../workflows/buildWatcher';
-import { ProgressPrinter } from './progress';
+import { buildWatcher } from '../workflows/buildWatcher';
+import { followPass } from './progress';
 import { exitCodeFor, formatReport } from './report';
 import { openSession } from './session';
 
@@ -47,34 +47,14 @@ export async function runPass(options: RunOptions): Promise<RunOutcome> {
       args: [input],
     });
     options.log(`Started pass ${workflowId} on task queue ${options.config.taskQueue}`);
-    const progress = new ProgressPrinter(options.log);
-    const watch = async (): Promise<PassSummary> => {
-      const result = handle.result();
-      let finished = false;
-      result.then(
-        () => (finished = true),
-        () => (finished = true),
-      );
-      while (!finished) {
-        try {
-          progress.update(await handle.query(summaryQuery));
-        } catch {
-          // The first query can race the first workflow task; the next poll will do.
-        }
-        await Promise.race([result.catch(() => undefined), sleep(500)]);
-      }
-      return result;
-    };
-    const summary = await session.worker!.runUntil(watch());
-    progress.update(summary);
+    const summary = await session.worker!.runUntil(
+      followPass({ client: session.client, handle, log: options.log, signal: new AbortController().signal }),
+    );
+    if (!summary) throw new Error(`pass ${workflowId}: followed without a summary`);
     if (options.json) options.out(`${JSON.stringify(summary, null, 2)}\n`);
     else options.out(formatReport(summary, { date: new Date(), namespace: session.namespace, ...(tokenLine ? { tokenLine } : {}) }));
     return { exitCode: exitCodeFor(summary), summary };
   } finally {
     await session.close();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
