@@ -57,6 +57,7 @@ export function buildProgram(): Command {
         ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
         out: stdout,
         log: opts.json ? stderr : stdout,
+        err: stderr,
       });
       process.exitCode = outcome.exitCode;
     });

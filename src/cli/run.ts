@@ -3,12 +3,13 @@ import { readGangwayToken } from '../clients/gangwayToken';
 import type { WatcherConfig } from '../config/load';
 import { resolvePassPlan } from '../config/plan';
 import { PassRequestError } from '../domain/passRequest';
-import type { PassRequest } from '../domain/types';
-import type { PassSummary } from '../domain/types';
-import { buildWatcher, summaryQuery } from '../workflows/buildWatcher';
-import { ProgressPrinter } from './progress';
+import type { PassRequest, PassSummary } from '../domain/types';
+import { serverFromEnvironment } from '../temporal/connection';
+import { buildWatcher } from '../workflows/buildWatcher';
+import { Interrupt, type StopSignal } from './interrupt';
+import { followPass } from './progress';
 import { exitCodeFor, formatReport } from './report';
-import { openSession } from './session';
+import { defaultDbFile, openSession, type Session } from './session';
 
 export interface RunOptions extends PassRequest {
   config: WatcherConfig;
@@ -17,6 +18,10 @@ export interface RunOptions extends PassRequest {
   out: (text: string) => void;
   /** Progress lines; stderr when stdout carries JSON. */
   log: (line: string) => void;
+  /** The one line saying what became of an interrupted pass; stderr by default. */
+  err?: (line: string) => void;
+  /** SIGINT/SIGTERM handling; by default one listening on this process for as long as the run lasts. */
+  interrupt?: Interrupt;
 }
 
 export interface RunOutcome {
@@ -53,36 +58,81 @@ export async function runPass(options: RunOptions): Promise<RunOutcome> {
     tokenLine = '✓ Gangway API token loaded';
   }
 
-  const session = await openSession({ config: options.config, withWorker: true });
+  const interrupt = options.interrupt ?? new Interrupt().install();
   try {
+    return await startAndFollow(options, input, tokenLine, interrupt);
+  } finally {
+    if (!options.interrupt) interrupt.uninstall();
+  }
+}
+
+/** Starts the pass and follows it to its report, or stops on SIGINT/SIGTERM. */
+async function startAndFollow(options: RunOptions, input: PassRequest, tokenLine: string | undefined, interrupt: Interrupt): Promise<RunOutcome> {
+  // On the first SIGINT/SIGTERM, one line says what becomes of the pass; what it says depends
+  // on how far the run got (undefined: not known yet, said once it is).
+  const err = options.err ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const workflowId = options.workflowId ?? newPassWorkflowId();
+  const interrupted = (): RunOutcome => ({ exitCode: interrupt.exitCode! });
+  let announce: ((signal: StopSignal) => void) | undefined = (signal) => err(notStartedLine(signal, workflowId));
+  interrupt.onFirst((signal) => announce?.(signal));
+
+  if (!serverFromEnvironment()) options.log(`Starting the embedded Temporal dev server (history in ${defaultDbFile()})`);
+  let session: Session;
+  try {
+    session = await openSession({ config: options.config, withWorker: true });
+  } catch (error) {
+    if (interrupt.signal) return interrupted();
+    throw error;
+  }
+  interrupt.beforeExitNow(() => session.stopServerNow());
+  try {
+    if (interrupt.signal) return interrupted();
     options.log(`Temporal: ${session.origin}`);
-    const workflowId = options.workflowId ?? newPassWorkflowId();
-    const handle = await session.client.workflow.start(buildWatcher, {
-      workflowId,
-      taskQueue: options.config.taskQueue,
-      args: [input],
-    });
+    announce = undefined;
+    let handle;
+    try {
+      handle = await session.client.workflow.start(buildWatcher, {
+        workflowId,
+        taskQueue: options.config.taskQueue,
+        args: [input],
+      });
+    } catch (error) {
+      if (!interrupt.signal) throw error;
+      err(notStartedLine(interrupt.signal, workflowId));
+      return interrupted();
+    }
+    announce = (signal) => err(stoppedLine(signal, workflowId, session, options.config));
+    if (interrupt.signal) {
+      announce(interrupt.signal);
+      return interrupted();
+    }
     options.log(`Started pass ${workflowId} on task queue ${options.config.taskQueue}`);
-    const progress = new ProgressPrinter(options.log);
-    const watch = async (): Promise<PassSummary> => {
-      const result = handle.result();
-      let finished = false;
-      result.then(
-        () => (finished = true),
-        () => (finished = true),
-      );
-      while (!finished) {
-        try {
-          progress.update(await handle.query(summaryQuery));
-        } catch {
-          // The first query can race the first workflow task; the next poll will do.
-        }
-        await Promise.race([result.catch(() => undefined), sleep(500)]);
-      }
-      return result;
-    };
-    const summary = await session.worker!.runUntil(watch());
-    progress.update(summary);
+
+    const worker = session.worker!;
+    // The SDK's Runtime also starts a shutdown on these signals; whichever comes first does it.
+    interrupt.onFirst(() => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    });
+    const running = worker.runUntil(
+      followPass({ client: session.client, handle, log: options.log, signal: interrupt.abort.signal }),
+      { promiseCompletionTimeout: 5000 },
+    );
+    let settled = false;
+    running.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const stopped = interrupt.signalled.then(() => stopWaitingForDrain(session, options.config.shutdownGraceMs + 2000, () => settled));
+    let summary: PassSummary | undefined;
+    try {
+      summary = await Promise.race([running, stopped]);
+    } catch (error) {
+      if (!interrupt.signal) throw error;
+    }
+    if (interrupt.signal) return interrupted();
+    if (!summary) throw new Error(`pass ${workflowId}: followed without a summary`);
+    announce = undefined;
+
     if (options.json) options.out(`${JSON.stringify(summary, null, 2)}\n`);
     else options.out(formatReport(summary, { date: new Date(), namespace: session.namespace, ...(tokenLine ? { tokenLine } : {}) }));
     return { exitCode: exitCodeFor(summary), summary };
@@ -91,6 +141,40 @@ export async function runPass(options: RunOptions): Promise<RunOutcome> {
   }
 }
 
+function notStartedLine(signal: StopSignal, workflowId: string): string {
+  return `Interrupted by ${signal} before pass ${workflowId} was started: nothing was started, nothing to resume`;
+}
+
+function stoppedLine(signal: StopSignal, workflowId: string, session: Session, config: WatcherConfig): string {
+  const grace = `requests in flight get up to ${Math.round(config.shutdownGraceMs / 1000)} s; ${signal} again stops at once`;
+  if (session.dbFile) {
+    return `Interrupted by ${signal}: pass ${workflowId} stops here; its history stays in ${session.dbFile} and it resumes on the next run that uses that file (${grace})`;
+  }
+  return `Interrupted by ${signal}: pass ${workflowId} goes on on Temporal at ${session.address} (namespace ${session.namespace}): any worker on task queue ${config.taskQueue} continues it; osc-build-watcher summary ${workflowId} shows it (${grace})`;
+}
+
+/**
+ * After a signal: resolves (undefined) once waiting longer for the worker to drain is pointless,
+ * when `maxMs` have passed or the server stopped answering (a Ctrl-C in a terminal reaches the
+ * embedded server too). Activities left running are retried later, and a trigger's retry looks
+ * for what its attempt created before it posts.
+ */
+async function stopWaitingForDrain(session: Session, maxMs: number, done: () => boolean): Promise<undefined> {
+  const deadline = Date.now() + maxMs;
+  let failures = 0;
+  while (!done() && Date.now() < deadline && failures < 2) {
+    const probeStart = Date.now();
+    try {
+      await session.client.withDeadline(Date.now() + 1000, () => session.client.connection.workflowService.getSystemInfo({}));
+      failures = 0;
+    } catch {
+      failures += 1;
+    }
+    await sleep(Math.max(0, 500 - (Date.now() - probeStart)));
+  }
+  return undefined;
+}
+
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  return new Promise((r) => setTimeout(r, ms).unref());
 }

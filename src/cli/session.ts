@@ -22,8 +22,17 @@ export interface Session {
   namespace: string;
   /** Where the server came from, for the log. */
   origin: string;
+  /** The server's address (host:port). */
+  address: string;
+  /** The embedded dev server's SQLite file; undefined with TEMPORAL_ADDRESS. */
+  dbFile?: string;
   worker?: Worker;
   close(): Promise<void>;
+  /**
+   * For a process about to exit without closing: asks the embedded dev server to stop (it saves
+   * its history and exits on its own), so it does not outlive us. Nothing to do with TEMPORAL_ADDRESS.
+   */
+  stopServerNow(): void;
 }
 
 export interface SessionOptions {
@@ -38,8 +47,9 @@ export interface SessionOptions {
 export async function openSession(options: SessionOptions): Promise<Session> {
   let target = serverFromEnvironment();
   let devServer: DevServer | undefined;
+  const dbFile = target ? undefined : defaultDbFile();
   if (!target) {
-    devServer = await startDevServer({ dbFile: defaultDbFile() });
+    devServer = await startDevServer({ dbFile });
     target = { address: devServer.address, namespace: devServer.namespace, connectionOptions: { address: devServer.address } };
   }
   const cleanups: Array<() => Promise<void>> = [];
@@ -65,8 +75,14 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       client,
       namespace: target.namespace,
       origin: devServer ? `embedded dev server: ${devServer.origin}` : `Temporal at ${target.address}`,
+      address: target.address,
+      ...(dbFile ? { dbFile } : {}),
       ...(worker ? { worker } : {}),
       close: () => runAll(cleanups),
+      stopServerNow: () => {
+        // stop() signals the server synchronously, before its first await; the rest is not awaited.
+        devServer?.stop().catch(() => undefined);
+      },
     };
   } catch (err) {
     await runAll(cleanups);
