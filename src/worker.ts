@@ -44,7 +44,7 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
       if (!config.discover || config.versions.length > 0) return resolvePassPlan(config, request);
       // `ocpVersions: discover`: the streams the release controller has now, from discover.min.
       const accepted = await releaseController.acceptedStreams();
-      return resolvePassPlan(config, request, discoverVersions(config, accepted).versions);
+      return resolvePassPlan(config, request, discoverVersions(config, accepted));
     },
   });
   return Worker.create({

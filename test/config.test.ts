@@ -333,7 +333,9 @@ describe('per-version jobs: {version}/{vv} templates and jobsByVersion', () => {
     assert.equal(plan.versions.find((v) => v.version === '5.0')!.jobs[0]!.name, `${CANDIDATE}50-azure-ipi-kata`);
     const d = loadConfig({ configPath: DISCOVER_EXAMPLE, env: {} });
     const found = discoverVersions(d, { '4.21.0-0.nightly': ['4.21.0-0.nightly-2026-11-24-040107'], '4.16.0-0.nightly': null });
-    assert.deepEqual(resolvePassPlan(d, {}, found.versions).versions.map((v) => v.version), ['4.21']);
+    const discovered = resolvePassPlan(d, {}, found);
+    assert.deepEqual(discovered.versions.map((v) => v.version), ['4.21']);
+    assert.deepEqual(discovered.discovered, { min: '4.17', versions: ['4.21'], skipped: ['4.16'] });
   });
 });
 

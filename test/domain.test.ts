@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { exitCodeFor, formatReport } from '../src/cli/report';
-import { judgeFromDeck } from '../src/domain/decide';
+import { judgeAll, judgeFromDeck, verdictAt } from '../src/domain/decide';
 import { isValidLabelValue, triggerKey, triggerWorkflowId } from '../src/domain/labels';
+import { isLegacyPassInput } from '../src/domain/passRequest';
 import { countTotals } from '../src/domain/summary';
 import type { DeckRun, JobSpec, PassSummary, Release } from '../src/domain/types';
 
@@ -14,7 +15,7 @@ const run = (over: Partial<DeckRun>): DeckRun => ({ id: 'r1', job: job.name, sta
 describe('decision from Deck', () => {
   test('exact payload: a success or a running run of the same payload skips', () => {
     const byEnv = judgeFromDeck(job, release, [run({ payloadEnvValue: release.pullSpec })], 'exact-payload', now, 24);
-    assert.deepEqual(byEnv, { skip: true, reason: 'Deck run r1 already succeeded with this payload' });
+    assert.deepEqual(byEnv, { skip: true, reason: 'Deck run r1 already succeeded with this payload', runId: 'r1' });
     const byLabel = judgeFromDeck(job, release, [run({ state: 'pending', payloadLabel: release.name })], 'exact-payload', now, 24);
     assert.equal(byLabel.skip, true);
     assert.match(byLabel.reason, /is pending/);
@@ -33,6 +34,35 @@ describe('decision from Deck', () => {
     assert.equal(judgeFromDeck(job, release, [recent], 'recent-success', now, 24).skip, true);
     const old = run({ completionTime: '2026-11-22T02:00:00Z' });
     assert.equal(judgeFromDeck(job, release, [old], 'recent-success', now, 24).skip, false);
+  });
+
+  test('judgeAll: one verdict per asked (job, payload), in job order, null for "no run"; Deck runs themselves are not kept', () => {
+    const other = { ...job, name: `${job.name}-other`, shortName: 'other' };
+    const verdicts = judgeAll(
+      [{ version: '4.21', release, jobs: [job, other] }],
+      [run({ payloadEnvValue: release.pullSpec }), run({ id: 'r2', job: other.name, state: 'failure', payloadLabel: release.name }), run({ id: 'r3', job: 'unrelated' })],
+      'exact-payload',
+      now,
+      24,
+    );
+    assert.deepEqual(verdicts, {
+      '4.21': [
+        { skip: true, reason: 'Deck run r1 already succeeded with this payload', runId: 'r1' },
+        { skip: false, reason: 'Deck run r2 of this payload ended failure' },
+      ],
+    });
+    assert.deepEqual(judgeAll([{ version: '4.21', release, jobs: [other] }], [], 'exact-payload', now, 24), { '4.21': [null] });
+    assert.deepEqual(verdictAt([null], 0), { skip: false, reason: 'no run of this payload on Deck' });
+    assert.equal(verdictAt(undefined, 0).reason, 'Deck unavailable; relying on the trigger record only');
+  });
+});
+
+describe('a pass input (PassRequest)', () => {
+  test('the old whole-configuration input is recognised, a small one is not', () => {
+    assert.equal(isLegacyPassInput({ versions: [{ version: '4.21', stream: 's' }], jobs: [], retry: {}, labelPrefix: 'x', dedupPolicy: 'exact-payload' }), true);
+    assert.equal(isLegacyPassInput({ versions: ['4.21'] }), false);
+    assert.equal(isLegacyPassInput({}), false);
+    assert.equal(isLegacyPassInput(null), false);
   });
 });
 

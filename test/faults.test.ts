@@ -365,11 +365,12 @@ describe('release controller (rc.latest) faults: version A gets the fault for go
       assert.equal(vr.releaseError, `release controller ${vr.stream}/latest: ECONNREFUSED`);
     }
     assert.deepEqual(down.totals, { triggered: 0, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0, versionsFailed: 2 });
-    assert.equal(down.deck.state, 'ok');
+    // No version has a payload to decide for: Deck is not asked at all.
+    assert.equal(down.deck.state, 'not-needed');
 
     const outcome =
       `transient: refused until retried, then back → 4/4 triggered (B took ${recoveredTries} attempts); ` +
-      `refused for good → every version error "${version(down, v.b).releaseError!.replace(STREAM(v.b), '<stream>')}" after ${tries} attempts, versionsFailed 2, Deck ok; ${Date.now() - started} ms`;
+      `refused for good → every version error "${version(down, v.b).releaseError!.replace(STREAM(v.b), '<stream>')}" after ${tries} attempts, versionsFailed 2, Deck not asked; ${Date.now() - started} ms`;
     observed.push({ upstream: 'release controller', fault: 'connection refused (whole host)', outcome, test: 'rc connection refused' });
     t.diagnostic(outcome);
   });

@@ -96,6 +96,19 @@ describe('a pass started from Temporal\'s own tools', () => {
     assert.equal(posts(), before);
   });
 
+  test('ocpVersions: discover: the worker finds the versions on the release controller when the pass starts', async () => {
+    const discovering: WatcherConfig = { ...config, versions: [], discover: { min: '4.19' } };
+    const summary = await temporal.withWorker(discovering, async () => {
+      const handle = await temporal.client.workflow.start(buildWatcher, { workflowId: `discover-${process.pid}`, taskQueue: config.taskQueue, args: [{ dryRun: true }] });
+      return handle.result();
+    });
+    // The simulator has 4.18 (below the minimum), 4.19, 4.20 and 4.21.
+    assert.deepEqual(summary.discovered, { min: '4.19', versions: ['4.19', '4.20', '4.21'], skipped: ['4.18'] });
+    assert.deepEqual(summary.versions.map((v) => v.version), ['4.19', '4.20', '4.21']);
+    assert.equal(summary.totals.wouldTrigger, 15);
+    assert.equal(sims.counters()['rc.accepted'], 1);
+  });
+
   test('a pass started with the old whole-configuration input still runs to the end', async () => {
     const summary = await temporal.withWorker(config, async () => {
       const handle = await temporal.client.workflow.start(buildWatcher, {

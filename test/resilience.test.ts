@@ -407,7 +407,8 @@ describe('graceful shutdown of the worker CLI', () => {
     const exitMs = Date.now() - second;
     // The answers go nowhere now: the worker that asked is gone; the jobs exist at Gangway.
     sims.clearFaults();
-    sims.releaseAll();
+    // Triggers run several at a time: every create in flight is held by now.
+    const heldAtKill = sims.releaseAll();
 
     const restarted = Date.now();
     await worker.start();
@@ -418,7 +419,7 @@ describe('graceful shutdown of the worker CLI', () => {
     const found = (output.match(/Found the execution an earlier attempt created/g) ?? []).length;
     const { duplicates, lost, problems } = checkOnePerKey(sims, keys, summary);
     const figures = {
-      held: held.length,
+      held: heldAtKill,
       exit: ended,
       secondSignalToExitMs: exitMs,
       newWorkerToPassDoneMs: passMs,
@@ -439,8 +440,9 @@ describe('graceful shutdown of the worker CLI', () => {
     assert.match(stderr.text(), /Received SIGTERM again: exiting without waiting for in-flight activities/);
     assert.doesNotMatch(stderr.text(), /Worker stopped/);
     // Each held create was retried by the new worker, which found the job instead of posting again.
-    assert.equal(found, held.length);
-    assert.equal(completions.filter((c) => c.attempt > 1).length, held.length);
+    // (Triggers run several at a time, so others in flight that had not posted yet were retried too.)
+    assert.equal(found, heldAtKill);
+    assert.ok(completions.filter((c) => c.attempt > 1).length >= heldAtKill);
     assert.equal(createPosts(sims, keys), keys.length, 'one POST per trigger, none sent twice');
     assert.deepEqual(problems, []);
     assert.equal(duplicates, 0);

@@ -1,4 +1,4 @@
-import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
 
 // Fields that help nobody reading a log at 2 a.m. (the task token is an opaque blob).
 const DROPPED = new Set(['taskToken', 'sdkComponent', 'namespace', 'isLocal']);
@@ -23,7 +23,14 @@ export function formatLogEntry(entry: LogEntry): string {
   return `${time} ${entry.level} ${entry.message}${fields ? ` ${fields}` : ''}`;
 }
 
-/** Temporal's own log (worker, activities, workflows) goes to stderr, never into the report. */
+/**
+ * Temporal's own log (worker, activities, workflows) goes to stderr, never into the report.
+ * The SDK's native core logs on its own, to stdout, unless told to forward to this logger:
+ * it is, so `run --json` prints nothing but JSON on stdout.
+ */
 export function installLogger(level: LogLevel): void {
-  Runtime.install({ logger: new DefaultLogger(level, (entry) => process.stderr.write(`${formatLogEntry(entry)}\n`)) });
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => process.stderr.write(`${formatLogEntry(entry)}\n`)),
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
+  });
 }

@@ -23,6 +23,10 @@ export function formatReport(summary: PassSummary, header: ReportHeader): string
   if (header.tokenLine) lines.push(header.tokenLine);
   if (summary.deck.state === 'ok') lines.push(`✓ Deck: ${summary.deck.matched} runs of the watched jobs among ${summary.deck.scanned} ProwJobs`);
   else if (summary.deck.state === 'unavailable') lines.push(`⚠ Failed to query Deck API: ${summary.deck.reason} (deciding from trigger records only)`);
+  if (summary.discovered) {
+    const d = summary.discovered;
+    lines.push(`✓ Versions discovered on the release controller (${d.min}${d.max ? ` to ${d.max}` : ' and newer'}): ${d.versions.join(', ') || 'none'}`);
+  }
   lines.push('', 'Checking OCP versions for new releases...');
   for (const version of summary.versions) lines.push(...formatVersion(version));
   const t = summary.totals;

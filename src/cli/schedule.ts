@@ -1,4 +1,4 @@
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import type { WatcherConfig } from '../config/load';
 import { resolvePassPlan } from '../config/plan';
 import type { PassRequest } from '../domain/types';
@@ -58,7 +58,7 @@ export async function scheduleCommand(
           await client.schedule.create(options);
           out(`Created schedule ${id}: "${config.schedule.cron}" ${config.schedule.timezone}`);
         } catch (err) {
-          if ((err as Error).name !== 'ScheduleAlreadyRunning') throw err;
+          if (!(err instanceof ScheduleAlreadyRunning)) throw err;
           await handle.update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: options.policies }));
           out(`Updated schedule ${id}: "${config.schedule.cron}" ${config.schedule.timezone}`);
         }

@@ -8,8 +8,8 @@ import type { WatcherConfig } from './load';
  * so a changed configuration takes effect at the next pass and history records what was used.
  * Unknown versions or jobs are a PassRequestError.
  */
-export function resolvePassPlan(config: WatcherConfig, request: PassRequest = {}, discovered?: VersionSpec[]): PassPlan {
-  const watched = discovered ?? config.versions;
+export function resolvePassPlan(config: WatcherConfig, request: PassRequest = {}, discovered?: { versions: VersionSpec[]; skipped: string[] }): PassPlan {
+  const watched = discovered?.versions ?? config.versions;
   return {
     versions: applySelection(watched, request),
     settings: {
@@ -22,6 +22,9 @@ export function resolvePassPlan(config: WatcherConfig, request: PassRequest = {}
       concurrency: config.gangway.concurrency,
     },
     configSource: config.source,
+    ...(discovered && config.discover
+      ? { discovered: { ...config.discover, versions: discovered.versions.map((v) => v.version), skipped: discovered.skipped } }
+      : {}),
   };
 }
 

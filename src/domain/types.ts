@@ -83,6 +83,17 @@ export interface PassPlan {
   settings: PassSettings;
   /** Where the worker's configuration came from, for the summary. */
   configSource: string;
+  /** With `ocpVersions: discover`: what the release controller offered at the pass's start. */
+  discovered?: DiscoveredStreams;
+}
+
+export interface DiscoveredStreams {
+  min: string;
+  max?: string;
+  /** Versions watched because the release controller has their nightly stream. */
+  versions: string[];
+  /** Matching streams outside min..max. */
+  skipped: string[];
 }
 
 export interface Release {
@@ -176,6 +187,8 @@ export interface PassSummary {
   startedAt: string;
   finishedAt?: string;
   deck: DeckStatus;
+  /** With `ocpVersions: discover`: the versions found on the release controller for this pass. */
+  discovered?: DiscoveredStreams;
   versions: VersionResult[];
   totals: Totals;
 }

@@ -1,5 +1,5 @@
 import type { Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
+import { msToTs } from '@temporalio/common';
 import { ALL_SEARCH_ATTRIBUTES } from '../domain/searchAttributes';
 
 // Proto enum values of IndexedValueType, and the names the temporal CLI uses for them.

@@ -54,6 +54,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     startedAt: new Date(startedAtMs).toISOString(),
     ...(finishedAt ? { finishedAt } : {}),
     deck,
+    ...(plan?.discovered ? { discovered: plan.discovered } : {}),
     versions,
     totals: countTotals(versions),
   });
