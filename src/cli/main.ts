@@ -9,6 +9,7 @@ import { summaryQuery } from '../workflows/messages';
 import { installLogger } from './logging';
 import { formatReport } from './report';
 import { registerConfigCommand } from './configCheck';
+import { registerLedgerCommands } from './status';
 import { UsageError } from './errors';
 import { runPass } from './run';
 import { SCHEDULE_ACTIONS, scheduleCommand, type ScheduleAction } from './schedule';
@@ -130,6 +131,7 @@ export function buildProgram(): Command {
     });
 
   registerConfigCommand(program, { out: stdout });
+  registerLedgerCommands(program, { out: stdout, config: () => configFrom(program) });
 
   return program;
 }

@@ -1,0 +1,227 @@
+import type { Command } from 'commander';
+import { LedgerClient, LedgerRejectedError } from '../clients/ledger';
+import { compareVersions, jobsForVersion, type WatcherConfig } from '../config/load';
+import { LEDGER_WORKFLOW_TYPE, type LedgerMatrix, type MatrixAttempt, type MatrixJob, type PausedRecord } from '../domain/ledger';
+import type { JobSpec } from '../domain/types';
+import { serverFromEnvironment } from '../temporal/connection';
+import { UsageError } from './errors';
+import { installLogger } from './logging';
+import { openSession } from './session';
+
+// The operator's commands on the per-version ledgers (src/workflows/ledger.ts):
+//   status [--version V] [--payload NAME] [--json]
+//   pause --version V [--note TEXT] | resume --version V | retest --version V --job J [--payload NAME]
+// Like `summary`, they use TEMPORAL_ADDRESS, or the embedded dev server with a worker beside it.
+// A version that is not watched, a job that is not configured for it, or a request the ledger's
+// validator refuses is a UsageError: one line, exit 2.
+
+export interface LedgerCommandIo {
+  out: (text: string) => void;
+  config: () => WatcherConfig;
+}
+
+export function registerLedgerCommands(program: Command, io: LedgerCommandIo): void {
+  program
+    .command('status')
+    .description("each version's ledger: payload × job with verdict, attempts, executions (newest payload first)")
+    .option('--version <version>', 'only this OCP version, e.g. 4.21')
+    .option('--payload <name>', 'only this payload')
+    .option('--json', 'print {"versions":[matrix, …]}')
+    .action(async (opts: { version?: string; payload?: string; json?: boolean }) => {
+      const config = io.config();
+      if (opts.version !== undefined) checkVersion(config, opts.version);
+      await withLedgers(config, false, async (ledgers, listLedgers) => {
+        const versions = opts.version !== undefined ? [opts.version] : await versionsFor(config, opts.payload, listLedgers);
+        const matrices: LedgerMatrix[] = [];
+        const missing = new Set<string>();
+        for (const version of versions) {
+          const matrix = await ledgers.matrix(version);
+          if (!matrix) missing.add(version);
+          matrices.push(matrix ?? emptyMatrix(version));
+        }
+        const shown = opts.payload === undefined ? matrices : onlyPayload(matrices, opts.payload);
+        io.out(opts.json ? JSON.stringify({ versions: shown }, null, 2) : formatStatus(shown, missing));
+      });
+    });
+
+  program
+    .command('pause')
+    .description('pause a version: its ledger grants no trigger until resume')
+    .requiredOption('--version <version>', 'OCP version, e.g. 4.21')
+    .option('--note <text>', 'why (shown by status)')
+    .action(async (opts: { version: string; note?: string }) => {
+      const config = io.config();
+      checkVersion(config, opts.version);
+      await withLedgers(config, true, async (ledgers) => {
+        const result = await ledgers.pause(opts.version, opts.note);
+        const paused = result.paused!;
+        io.out(
+          result.changed
+            ? `Paused OCP ${opts.version}${paused.note ? ` (${paused.note})` : ''}: no trigger is granted until \`osc-build-watcher resume --version ${opts.version}\``
+            : `OCP ${opts.version} was already paused ${describePaused(paused)}`,
+        );
+      });
+    });
+
+  program
+    .command('resume')
+    .description('resume a paused version')
+    .requiredOption('--version <version>', 'OCP version, e.g. 4.21')
+    .action(async (opts: { version: string }) => {
+      const config = io.config();
+      checkVersion(config, opts.version);
+      await withLedgers(config, false, async (ledgers) => {
+        const result = await ledgers.resume(opts.version);
+        io.out(result.changed ? `Resumed OCP ${opts.version}: triggers are granted again` : `OCP ${opts.version} was not paused`);
+      });
+    });
+
+  program
+    .command('retest')
+    .description("let the next pass trigger a job again for a payload (once), even if it was triggered")
+    .requiredOption('--version <version>', 'OCP version, e.g. 4.21')
+    .requiredOption('--job <job>', 'short or full job name')
+    .option('--payload <name>', "the payload (default: the ledger's newest)")
+    .option('--note <text>', 'why (shown by status)')
+    .action(async (opts: { version: string; job: string; payload?: string; note?: string }) => {
+      const config = io.config();
+      checkVersion(config, opts.version);
+      const job = configuredJob(config, opts.version, opts.job);
+      await withLedgers(config, false, async (ledgers) => {
+        const r = await ledgers.retest(opts.version, {
+          job: { name: job.name, shortName: job.shortName },
+          ...(opts.payload !== undefined ? { payload: opts.payload } : {}),
+          ...(opts.note !== undefined ? { note: opts.note } : {}),
+        });
+        const when = [
+          r.waitingFor ? `once attempt ${r.waitingFor.attempt}, in progress, is recorded` : '',
+          r.paused ? `after \`osc-build-watcher resume --version ${opts.version}\` (paused ${describePaused(r.paused)})` : '',
+        ].filter(Boolean);
+        io.out(
+          `${r.changed ? 'Retest requested' : 'Retest already requested'}: ${r.shortName} for ${r.payload}; the next claim is granted attempt ${r.nextAttempt}` +
+            (when.length ? `, ${when.join(' and ')}` : ''),
+        );
+      });
+    });
+}
+
+/** A session, a LedgerClient, and (embedded server only) a worker to answer the ledger's queries and Updates. */
+async function withLedgers(
+  config: WatcherConfig,
+  startsLedger: boolean,
+  work: (ledgers: LedgerClient, listLedgers: () => Promise<string[]>) => Promise<void>,
+): Promise<void> {
+  installLogger('WARN');
+  const embedded = !serverFromEnvironment();
+  // Starting a ledger sets its search attribute, which must be registered first.
+  const session = await openSession({ config, withWorker: embedded, prepareNamespace: startsLedger });
+  try {
+    const ledgers = new LedgerClient(session.client, { taskQueue: config.taskQueue });
+    const listLedgers = async () => {
+      const versions: string[] = [];
+      const query = `WorkflowType = '${LEDGER_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+      for await (const w of session.client.workflow.list({ query })) {
+        const m = /^osc-ledger\/ocp-(\d+\.\d+)$/.exec(w.workflowId);
+        if (m && !versions.includes(m[1]!)) versions.push(m[1]!);
+      }
+      return versions.sort(compareVersions);
+    };
+    const run = async () => {
+      try {
+        await work(ledgers, listLedgers);
+      } catch (err) {
+        if (err instanceof LedgerRejectedError) throw new UsageError(err.message);
+        throw err;
+      }
+    };
+    await (session.worker ? session.worker.runUntil(run()) : run());
+  } finally {
+    await session.close();
+  }
+}
+
+/** A watched version: listed (or OCP_VERSIONS), or, with `ocpVersions: discover`, within discover.min..max. */
+export function checkVersion(config: WatcherConfig, version: string): void {
+  if (!/^\d+\.\d+$/.test(version)) throw new UsageError(`--version: "${version}" is not an OCP version like 4.21`);
+  if (config.versions.length > 0) {
+    if (!config.versions.some((v) => v.version === version)) {
+      throw new UsageError(`--version: ${version} is not a watched version (${config.versions.map((v) => v.version).join(', ')})`);
+    }
+    return;
+  }
+  const rule = config.discover;
+  if (rule && compareVersions(version, rule.min) >= 0 && (rule.max === undefined || compareVersions(version, rule.max) <= 0)) return;
+  const range = rule ? `discovered from ${rule.min}${rule.max ? ` to ${rule.max}` : ''}` : 'none';
+  throw new UsageError(`--version: ${version} is not a watched version (${range})`);
+}
+
+function configuredJob(config: WatcherConfig, version: string, wanted: string): JobSpec {
+  const jobs = config.versions.find((v) => v.version === version)?.jobs ?? jobsForVersion(config, version);
+  const job = jobs.find((j) => j.name === wanted || j.shortName === wanted);
+  if (!job) throw new UsageError(`--job: ${wanted} is not a job of OCP ${version} (${jobs.map((j) => j.shortName).join(', ')})`);
+  return job;
+}
+
+/** Without --version: the configured versions, or the one a payload's name belongs to, or (discover) those with a ledger. */
+async function versionsFor(config: WatcherConfig, payload: string | undefined, listLedgers: () => Promise<string[]>): Promise<string[]> {
+  const watched = config.versions.length > 0 ? config.versions.map((v) => v.version) : await listLedgers();
+  const m = payload === undefined ? null : /^(\d+\.\d+)\./.exec(payload);
+  if (m && watched.includes(m[1]!)) return [m[1]!];
+  return watched;
+}
+
+function onlyPayload(matrices: LedgerMatrix[], payload: string): LedgerMatrix[] {
+  const found = matrices
+    .map((m) => ({ ...m, payloads: m.payloads.filter((p) => p.name === payload) }))
+    .filter((m) => m.payloads.length > 0);
+  if (found.length === 0) {
+    const where = matrices.length === 1 ? `the ledger of OCP ${matrices[0]!.version}` : `any ledger (${matrices.map((m) => m.version).join(', ') || 'none'})`;
+    const kept = matrices.length === 1 && matrices[0]!.payloads.length ? ` (kept: ${matrices[0]!.payloads.map((p) => p.name).join(', ')})` : '';
+    throw new UsageError(`--payload: ${payload} is not in ${where}${kept}`);
+  }
+  return found;
+}
+
+function emptyMatrix(version: string): LedgerMatrix {
+  return { version, paused: null, newestTriggered: null, payloads: [] };
+}
+
+function describePaused(p: PausedRecord): string {
+  return `since ${p.at}${p.note ? ` (${p.note})` : ''}`;
+}
+
+/** `2/3` when the pass gave a limit, else the count. */
+export function attemptsText(job: Pick<MatrixJob, 'attempts' | 'maxAttempts'>): string {
+  return job.maxAttempts !== undefined ? `${job.attempts.length}/${job.maxAttempts}` : `${job.attempts.length}`;
+}
+
+function attemptDetail(a: MatrixAttempt): string {
+  if (a.state === 'triggering') return 'claimed, trigger in progress';
+  if (a.state === 'failed-to-trigger') return a.reason ?? 'failed to trigger';
+  return [a.executionId ? `execution ${a.executionId}` : '', a.url ?? ''].filter(Boolean).join('  ');
+}
+
+/** The ledgers as text: per version, payload × job, newest payload first. */
+export function formatStatus(matrices: LedgerMatrix[], withoutLedger: ReadonlySet<string> = new Set()): string {
+  const lines: string[] = [];
+  for (const m of matrices) {
+    if (withoutLedger.has(m.version)) {
+      lines.push(`OCP ${m.version}: no ledger yet (nothing claimed or paused)`);
+      continue;
+    }
+    const facts = [m.newestTriggered ? `newest triggered ${m.newestTriggered}` : 'nothing triggered yet', m.paused ? `PAUSED ${describePaused(m.paused)}` : ''].filter(Boolean);
+    lines.push(`OCP ${m.version}: ${facts.join('; ')}`);
+    if (m.payloads.length === 0) lines.push('  no payload recorded');
+    for (const p of m.payloads) {
+      lines.push(`  ${p.name}  (first seen ${p.firstSeenAt})`);
+      const width = Math.max(...p.jobs.map((j) => j.shortName.length), 4);
+      for (const j of p.jobs) {
+        const latest = j.attempts[j.attempts.length - 1];
+        const retest = j.retestPending ? `  [retest requested ${j.retestPending.at}${j.retestPending.note ? `: ${j.retestPending.note}` : ''}]` : '';
+        lines.push(`    ${j.shortName.padEnd(width)}  ${j.verdict.padEnd(17)}  attempts ${attemptsText(j).padEnd(4)}  ${latest ? attemptDetail(latest) : ''}${retest}`.trimEnd());
+        for (const a of j.attempts.slice(0, -1)) lines.push(`    ${''.padEnd(width)}    attempt ${a.attempt}: ${a.state}  ${attemptDetail(a)}`.trimEnd());
+      }
+    }
+  }
+  return lines.join('\n');
+}

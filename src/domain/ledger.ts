@@ -1,0 +1,781 @@
+// The per-version ledger: what it records and every rule that changes it. Pure (no Temporal, no
+// Node modules): the `versionLedger` workflow runs it, the unit tests run it without a server.
+//
+// One ledger per watched OCP version. It owns, for that version:
+//   - the payloads it has seen (the newest `keepPayloads` of them, by nightly order),
+//   - for each payload and job, every attempt to trigger it and what became of it,
+//   - `newestTriggered`, the newest payload it ever triggered (kept after pruning: the
+//     "never go back to an older nightly" rule),
+//   - whether the version is paused.
+//
+// Each operation has a `check…` (parses and validates the request against the state, changes
+// nothing, throws LedgerRequestError with one line) and the operation itself (checks again, then
+// changes the state). The workflow runs the first as the Update's validator, so a bad request is
+// rejected before it enters history.
+import { compareNightlies } from './nightly';
+
+/** Workflow type of the ledger. */
+export const LEDGER_WORKFLOW_TYPE = 'versionLedger';
+
+/** One ledger per OCP version, under a deterministic ID: every pass and the CLI meet on it. */
+export function ledgerWorkflowId(version: string): string {
+  return `osc-ledger/ocp-${version}`;
+}
+
+/** The ApplicationFailure type of a request the ledger refuses (its validators, and the handlers as a backstop). */
+export const LEDGER_REJECTED = 'LedgerRequestRejected';
+/** The ApplicationFailure type of a ledger started with an unusable input. */
+export const LEDGER_INVALID_INPUT = 'InvalidLedgerInput';
+
+export const DEFAULT_KEEP_PAYLOADS = 10;
+export const MAX_KEEP_PAYLOADS = 100;
+/** Bumped when LedgerState changes shape, so a continued-as-new run can tell what it was handed. */
+export const LEDGER_SCHEMA = 1;
+
+const VERSION = /^\d+\.\d+$/;
+const MAX_NAME = 200;
+const MAX_PULL_SPEC = 500;
+const MAX_TEXT = 500;
+
+/** A ProwJob's state as Prow reports it, plus `running` (pending with a pod) and our `unknown`. */
+export type ProwState = 'triggered' | 'pending' | 'running' | 'success' | 'failure' | 'aborted' | 'error' | 'unknown';
+export const PROW_STATES: readonly ProwState[] = ['triggered', 'pending', 'running', 'success', 'failure', 'aborted', 'error', 'unknown'];
+/** A ProwJob in one of these has ended: its verdict no longer changes. */
+export const FINAL_STATES: readonly ProwState[] = ['success', 'failure', 'aborted', 'error'];
+
+/**
+ * `triggering`: claimed, the POST may be under way. `triggered`: Gangway created the execution.
+ * Then the ProwJob's state as it goes. `failed-to-trigger`: the trigger gave up, nothing was created.
+ */
+export type AttemptState = 'triggering' | ProwState | 'failed-to-trigger';
+
+/** What the matrix says of a (payload, job), from its latest attempt; `skipped` when it has none. */
+export type JobVerdict =
+  | 'triggering'
+  | 'pending'
+  | 'running'
+  | 'success'
+  | 'failure'
+  | 'aborted'
+  | 'error'
+  | 'unknown'
+  | 'skipped'
+  | 'failed-to-trigger';
+
+export interface AttemptRecord {
+  /** 1, 2, … per (payload, job). */
+  attempt: number;
+  state: AttemptState;
+  claimedAt: string;
+  /** Who claimed it (e.g. the trigger's workflow ID): the same claimant asking again gets the same attempt. */
+  claimant?: string;
+  /** Granted because an operator asked for a retest. */
+  retest?: true;
+  /** The Gangway execution (ProwJob) ID. */
+  executionId?: string;
+  /** The Prow URL of the run. */
+  url?: string;
+  triggeredAt?: string;
+  /** When the ProwJob ended, or when the trigger gave up. */
+  finishedAt?: string;
+  /** Why the trigger failed. */
+  reason?: string;
+}
+
+export interface RetestRequestRecord {
+  at: string;
+  note?: string;
+}
+
+export interface JobRecord {
+  /** Full Prow job name. */
+  name: string;
+  shortName: string;
+  attempts: AttemptRecord[];
+  /** The most attempts the pass allows without a retest, as its last claim said. */
+  maxAttempts?: number;
+  /** An operator asked for a retest: the next claim is granted (once), beyond any limit. */
+  retest?: RetestRequestRecord;
+}
+
+export interface PayloadRecord {
+  name: string;
+  pullSpec: string;
+  firstSeenAt: string;
+  jobs: JobRecord[];
+}
+
+export interface PausedRecord {
+  note?: string;
+  at: string;
+}
+
+/** Everything a ledger holds; handed to the next run on continue-as-new. */
+export interface LedgerState {
+  schema: number;
+  version: string;
+  /** Newest first. */
+  payloads: PayloadRecord[];
+  /** The newest payload this ledger ever recorded as triggered; survives pruning. */
+  newestTriggered: string | null;
+  paused: PausedRecord | null;
+}
+
+// ---- Requests and results --------------------------------------------------------------------
+
+export interface LedgerJob {
+  name: string;
+  shortName: string;
+}
+
+export interface ClaimRequest {
+  payload: string;
+  pullSpec: string;
+  job: LedgerJob;
+  /** The attempt number the caller expects to be granted: a consistency check, never required. */
+  attempt?: number;
+  /** Who claims (e.g. the trigger's workflow ID). A claim repeated by the same claimant while its attempt is still `triggering` gets that attempt again. */
+  claimant?: string;
+  /** The pass's limit on attempts per (payload, job) after failed triggers; a retest goes beyond it. */
+  maxAttempts?: number;
+}
+
+export type ClaimRefusal = 'already-triggered' | 'in-progress' | 'paused' | 'older-than-newest' | 'attempts-exhausted';
+
+export type ClaimResult =
+  | {
+      granted: true;
+      attempt: number;
+      /** The same claimant's attempt, granted again (its earlier answer was lost). */
+      regranted?: true;
+      /** Granted by an operator's retest. */
+      retest?: true;
+    }
+  | {
+      granted: false;
+      reason: ClaimRefusal;
+      /** The latest attempt, for `already-triggered`, `in-progress` and `attempts-exhausted`. */
+      attempt?: AttemptRecord;
+      /** The newest payload triggered, for `older-than-newest`. */
+      newest?: string;
+      /** For `paused`. */
+      paused?: PausedRecord;
+    };
+
+export type TriggerOutcome = { executionId: string; url?: string } | { failed: string };
+
+export interface RecordTriggerRequest {
+  payload: string;
+  /** Full job name. */
+  job: string;
+  attempt: number;
+  outcome: TriggerOutcome;
+}
+
+export interface RecordVerdictRequest {
+  payload: string;
+  job: string;
+  attempt: number;
+  state: ProwState;
+  url?: string;
+  finishedAt?: string;
+}
+
+export interface RecordResult {
+  /** False when the same thing was already recorded (or a late, older state was ignored). */
+  changed: boolean;
+  attempt: AttemptRecord;
+  newestTriggered: string | null;
+}
+
+export interface PauseRequest {
+  note?: string;
+}
+
+export interface PauseResult {
+  changed: boolean;
+  paused: PausedRecord | null;
+}
+
+export interface RetestRequest {
+  /** A full or short name the ledger knows, or the job itself (then it need not have been claimed for that payload). */
+  job: string | LedgerJob;
+  /** Default: the newest payload in the ledger. */
+  payload?: string;
+  note?: string;
+}
+
+export interface RetestResult {
+  changed: boolean;
+  payload: string;
+  job: string;
+  shortName: string;
+  /** The attempt number the next claim gets. */
+  nextAttempt: number;
+  requested: RetestRequestRecord;
+  /** An attempt in progress: the retest is granted once it is recorded. */
+  waitingFor?: AttemptRecord;
+  /** The version is paused: the retest is granted after a resume. */
+  paused: PausedRecord | null;
+}
+
+// ---- The matrix (query) ----------------------------------------------------------------------
+
+export interface MatrixAttempt {
+  attempt: number;
+  state: AttemptState;
+  executionId?: string;
+  url?: string;
+  triggeredAt?: string;
+  finishedAt?: string;
+  reason?: string;
+  retest?: true;
+}
+
+export interface MatrixJob {
+  job: string;
+  shortName: string;
+  verdict: JobVerdict;
+  attempts: MatrixAttempt[];
+  maxAttempts?: number;
+  retestPending?: RetestRequestRecord;
+}
+
+export interface MatrixPayload {
+  name: string;
+  pullSpec: string;
+  firstSeenAt: string;
+  jobs: MatrixJob[];
+}
+
+export interface LedgerMatrix {
+  version: string;
+  paused: PausedRecord | null;
+  newestTriggered: string | null;
+  /** Newest first. */
+  payloads: MatrixPayload[];
+}
+
+// ---- Errors ----------------------------------------------------------------------------------
+
+/** A request the ledger refuses to take: one line, naming what is wrong. */
+export class LedgerRequestError extends Error {
+  override name = 'LedgerRequestError';
+}
+
+/** The workflow input (or the state handed on by continue-as-new) is unusable. */
+export class LedgerInputError extends Error {
+  override name = 'LedgerInputError';
+}
+
+export interface LedgerInput {
+  version: string;
+  /** Payloads kept, newest first (default 10). */
+  keepPayloads?: number;
+  /** Only when continuing as new. */
+  state?: LedgerState;
+  /** Test knob: continue as new once history has this many events (besides the server's suggestion). */
+  maxHistoryEvents?: number;
+}
+
+export function emptyLedgerState(version: string): LedgerState {
+  return { schema: LEDGER_SCHEMA, version, payloads: [], newestTriggered: null, paused: null };
+}
+
+/** Checks the workflow input; returns it with defaults filled in. */
+export function parseLedgerInput(raw: unknown): Required<Pick<LedgerInput, 'version' | 'keepPayloads'>> & LedgerInput {
+  if (!isObject(raw)) throw new LedgerInputError(`input must be an object like {"version":"4.21"}, got ${describe(raw)}`);
+  const o = raw;
+  const keys = ['version', 'keepPayloads', 'state', 'maxHistoryEvents'];
+  const unknown = Object.keys(o).find((k) => !keys.includes(k));
+  if (unknown !== undefined) throw new LedgerInputError(`input: unknown key "${unknown}" (allowed: ${keys.join(', ')})`);
+  const version = o.version;
+  if (typeof version !== 'string' || !VERSION.test(version)) throw new LedgerInputError(`input: version must be an OCP version like "4.21", got ${describe(version)}`);
+  const keepPayloads = o.keepPayloads === undefined ? DEFAULT_KEEP_PAYLOADS : o.keepPayloads;
+  if (!isInt(keepPayloads) || keepPayloads < 1 || keepPayloads > MAX_KEEP_PAYLOADS) {
+    throw new LedgerInputError(`input: keepPayloads must be a whole number from 1 to ${MAX_KEEP_PAYLOADS}, got ${describe(keepPayloads)}`);
+  }
+  if (o.maxHistoryEvents !== undefined && (!isInt(o.maxHistoryEvents) || o.maxHistoryEvents < 10)) {
+    throw new LedgerInputError(`input: maxHistoryEvents must be a whole number of at least 10, got ${describe(o.maxHistoryEvents)}`);
+  }
+  const input: Required<Pick<LedgerInput, 'version' | 'keepPayloads'>> & LedgerInput = { version, keepPayloads };
+  if (o.maxHistoryEvents !== undefined) input.maxHistoryEvents = o.maxHistoryEvents as number;
+  if (o.state !== undefined) {
+    const state = o.state as LedgerState;
+    if (!isObject(state) || !Array.isArray(state.payloads) || state.schema !== LEDGER_SCHEMA) {
+      throw new LedgerInputError(`input: state is not a ledger state of schema ${LEDGER_SCHEMA}`);
+    }
+    if (state.version !== version) throw new LedgerInputError(`input: state is OCP ${String(state.version)}'s, not ${version}'s`);
+    input.state = state;
+  }
+  return input;
+}
+
+// ---- The ledger ------------------------------------------------------------------------------
+
+/**
+ * The rules, over a LedgerState it changes in place. Every change goes through one of the
+ * operations below; `check…` twins change nothing (the Update validators).
+ */
+export class Ledger {
+  constructor(
+    readonly state: LedgerState,
+    readonly keepPayloads: number = DEFAULT_KEEP_PAYLOADS,
+  ) {
+    this.prune();
+  }
+
+  get version(): string {
+    return this.state.version;
+  }
+
+  // -- claimTrigger --
+
+  checkClaim(raw: unknown): ClaimRequest {
+    const what = 'claimTrigger';
+    const o = asRequest(raw, what, ['payload', 'pullSpec', 'job', 'attempt', 'claimant', 'maxAttempts']);
+    const req: ClaimRequest = {
+      payload: name(o, 'payload', what, MAX_NAME),
+      pullSpec: name(o, 'pullSpec', what, MAX_PULL_SPEC),
+      job: ledgerJob(o.job, `${what}: job`),
+    };
+    if (o.attempt !== undefined) req.attempt = positiveInt(o.attempt, `${what}: attempt`);
+    if (o.claimant !== undefined) req.claimant = name(o, 'claimant', what, MAX_TEXT);
+    if (o.maxAttempts !== undefined) req.maxAttempts = positiveInt(o.maxAttempts, `${what}: maxAttempts`);
+    this.checkPayloadVersion(req.payload, what);
+    const payload = this.payload(req.payload);
+    if (payload && payload.pullSpec !== req.pullSpec) {
+      throw new LedgerRequestError(`${what}: payload ${req.payload} is recorded with pullSpec ${payload.pullSpec}, not ${req.pullSpec}`);
+    }
+    if (req.attempt !== undefined) {
+      const latest = lastOf(payload && findJob(payload, req.job.name)?.attempts);
+      const next = (latest?.attempt ?? 0) + 1;
+      const sameClaimant = latest && latest.state === 'triggering' && req.claimant !== undefined && latest.claimant === req.claimant;
+      if (req.attempt !== next && !(sameClaimant && req.attempt === latest.attempt)) {
+        throw new LedgerRequestError(
+          `${what}: attempt ${req.attempt} is out of order for ${req.job.shortName} of ${req.payload}: ${latest ? `attempts 1..${latest.attempt} exist, the next is ${next}` : 'none was made, the first is 1'}`,
+        );
+      }
+    }
+    return req;
+  }
+
+  /**
+   * Grants the next attempt for (payload, job), in this order:
+   * 1. the latest attempt `triggering`: granted again to the same claimant, else refused `in-progress`;
+   * 2. the latest attempt posted (`triggered` or any state after it): refused `already-triggered`,
+   *    unless a retest is pending;
+   * 3. the version paused: refused `paused`;
+   * 4. the payload older than `newestTriggered`: refused `older-than-newest`, unless a retest is pending;
+   * 5. `maxAttempts` attempts made (all failed to trigger): refused `attempts-exhausted`, unless a retest is pending;
+   * 6. otherwise granted: attempt latest+1 (after `failed-to-trigger` that is the next number, so
+   *    every try keeps its record), state `triggering`. A pending retest is consumed by this grant.
+   */
+  claim(raw: unknown, now: string): ClaimResult {
+    const req = this.checkClaim(raw);
+    const payload = this.payload(req.payload);
+    const job = payload ? findJob(payload, req.job.name) : undefined;
+    const latest = lastOf(job?.attempts);
+    const retest = job?.retest;
+
+    if (latest?.state === 'triggering') {
+      if (req.claimant !== undefined && latest.claimant === req.claimant) {
+        return { granted: true, attempt: latest.attempt, regranted: true, ...(latest.retest ? { retest: true as const } : {}) };
+      }
+      return { granted: false, reason: 'in-progress', attempt: { ...latest } };
+    }
+    if (latest && latest.state !== 'failed-to-trigger' && !retest) return { granted: false, reason: 'already-triggered', attempt: { ...latest } };
+    if (this.state.paused) return { granted: false, reason: 'paused', paused: { ...this.state.paused } };
+    const newest = this.state.newestTriggered;
+    if (!retest && newest !== null && (compareNightlies(req.payload, newest) ?? 0) < 0) {
+      return { granted: false, reason: 'older-than-newest', newest };
+    }
+    const maxAttempts = req.maxAttempts ?? job?.maxAttempts;
+    if (!retest && latest && maxAttempts !== undefined && job!.attempts.length >= maxAttempts) {
+      return { granted: false, reason: 'attempts-exhausted', attempt: { ...latest } };
+    }
+
+    const p = payload ?? this.addPayload(req.payload, req.pullSpec, now);
+    let j = job;
+    if (!j) {
+      j = { name: req.job.name, shortName: req.job.shortName, attempts: [] };
+      p.jobs.push(j);
+    }
+    j.shortName = req.job.shortName;
+    if (req.maxAttempts !== undefined) j.maxAttempts = req.maxAttempts;
+    const attempt: AttemptRecord = {
+      attempt: (latest?.attempt ?? 0) + 1,
+      state: 'triggering',
+      claimedAt: now,
+      ...(req.claimant !== undefined ? { claimant: req.claimant } : {}),
+      ...(retest ? { retest: true as const } : {}),
+    };
+    j.attempts.push(attempt);
+    delete j.retest;
+    this.prune();
+    return { granted: true, attempt: attempt.attempt, ...(retest ? { retest: true as const } : {}) };
+  }
+
+  // -- recordTrigger --
+
+  checkRecordTrigger(raw: unknown): RecordTriggerRequest {
+    const what = 'recordTrigger';
+    const o = asRequest(raw, what, ['payload', 'job', 'attempt', 'outcome']);
+    const req: RecordTriggerRequest = {
+      payload: name(o, 'payload', what, MAX_NAME),
+      job: name(o, 'job', what, MAX_NAME),
+      attempt: positiveInt(o.attempt, `${what}: attempt`),
+      outcome: triggerOutcome(o.outcome, `${what}: outcome`),
+    };
+    const { attempt, job } = this.locate(what, req.payload, req.job, req.attempt);
+    const latest = lastOf(job.attempts)!;
+    if (attempt.state === 'triggering') {
+      if (attempt !== latest) throw new LedgerRequestError(`${what}: attempt ${req.attempt} of ${job.shortName} for ${req.payload} is not the latest (${latest.attempt})`);
+      return req;
+    }
+    if (sameOutcome(attempt, req.outcome)) return req;
+    const was = attempt.state === 'failed-to-trigger' ? `failed to trigger (${attempt.reason ?? 'no reason'})` : `triggered (execution ${attempt.executionId ?? '?'})`;
+    throw new LedgerRequestError(`${what}: attempt ${req.attempt} of ${job.shortName} for ${req.payload} is already recorded as ${was}`);
+  }
+
+  /** Marks the attempt `triggered` (and moves `newestTriggered` up) or `failed-to-trigger`. The same outcome twice is a no-op. */
+  recordTrigger(raw: unknown, now: string): RecordResult {
+    const req = this.checkRecordTrigger(raw);
+    const { attempt } = this.locate('recordTrigger', req.payload, req.job, req.attempt);
+    if (attempt.state !== 'triggering') return this.recorded(false, attempt);
+    if ('failed' in req.outcome) {
+      attempt.state = 'failed-to-trigger';
+      attempt.reason = clip(req.outcome.failed);
+      attempt.finishedAt = now;
+    } else {
+      attempt.state = 'triggered';
+      attempt.executionId = req.outcome.executionId;
+      if (req.outcome.url !== undefined) attempt.url = req.outcome.url;
+      attempt.triggeredAt = now;
+      const newest = this.state.newestTriggered;
+      if (newest === null || (compareNightlies(req.payload, newest) ?? 0) > 0) this.state.newestTriggered = req.payload;
+    }
+    this.prune();
+    return this.recorded(true, attempt);
+  }
+
+  // -- recordVerdict --
+
+  checkRecordVerdict(raw: unknown): RecordVerdictRequest {
+    const what = 'recordVerdict';
+    const o = asRequest(raw, what, ['payload', 'job', 'attempt', 'state', 'url', 'finishedAt']);
+    if (typeof o.state !== 'string' || !(PROW_STATES as readonly string[]).includes(o.state)) {
+      throw new LedgerRequestError(`${what}: state must be one of ${PROW_STATES.join(', ')}, got ${describe(o.state)}`);
+    }
+    const req: RecordVerdictRequest = {
+      payload: name(o, 'payload', what, MAX_NAME),
+      job: name(o, 'job', what, MAX_NAME),
+      attempt: positiveInt(o.attempt, `${what}: attempt`),
+      state: o.state as ProwState,
+    };
+    if (o.url !== undefined) req.url = name(o, 'url', what, MAX_TEXT);
+    if (o.finishedAt !== undefined) {
+      if (typeof o.finishedAt !== 'string' || Number.isNaN(Date.parse(o.finishedAt))) {
+        throw new LedgerRequestError(`${what}: finishedAt must be an ISO time, got ${describe(o.finishedAt)}`);
+      }
+      req.finishedAt = o.finishedAt;
+    }
+    const { attempt, job } = this.locate(what, req.payload, req.job, req.attempt);
+    if (attempt.state === 'triggering' || attempt.state === 'failed-to-trigger') {
+      throw new LedgerRequestError(`${what}: attempt ${req.attempt} of ${job.shortName} for ${req.payload} has no execution (${attempt.state})`);
+    }
+    if (isFinal(attempt.state) && isFinal(req.state) && attempt.state !== req.state) {
+      throw new LedgerRequestError(`${what}: attempt ${req.attempt} of ${job.shortName} for ${req.payload} already ended ${attempt.state}; it cannot become ${req.state}`);
+    }
+    return req;
+  }
+
+  /**
+   * The ProwJob's state for an attempt that was posted. A final state (success, failure, aborted,
+   * error) is kept: the same one again is a no-op, a later non-final one (a stale read) is ignored.
+   */
+  recordVerdict(raw: unknown, now: string): RecordResult {
+    const req = this.checkRecordVerdict(raw);
+    const { attempt } = this.locate('recordVerdict', req.payload, req.job, req.attempt);
+    const before = JSON.stringify(attempt);
+    if (!isFinal(attempt.state)) {
+      attempt.state = req.state;
+      if (isFinal(req.state)) attempt.finishedAt = req.finishedAt ?? now;
+    }
+    if (req.url !== undefined && attempt.url === undefined) attempt.url = req.url;
+    return this.recorded(JSON.stringify(attempt) !== before, attempt);
+  }
+
+  // -- pause / resume --
+
+  checkPause(raw: unknown): PauseRequest {
+    if (raw === undefined || raw === null) return {};
+    const o = asRequest(raw, 'pause', ['note']);
+    return o.note === undefined ? {} : { note: text(o.note, 'pause: note') };
+  }
+
+  /** Grants nothing until resumed. Pausing again with another note replaces it. */
+  pause(raw: unknown, now: string): PauseResult {
+    const req = this.checkPause(raw);
+    const current = this.state.paused;
+    if (current && current.note === req.note) return { changed: false, paused: { ...current } };
+    this.state.paused = { ...(req.note !== undefined ? { note: req.note } : {}), at: now };
+    return { changed: true, paused: { ...this.state.paused } };
+  }
+
+  resume(): PauseResult {
+    const changed = this.state.paused !== null;
+    this.state.paused = null;
+    return { changed, paused: null };
+  }
+
+  // -- retest --
+
+  checkRetest(raw: unknown): { req: RetestRequest; payload: PayloadRecord; job: LedgerJob; record?: JobRecord } {
+    const what = 'retest';
+    const o = asRequest(raw, what, ['job', 'payload', 'note']);
+    const req: RetestRequest = { job: typeof o.job === 'string' ? name(o, 'job', what, MAX_NAME) : ledgerJob(o.job, `${what}: job`) };
+    if (o.payload !== undefined) req.payload = name(o, 'payload', what, MAX_NAME);
+    if (o.note !== undefined) req.note = text(o.note, `${what}: note`);
+    const payload = req.payload === undefined ? this.state.payloads[0] : this.payload(req.payload);
+    if (!payload) {
+      throw new LedgerRequestError(
+        req.payload === undefined
+          ? `${what}: the ledger of OCP ${this.version} has no payload yet; nothing to retest`
+          : `${what}: payload ${req.payload} is not in the ledger of OCP ${this.version} (${this.knownPayloads()})`,
+      );
+    }
+    if (typeof req.job !== 'string') {
+      const record = findJob(payload, req.job.name);
+      return { req, payload, job: req.job, ...(record ? { record } : {}) };
+    }
+    const wanted = req.job;
+    const matches = (j: JobRecord) => j.name === wanted || j.shortName === wanted;
+    const record = payload.jobs.find(matches);
+    if (record) return { req, payload, job: { name: record.name, shortName: record.shortName }, record };
+    // Known from another payload (e.g. a job the pass skipped for this one): its names are known.
+    const elsewhere = this.state.payloads.flatMap((p) => p.jobs).find(matches);
+    if (elsewhere) return { req, payload, job: { name: elsewhere.name, shortName: elsewhere.shortName } };
+    const known = [...new Set(this.state.payloads.flatMap((p) => p.jobs.map((j) => j.shortName)))];
+    throw new LedgerRequestError(`${what}: job ${wanted} is not in the ledger of OCP ${this.version} (${known.join(', ') || 'no job yet'})`);
+  }
+
+  /**
+   * Lets the next claim for (payload, job) be granted once more, even when the job was triggered,
+   * its attempts are exhausted, or the payload is older than the newest triggered. A claim still
+   * has to wait for an attempt in progress and for a resume. Asking twice before that claim is
+   * one retest.
+   */
+  retest(raw: unknown, now: string): RetestResult {
+    const { req, payload, job, record } = this.checkRetest(raw);
+    let j = record;
+    if (!j) {
+      j = { name: job.name, shortName: job.shortName, attempts: [] };
+      payload.jobs.push(j);
+    }
+    const changed = !j.retest;
+    if (!j.retest) j.retest = { at: now, ...(req.note !== undefined ? { note: req.note } : {}) };
+    const latest = lastOf(j.attempts);
+    return {
+      changed,
+      payload: payload.name,
+      job: j.name,
+      shortName: j.shortName,
+      nextAttempt: (latest?.attempt ?? 0) + 1,
+      requested: { ...j.retest },
+      ...(latest?.state === 'triggering' ? { waitingFor: { ...latest } } : {}),
+      paused: this.state.paused ? { ...this.state.paused } : null,
+    };
+  }
+
+  // -- queries --
+
+  matrix(): LedgerMatrix {
+    return {
+      version: this.version,
+      paused: this.state.paused ? { ...this.state.paused } : null,
+      newestTriggered: this.state.newestTriggered,
+      payloads: this.state.payloads.map((p) => ({
+        name: p.name,
+        pullSpec: p.pullSpec,
+        firstSeenAt: p.firstSeenAt,
+        jobs: p.jobs.map((j) => ({
+          job: j.name,
+          shortName: j.shortName,
+          verdict: verdictOf(j),
+          attempts: j.attempts.map(matrixAttempt),
+          ...(j.maxAttempts !== undefined ? { maxAttempts: j.maxAttempts } : {}),
+          ...(j.retest ? { retestPending: { ...j.retest } } : {}),
+        })),
+      })),
+    };
+  }
+
+  // -- helpers --
+
+  private payload(name: string): PayloadRecord | undefined {
+    return this.state.payloads.find((p) => p.name === name);
+  }
+
+  private knownPayloads(): string {
+    return this.state.payloads.length ? `kept: ${this.state.payloads.map((p) => p.name).join(', ')}` : 'it has none yet';
+  }
+
+  private checkPayloadVersion(payload: string, what: string): void {
+    const m = /^(\d+)\.(\d+)\./.exec(payload);
+    if (m && `${m[1]}.${m[2]}` !== this.version) throw new LedgerRequestError(`${what}: payload ${payload} is not an OCP ${this.version} payload`);
+  }
+
+  private locate(what: string, payloadName: string, jobName: string, n: number): { payload: PayloadRecord; job: JobRecord; attempt: AttemptRecord } {
+    const payload = this.payload(payloadName);
+    if (!payload) throw new LedgerRequestError(`${what}: payload ${payloadName} is not in the ledger of OCP ${this.version} (${this.knownPayloads()})`);
+    const job = findJob(payload, jobName);
+    if (!job || job.attempts.length === 0) throw new LedgerRequestError(`${what}: job ${jobName} has no attempt for payload ${payloadName}`);
+    const attempt = job.attempts.find((a) => a.attempt === n);
+    if (!attempt) throw new LedgerRequestError(`${what}: attempt ${n} of ${job.shortName} for ${payloadName} was never claimed (attempts 1..${lastOf(job.attempts)!.attempt})`);
+    return { payload, job, attempt };
+  }
+
+  private addPayload(name: string, pullSpec: string, now: string): PayloadRecord {
+    const record: PayloadRecord = { name, pullSpec, firstSeenAt: now, jobs: [] };
+    this.state.payloads.push(record);
+    this.state.payloads.sort(newerFirst);
+    return record;
+  }
+
+  /**
+   * Keeps the newest `keepPayloads` payloads, and besides them the newest triggered one (so it
+   * can never be claimed again as new) and any with an attempt in progress (its outcome is still
+   * to be recorded).
+   */
+  private prune(): void {
+    const { payloads } = this.state;
+    if (payloads.length <= this.keepPayloads) return;
+    this.state.payloads = payloads.filter(
+      (p, i) => i < this.keepPayloads || p.name === this.state.newestTriggered || p.jobs.some((j) => lastOf(j.attempts)?.state === 'triggering'),
+    );
+  }
+
+  private recorded(changed: boolean, attempt: AttemptRecord): RecordResult {
+    return { changed, attempt: { ...attempt }, newestTriggered: this.state.newestTriggered };
+  }
+}
+
+/** Newest first: nightly order where both names are nightlies, else the order they were first seen. */
+export function newerFirst(a: PayloadRecord, b: PayloadRecord): number {
+  const byName = compareNightlies(b.name, a.name);
+  if (byName !== undefined && byName !== 0) return byName;
+  if (a.firstSeenAt !== b.firstSeenAt) return a.firstSeenAt < b.firstSeenAt ? 1 : -1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+export function verdictOf(job: Pick<JobRecord, 'attempts'>): JobVerdict {
+  const latest = lastOf(job.attempts);
+  if (!latest) return 'skipped';
+  // Posted, not yet seen by Prow as anything else.
+  if (latest.state === 'triggered') return 'pending';
+  return latest.state;
+}
+
+function matrixAttempt(a: AttemptRecord): MatrixAttempt {
+  return {
+    attempt: a.attempt,
+    state: a.state,
+    ...(a.executionId !== undefined ? { executionId: a.executionId } : {}),
+    ...(a.url !== undefined ? { url: a.url } : {}),
+    ...(a.triggeredAt !== undefined ? { triggeredAt: a.triggeredAt } : {}),
+    ...(a.finishedAt !== undefined ? { finishedAt: a.finishedAt } : {}),
+    ...(a.reason !== undefined ? { reason: a.reason } : {}),
+    ...(a.retest ? { retest: true as const } : {}),
+  };
+}
+
+function isFinal(state: AttemptState): boolean {
+  return (FINAL_STATES as readonly string[]).includes(state);
+}
+
+function sameOutcome(attempt: AttemptRecord, outcome: TriggerOutcome): boolean {
+  if ('failed' in outcome) return attempt.state === 'failed-to-trigger' && attempt.reason === clip(outcome.failed);
+  return attempt.state !== 'failed-to-trigger' && attempt.executionId === outcome.executionId;
+}
+
+function findJob(payload: PayloadRecord, jobName: string): JobRecord | undefined {
+  return payload.jobs.find((j) => j.name === jobName);
+}
+
+function lastOf<T>(items: T[] | undefined): T | undefined {
+  return items && items.length ? items[items.length - 1] : undefined;
+}
+
+function clip(reason: string): string {
+  return reason.length > MAX_TEXT ? `${reason.slice(0, MAX_TEXT - 1)}…` : reason;
+}
+
+// ---- Parsing ---------------------------------------------------------------------------------
+
+function asRequest(raw: unknown, what: string, keys: string[]): Record<string, unknown> {
+  if (!isObject(raw)) throw new LedgerRequestError(`${what}: the request must be an object with ${keys.join(', ')}, got ${describe(raw)}`);
+  const o = raw;
+  const unknown = Object.keys(o).filter((k) => !keys.includes(k));
+  if (unknown.length) throw new LedgerRequestError(`${what}: unknown key "${unknown[0]}" (allowed: ${keys.join(', ')})`);
+  return o;
+}
+
+function name(o: Record<string, unknown>, key: string, what: string, max: number): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.trim() === '') throw new LedgerRequestError(`${what}: ${key} must be a non-empty string, got ${describe(v)}`);
+  if (v.length > max) throw new LedgerRequestError(`${what}: ${key} is longer than ${max} characters`);
+  return v;
+}
+
+function text(v: unknown, where: string): string {
+  if (typeof v !== 'string') throw new LedgerRequestError(`${where} must be a string, got ${describe(v)}`);
+  if (v.length > MAX_TEXT) throw new LedgerRequestError(`${where} is longer than ${MAX_TEXT} characters`);
+  return v;
+}
+
+function positiveInt(v: unknown, where: string): number {
+  if (!isInt(v) || v < 1) throw new LedgerRequestError(`${where} must be a whole number from 1, got ${describe(v)}`);
+  return v;
+}
+
+function ledgerJob(v: unknown, where: string): LedgerJob {
+  if (!isObject(v)) throw new LedgerRequestError(`${where} must be an object {name, shortName}, got ${describe(v)}`);
+  // A JobSpec may be passed as it is: its payloadEnv is not the ledger's business.
+  const extra = Object.keys(v).find((k) => k !== 'name' && k !== 'shortName' && k !== 'payloadEnv');
+  if (extra) throw new LedgerRequestError(`${where}: unknown key "${extra}" (allowed: name, shortName)`);
+  const what = where.replace(/: job$/, '');
+  return { name: name(v, 'name', `${what}: job`, MAX_NAME), shortName: name(v, 'shortName', `${what}: job`, MAX_NAME) };
+}
+
+function triggerOutcome(v: unknown, where: string): TriggerOutcome {
+  if (!isObject(v)) throw new LedgerRequestError(`${where} must be {executionId, url?} or {failed: reason}, got ${describe(v)}`);
+  const what = where.replace(/: outcome$/, '');
+  if ('failed' in v) {
+    if (Object.keys(v).length !== 1) throw new LedgerRequestError(`${where}: {failed} takes no other key`);
+    if (typeof v.failed !== 'string' || v.failed.trim() === '') throw new LedgerRequestError(`${where}: failed must be a non-empty reason, got ${describe(v.failed)}`);
+    return { failed: v.failed };
+  }
+  const extra = Object.keys(v).find((k) => k !== 'executionId' && k !== 'url');
+  if (extra) throw new LedgerRequestError(`${where}: unknown key "${extra}" (allowed: executionId, url; or failed)`);
+  const outcome: TriggerOutcome = { executionId: name(v, 'executionId', `${what}: outcome`, MAX_NAME) };
+  if (v.url !== undefined) outcome.url = name(v, 'url', `${what}: outcome`, MAX_TEXT);
+  return outcome;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
+  return typeof v === 'object' ? 'an object' : typeof v;
+}

@@ -1,0 +1,32 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  LedgerMatrix,
+  PauseRequest,
+  PauseResult,
+  RecordResult,
+  RecordTriggerRequest,
+  RecordVerdictRequest,
+  RetestRequest,
+  RetestResult,
+} from '../domain/ledger';
+
+// The `versionLedger` workflow's Updates and queries (src/workflows/ledger.ts). Every Update has
+// a validator: a bad request is rejected with one line before it enters history.
+
+/** Grants the next attempt for (payload, job), or says why not. */
+export const claimTriggerUpdate = defineUpdate<ClaimResult, [ClaimRequest]>('claimTrigger');
+/** A granted attempt's outcome: the execution Gangway created, or why the trigger gave up. */
+export const recordTriggerUpdate = defineUpdate<RecordResult, [RecordTriggerRequest]>('recordTrigger');
+/** What became of a posted attempt's ProwJob. */
+export const recordVerdictUpdate = defineUpdate<RecordResult, [RecordVerdictRequest]>('recordVerdict');
+export const pauseUpdate = defineUpdate<PauseResult, [PauseRequest]>('pause');
+export const resumeUpdate = defineUpdate<PauseResult, []>('resume');
+/** Lets the next claim for (payload, job) be granted once more. */
+export const retestUpdate = defineUpdate<RetestResult, [RetestRequest]>('retest');
+
+/** Payload × job, newest payload first, with each job's verdict and attempts. */
+export const matrixQuery = defineQuery<LedgerMatrix>('matrix');
+/** The newest payload this version ever triggered, or null. */
+export const newestTriggeredQuery = defineQuery<string | null>('newestTriggered');
