@@ -6,6 +6,7 @@ import { GangwayClient } from './clients/gangway';
 import { readGangwayToken } from './clients/gangwayToken';
 import { RateLimiter } from './clients/rateLimiter';
 import { ReleaseControllerClient } from './clients/releaseController';
+import { LedgerClient } from './clients/ledger';
 import { TriggerRecordClient } from './clients/triggerRecords';
 import { discoverVersions, type WatcherConfig } from './config/load';
 import { resolvePassPlan } from './config/plan';
@@ -40,6 +41,7 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
     deckFilter: config.deck,
     trigger: config.trigger,
     triggerRecords: new TriggerRecordClient(options.client),
+    ledger: new LedgerClient(options.client, { taskQueue: config.taskQueue }),
     resolvePlan: async (request) => {
       if (!config.discover || config.versions.length > 0) return resolvePassPlan(config, request);
       // `ocpVersions: discover`: the streams the release controller has now, from discover.min.

@@ -51,7 +51,7 @@ function rejects(fn: () => unknown, pattern: RegExp): void {
 
 describe('ledger rules (no server)', () => {
   test('the workflow ID is per version', () => {
-    assert.equal(ledgerWorkflowId('4.21'), 'osc-ledger/ocp-4.21');
+    assert.equal(ledgerWorkflowId('osc-build-watcher', '4.21'), 'osc-ledger/osc-build-watcher/ocp-4.21');
   });
 
   test('claim once: granted, then in-progress, then already-triggered; newestTriggered follows', () => {
@@ -343,7 +343,7 @@ describe('versionLedger on a dev server', () => {
     assert.deepEqual(await client.claim(version, claimOf(p)), { granted: true, attempt: 1 });
     const description = await client.handle(version).describe();
     assert.equal(description.type, 'versionLedger');
-    assert.equal(description.workflowId, `osc-ledger/ocp-${version}`);
+    assert.equal(description.workflowId, `osc-ledger/${TASK_QUEUE}/ocp-${version}`);
     assert.equal(description.status.name, 'RUNNING');
 
     const inProgress = await client.claim(version, claimOf(p));
@@ -380,7 +380,7 @@ describe('versionLedger on a dev server', () => {
     const client = ledgers();
     const p = nightly(version, 10);
     await client.claim(version, claimOf(p));
-    const id = ledgerWorkflowId(version);
+    const id = ledgerWorkflowId(TASK_QUEUE, version);
     const before = await historyLength(id);
     const bad: Array<[() => Promise<unknown>, RegExp]> = [
       [() => client.claim(version, { ...claimOf(p), payload: 42 } as unknown as ClaimRequest), /claimTrigger: payload must be a non-empty string, got number 42/],
@@ -460,7 +460,7 @@ describe('versionLedger on a dev server', () => {
   test('continue-as-new keeps the records: the new run answers the same matrix the old one ended with', async () => {
     const version = freshVersion();
     const client = new LedgerClient(temporal.client, { taskQueue: TASK_QUEUE, maxHistoryEvents: 20 });
-    const id = ledgerWorkflowId(version);
+    const id = ledgerWorkflowId(TASK_QUEUE, version);
     const p = nightly(version, 10);
     await client.claim(version, claimOf(p));
     const firstRun = (await client.handle(version).describe()).runId;
@@ -529,7 +529,7 @@ describe('versionLedger on a dev server', () => {
     await client.pause(version, 'x');
     await client.retest(version, { job: KATA.name });
     const history = await client.handle(version).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: temporal.bundle }, history, ledgerWorkflowId(version));
+    await Worker.runReplayHistory({ workflowBundle: temporal.bundle }, history, ledgerWorkflowId(TASK_QUEUE, version));
   });
 
   test('an unavailable server is a retryable UpstreamError', async () => {

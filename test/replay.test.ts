@@ -43,7 +43,7 @@ describe('recorded histories replay against the current workflow code', () => {
   test('there are histories of every workflow type, today\'s and the legacy input\'s', () => {
     const typesIn = (legacy: boolean) =>
       [...new Set(recorded.filter(({ file }) => file.startsWith('legacy') === legacy).map(({ text }) => (JSON.parse(text) as RecordedHistory).workflowType))].sort();
-    assert.deepEqual(typesIn(false), ['buildWatcher', 'triggerJob', 'versionPass']);
+    assert.deepEqual(typesIn(false), ['buildWatcher', 'triggerJob', 'versionLedger', 'versionPass']);
     assert.deepEqual(typesIn(true), ['buildWatcher', 'triggerJob', 'watchVersion']);
   });
 

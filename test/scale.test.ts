@@ -11,6 +11,7 @@ import { createActivities } from '../src/activities';
 import type { DeckClient, DeckQuery } from '../src/clients/deck';
 import type { GangwayClient } from '../src/clients/gangway';
 import type { ReleaseControllerClient } from '../src/clients/releaseController';
+import { LedgerClient } from '../src/clients/ledger';
 import { TriggerRecordClient } from '../src/clients/triggerRecords';
 import { loadConfig, type WatcherConfig } from '../src/config/load';
 import { resolvePassPlan } from '../src/config/plan';
@@ -116,6 +117,7 @@ test(`${VERSIONS} streams x ${JOBS} jobs, twice: both passes complete, the secon
     deckFilter: config.deck,
     trigger: config.trigger,
     triggerRecords: new TriggerRecordClient(temporal.client),
+    ledger: new LedgerClient(temporal.client, { taskQueue: config.taskQueue }),
     resolvePlan: (request) => resolvePassPlan(config, request),
   });
   const worker = await Worker.create({

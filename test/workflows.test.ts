@@ -95,6 +95,30 @@ describe('a pass on a real Temporal dev server with a real worker', () => {
     assert.equal(creates(sims).length, 0);
   });
 
+  test('the ledger decides a second pass alone: no trigger record is even asked, and it remembers each execution', async () => {
+    const { sims, config } = await setup();
+    const first = await runPass(config);
+    assert.equal(first.totals.triggered, 15);
+    sims.reset();
+    const second = await runPass(config);
+    assert.equal(creates(sims).length, 0, 'nothing posted again');
+    assert.equal(second.totals.skipped, 15);
+    for (const v of second.versions) {
+      for (const j of v.jobs) {
+        assert.equal(j.reason, 'already triggered by this watcher');
+        const firstJob = first.versions.find((x) => x.version === v.version)!.jobs.find((x) => x.job === j.job)!;
+        assert.equal(j.executionId, firstJob.executionId, 'the ledger remembers the execution');
+      }
+      // Decided from the ledger: no trigger workflow was started (or collided with), so the
+      // closed trigger records, which retention deletes, played no part.
+      const history = await temporal.client.workflow.getHandle(`${second.workflowId}/ocp-${v.version}`).fetchHistory();
+      const childStarts = (history.events ?? []).filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
+      assert.equal(childStarts.length, 0, `${v.version}: no trigger workflow started`);
+    }
+    const ledger = await temporal.client.workflow.getHandle(`osc-ledger/${config.taskQueue}/ocp-4.21`).describe();
+    assert.equal(ledger.status.name, 'RUNNING', 'the ledger never closes');
+  });
+
   test('skips what Deck shows succeeded or running for that exact payload, retriggers a failure', async () => {
     const t = String(seed + 1).padStart(6, '0');
     const payload421 = pullSpecOf(`4.21.0-0.nightly-2026-11-24-${t}`);

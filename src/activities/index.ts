@@ -2,7 +2,9 @@ import { ApplicationFailure, Context, log, sleep } from '@temporalio/activity';
 import type { DeckClient, DeckQuery } from '../clients/deck';
 import type { GangwayClient } from '../clients/gangway';
 import type { ReleaseControllerClient } from '../clients/releaseController';
+import type { LedgerClient } from '../clients/ledger';
 import type { TriggerRecordClient } from '../clients/triggerRecords';
+import type { ClaimRequest, ClaimResult, RecordResult, RecordTriggerRequest } from '../domain/ledger';
 import { triggerKeyLabel } from '../domain/labels';
 import { judgeAll, type DeckQuestion, type DeckVerdicts } from '../domain/decide';
 import { PassRequestError } from '../domain/passRequest';
@@ -20,6 +22,8 @@ export interface ActivityDeps {
   trigger: { inFlightGraceMs: number; deckLagToleranceMs: number };
   /** Trigger records: dry-run lookups, the newest triggered payload, earlier runs of a trigger. */
   triggerRecords: TriggerRecordClient;
+  /** The per-version ledgers: the durable record of what was triggered (it outlives retention). */
+  ledger: LedgerClient;
   /** A pass's input resolved against this worker's configuration; PassRequestError when it names what is not there. */
   resolvePlan: (request: PassRequest) => PassPlan | Promise<PassPlan>;
 }
@@ -86,6 +90,21 @@ export function createActivities(deps: ActivityDeps) {
       return whileHeartbeating(() => asActivity(() => deps.triggerRecords.outcome(workflowId, Context.current().cancellationSignal)));
     },
 
+    /** Asks the version's ledger for the next attempt of (job, payload); starts the ledger if needed. */
+    async ledgerClaim(version: string, request: ClaimRequest): Promise<ClaimResult> {
+      return asActivity(() => deps.ledger.claim(version, request, { updateId: updateIdOf('claim') }));
+    },
+
+    /** Tells the version's ledger what became of a granted attempt. */
+    async ledgerRecordTrigger(version: string, request: RecordTriggerRequest): Promise<RecordResult> {
+      return asActivity(() => deps.ledger.recordTrigger(version, request, { updateId: updateIdOf('record') }));
+    },
+
+    /** The newest payload the version's ledger says this watcher triggered (null: no ledger, or none yet). */
+    async ledgerNewestTriggered(version: string): Promise<string | null> {
+      return asActivity(() => deps.ledger.newestTriggered(version));
+    },
+
     async fetchDeckRuns(query: Omit<DeckQuery, 'org' | 'repo'>): Promise<DeckSnapshot> {
       const snapshot = await asActivity(() => deps.deck.recentRuns({ ...query, ...deps.deckFilter }));
       log.info('Deck fetched', { scanned: snapshot.scanned, matched: snapshot.runs.length });
@@ -113,6 +132,13 @@ export function createActivities(deps: ActivityDeps) {
       return asActivity(() => deps.triggerRecords.state(workflowId));
     },
   };
+
+  /** One Update ID per activity (all its retries): the server answers a repeated ID with the first answer. */
+  function updateIdOf(kind: string): string {
+    const info = Context.current().info;
+    const run = info.workflowExecution;
+    return `${kind}/${run?.workflowId ?? 'standalone'}/${run?.runId ?? ''}/${info.activityId}`;
+  }
 
   async function trigger(request: TriggerRequest): Promise<TriggerResult> {
     const info = Context.current().info;

@@ -83,7 +83,7 @@ export class LedgerClient {
   ) {}
 
   handle(version: string): WorkflowHandle {
-    return this.temporal.workflow.getHandle(ledgerWorkflowId(version));
+    return this.temporal.workflow.getHandle(ledgerWorkflowId(this.options.taskQueue, version));
   }
 
   /** Grants the next attempt for (payload, job), or says why not; starts the ledger if needed. */
@@ -167,7 +167,7 @@ export class LedgerClient {
       ...(this.options.maxHistoryEvents !== undefined ? { maxHistoryEvents: this.options.maxHistoryEvents } : {}),
     };
     return new WithStartWorkflowOperation(LEDGER_WORKFLOW_TYPE, {
-      workflowId: ledgerWorkflowId(version),
+      workflowId: ledgerWorkflowId(this.options.taskQueue, version),
       taskQueue: this.options.taskQueue,
       args: [input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,

@@ -18,8 +18,10 @@ import { compareNightlies } from './nightly';
 export const LEDGER_WORKFLOW_TYPE = 'versionLedger';
 
 /** One ledger per OCP version, under a deterministic ID: every pass and the CLI meet on it. */
-export function ledgerWorkflowId(version: string): string {
-  return `osc-ledger/ocp-${version}`;
+export function ledgerWorkflowId(taskQueue: string, version: string): string {
+  // One ledger per watcher deployment (its task queue) and version: a ledger's workflow tasks go
+  // to the queue it was started on, so two deployments in one namespace must not share one.
+  return `osc-ledger/${taskQueue}/ocp-${version}`;
 }
 
 /** The ApplicationFailure type of a request the ledger refuses (its validators, and the handlers as a backstop). */

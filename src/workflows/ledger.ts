@@ -15,7 +15,7 @@ export * from './ledgerMessages';
 export { ledgerWorkflowId } from '../domain/ledger';
 
 /**
- * One OCP version's ledger, an entity workflow under `osc-ledger/ocp-<version>`: the single,
+ * One OCP version's ledger, an entity workflow under `osc-ledger/<task-queue>/ocp-<version>`: the single,
  * strongly consistent owner of what was triggered for which payload, and what became of it.
  * All its work is in its Update handlers, which are synchronous (so they need no lock, and
  * each runs right after its validator); the main function only waits until history is long

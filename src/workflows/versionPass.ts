@@ -56,6 +56,10 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     startToCloseTimeout: '2m',
     retry: toRetryPolicy(settings.retry),
   });
+  const { ledgerClaim, ledgerRecordTrigger, ledgerNewestTriggered } = proxyActivities<WatcherActivities>({
+    startToCloseTimeout: '1m',
+    retry: { ...toRetryPolicy(settings.retry), maximumAttempts: Math.max(settings.retry.maximumAttempts, 10) },
+  });
   const { awaitTriggerRecord } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: ADOPT_TIMEOUT,
     heartbeatTimeout: settings.triggerHeartbeatTimeoutMs,
@@ -96,7 +100,9 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
   /** A newer payload already triggered means the stream went back (a tag was rejected or pruned after the fact). */
   async function newerPayloadAlreadyTriggered(): Promise<string | undefined> {
     try {
-      const newest = await newestTriggeredPayload(plan.version);
+      // The ledger is the record; the visibility read covers versions whose ledger is new.
+      const fromLedger = await ledgerNewestTriggered(plan.version);
+      const newest = fromLedger ?? (await newestTriggeredPayload(plan.version));
       return newest && (compareNightlies(newest, release.name) ?? 0) > 0 ? newest : undefined;
     } catch (err) {
       // The trigger records still rule out duplicates; only this extra check is lost.
@@ -126,7 +132,54 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     return verdict.skip ? { ...base(job), decision: 'skipped', reason: verdict.reason, ...(verdict.runId ? { executionId: verdict.runId } : {}) } : undefined;
   }
 
+  /**
+   * The ledger first: it grants the next attempt of (job, payload), or says why not (posted
+   * already, paused, older than the newest triggered). It outlives the trigger records, which
+   * go with the namespace's retention. The trigger workflow's ID is the claimant, so a pass that
+   * lost the answer, or a second pass, is granted the same attempt and meets the same trigger.
+   */
   async function trigger(job: JobSpec, why: string): Promise<JobOutcome> {
+    if (settings.dryRun) return triggerOnce(job, why);
+    const workflowId = triggerWorkflowId(job.name, release.name);
+    let claim;
+    try {
+      claim = await ledgerClaim(plan.version, { payload: release.name, pullSpec: release.pullSpec, job: { name: job.name, shortName: job.shortName }, claimant: workflowId });
+    } catch (err) {
+      return { ...base(job), decision: 'failed', reason: `the ledger of OCP ${plan.version} could not be asked: ${failureDetail(err).reason}` };
+    }
+    if (!claim.granted) {
+      switch (claim.reason) {
+        case 'already-triggered':
+          return { ...base(job), decision: 'skipped', reason: 'already triggered by this watcher', ...(claim.attempt?.executionId ? { executionId: claim.attempt.executionId } : {}) };
+        case 'paused':
+          return { ...base(job), decision: 'skipped', reason: `OCP ${plan.version} is paused${claim.paused?.note ? ` (${claim.paused.note})` : ''}; nothing is triggered until it is resumed` };
+        case 'older-than-newest':
+          return { ...base(job), decision: 'skipped', reason: `${release.name} is older than ${claim.newest ?? 'a payload'} this watcher already triggered for OCP ${plan.version}; not going back` };
+        case 'in-progress':
+          // Another claimant's attempt in flight: the same trigger record; wait for it.
+          return adopt(job, workflowId);
+        default:
+          return { ...base(job), decision: 'failed', reason: `no attempt left for this payload (${claim.reason})` };
+      }
+    }
+    const outcome = await triggerOnce(job, why);
+    const posted = outcome.decision === 'triggered' || (outcome.decision === 'skipped' && outcome.executionId);
+    try {
+      await ledgerRecordTrigger(plan.version, {
+        payload: release.name,
+        job: job.name,
+        attempt: claim.attempt,
+        outcome: posted && outcome.executionId ? { executionId: outcome.executionId } : { failed: outcome.reason },
+      });
+    } catch (err) {
+      // The attempt stays `triggering`; the next pass (same claimant) is granted it again and
+      // meets the finished trigger record, which it records then.
+      log.warn('Could not record the trigger in the ledger', { version: plan.version, job: job.name, reason: failureDetail(err).reason });
+    }
+    return outcome;
+  }
+
+  async function triggerOnce(job: JobSpec, why: string): Promise<JobOutcome> {
     const workflowId = triggerWorkflowId(job.name, release.name);
     const withId = base(job);
     if (settings.dryRun) {
