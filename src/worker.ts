@@ -3,6 +3,7 @@ import { PromiseCompletionTimeoutError, Runtime, Worker, type NativeConnection, 
 import { createActivities, type WatcherActivities } from './activities';
 import { DeckClient } from './clients/deck';
 import { GangwayClient } from './clients/gangway';
+import { GangwayPermits } from './clients/gangwayPermits';
 import { readGangwayToken } from './clients/gangwayToken';
 import { RateLimiter } from './clients/rateLimiter';
 import { ReleaseControllerClient } from './clients/releaseController';
@@ -26,6 +27,7 @@ export interface WatcherWorkerOptions {
 export async function createWatcherWorker(options: WatcherWorkerOptions): Promise<WatcherWorkers> {
   const { config } = options;
   const releaseController = new ReleaseControllerClient(config.endpoints.releaseController, config.httpTimeoutMs);
+  const permits = new GangwayPermits(options.client, config.taskQueue);
   const activities = createActivities({
     releaseController,
     deck: new DeckClient(config.endpoints.deck, config.httpTimeoutMs),
@@ -48,6 +50,10 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
       // `ocpVersions: discover`: the streams the release controller has now, from discover.min.
       const accepted = await releaseController.acceptedStreams();
       return resolvePassPlan(config, request, discoverVersions(config, accepted));
+    },
+    gangwayBudget: {
+      taskQueue: gangwayTaskQueue(config.taskQueue),
+      permit: (id, signal) => permits.take(id, signal),
     },
   });
   return createWorkerPair({
@@ -95,7 +101,7 @@ export async function createWorkerPair(options: WorkerPairOptions): Promise<Watc
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: gangwayTaskQueue(options.taskQueue),
-    activities: { triggerGangwayJob: activities.triggerGangwayJob },
+    activities: { triggerGangwayJob: activities.triggerGangwayJob, takeGangwayPermit: activities.takeGangwayPermit },
     ...(options.gangwayActivitiesPerMinute !== undefined ? { maxTaskQueueActivitiesPerSecond: options.gangwayActivitiesPerMinute / 60 } : {}),
     ...(options.workerOptions.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.workerOptions.shutdownGraceTime } : {}),
   });

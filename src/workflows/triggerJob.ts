@@ -35,8 +35,8 @@ export async function triggerJob(input: TriggerJobInput): Promise<TriggerResult>
     // budget) happens before it starts, and grows with the queue (N triggers take N / rate).
     // Nothing is held while it waits, so a dying worker loses nothing; and Temporal does not
     // retry a schedule-to-start timeout, it would fail the trigger for good.
-    // Start-to-close: long enough for a retry's in-flight grace and Deck's lag; a dead worker
-    // is noticed by the missing heartbeat.
+    // Start-to-close: long enough for a retry's in-flight grace, Deck's lag and the permits of
+    // its requests (activities/index.ts); a dead worker is noticed by the missing heartbeat.
     startToCloseTimeout: '30m',
     heartbeatTimeout: input.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
     retry: toRetryPolicy(input.retry),
