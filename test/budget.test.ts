@@ -283,7 +283,12 @@ test(`${WORKERS} worker processes share one Gangway budget (${PER_MINUTE}/min, b
   assert.ok(victim, `the held POST's activity runs on ${holder.identity}, none of our workers`);
   const killedPid = victim.pid;
   await victim.stop('SIGKILL');
-  sims.release(held.id);
+  // Released once Gangway has seen the client go, the POST is dropped: nothing was created.
+  const heldId = held.id;
+  const goneBy = Date.now() + 5000;
+  while (!sims.held().find((h) => h.id === heldId)?.clientGone && Date.now() < goneBy) await sleep(20);
+  assert.ok(sims.held().find((h) => h.id === heldId)?.clientGone, 'Gangway did not see the killed worker go');
+  sims.release(heldId);
   const summary2 = await result2;
   const requests2 = gangwayRequestsSince(from2);
   const figures2 = budgetFigures(requests2);
