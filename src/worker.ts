@@ -1,8 +1,9 @@
 import type { Client } from '@temporalio/client';
-import { Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from './activities';
+import { PromiseCompletionTimeoutError, Runtime, Worker, type NativeConnection, type State, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type WatcherActivities } from './activities';
 import { DeckClient } from './clients/deck';
 import { GangwayClient } from './clients/gangway';
+import { GangwayPermits } from './clients/gangwayPermits';
 import { readGangwayToken } from './clients/gangwayToken';
 import { RateLimiter } from './clients/rateLimiter';
 import { ReleaseControllerClient } from './clients/releaseController';
@@ -10,6 +11,7 @@ import { LedgerClient } from './clients/ledger';
 import { TriggerRecordClient } from './clients/triggerRecords';
 import { discoverVersions, type WatcherConfig } from './config/load';
 import { resolvePassPlan } from './config/plan';
+import { gangwayTaskQueue } from './domain/taskQueues';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './workflowBundle';
 
 export interface WatcherWorkerOptions {
@@ -23,9 +25,10 @@ export interface WatcherWorkerOptions {
 }
 
 /** The only place where endpoints and the token file meet the workflows. */
-export async function createWatcherWorker(options: WatcherWorkerOptions): Promise<Worker> {
+export async function createWatcherWorker(options: WatcherWorkerOptions): Promise<WatcherWorkers> {
   const { config } = options;
   const releaseController = new ReleaseControllerClient(config.endpoints.releaseController, config.httpTimeoutMs);
+  const permits = new GangwayPermits(options.client, config.taskQueue);
   const activities = createActivities({
     releaseController,
     deck: new DeckClient(config.endpoints.deck, config.httpTimeoutMs),
@@ -34,6 +37,8 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
       timeoutMs: config.httpTimeoutMs,
       createForm: config.gangway.createForm,
       token: () => readGangwayToken(config.gangway.tokenFile),
+      // Beside the budget all workers share (the Gangway task queue, below), each process keeps
+      // its own bucket: it caps the burst of one process, whatever the server hands it at once.
       rateLimiter: new RateLimiter(config.gangway.rateLimit.perMinute, config.gangway.rateLimit.burst),
       onRateLimitWait: (waitMs, what) =>
         Runtime.instance().logger.info('Waiting for a Gangway rate-limit slot', { waitMs, request: what }),
@@ -48,16 +53,133 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
       const accepted = await releaseController.acceptedStreams();
       return resolvePassPlan(config, request, discoverVersions(config, accepted));
     },
+    gangwayBudget: {
+      taskQueue: gangwayTaskQueue(config.taskQueue),
+      permit: (id, signal) => permits.take(id, signal),
+    },
   });
-  return Worker.create({
+  return createWorkerPair({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: config.taskQueue,
-    ...workflowCode(options.workflowBundle),
     activities,
-    shutdownGraceTime: config.shutdownGraceMs,
-    stickyQueueScheduleToStartTimeout: config.stickyQueueTimeoutMs,
+    gangwayActivitiesPerMinute: config.gangway.rateLimit.perMinute,
+    workerOptions: {
+      ...workflowCode(options.workflowBundle),
+      shutdownGraceTime: config.shutdownGraceMs,
+      stickyQueueScheduleToStartTimeout: config.stickyQueueTimeoutMs,
+    },
   });
+}
+
+export interface WorkerPairOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: WatcherActivities;
+  /** The budget of the Gangway task queue, for all its workers; undefined: no limit (tests with in-memory upstreams). */
+  gangwayActivitiesPerMinute: number | undefined;
+  /** For the watcher's own worker (workflow code, sticky queue, ...); the shutdown grace applies to both. */
+  workerOptions: Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'activities'>;
+}
+
+/**
+ * The watcher's worker on `taskQueue` (workflows and every activity: a trigger started before
+ * the Gangway task queue existed still schedules its Gangway activity here) and the Gangway
+ * worker on `gangwayTaskQueue(taskQueue)`, with the Gangway activities only. The Gangway worker
+ * asks the server to dispatch at most perMinute / 60 activities a second from its queue; the
+ * server applies that to every worker of the queue, so all share one budget.
+ */
+export async function createWorkerPair(options: WorkerPairOptions): Promise<WatcherWorkers> {
+  const { activities } = options;
+  const main = await Worker.create({
+    ...options.workerOptions,
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities,
+  });
+  const gangway = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: gangwayTaskQueue(options.taskQueue),
+    activities: { triggerGangwayJob: activities.triggerGangwayJob, takeGangwayPermit: activities.takeGangwayPermit },
+    ...(options.gangwayActivitiesPerMinute !== undefined ? { maxTaskQueueActivitiesPerSecond: options.gangwayActivitiesPerMinute / 60 } : {}),
+    ...(options.workerOptions.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.workerOptions.shutdownGraceTime } : {}),
+  });
+  return new WatcherWorkers(main, gangway);
+}
+
+export interface RunUntilOptions {
+  /** As Worker.runUntil's: how long the promise may take to settle once the workers stopped, in ms. */
+  promiseCompletionTimeout?: number;
+}
+
+/**
+ * The two workers of one process, used like one Worker (run, runUntil, shutdown, getState):
+ * both start together, and when one stops (a signal, a fatal error, shutdown) so does the other.
+ */
+export class WatcherWorkers {
+  constructor(
+    readonly main: Worker,
+    readonly gangway: Worker,
+  ) {}
+
+  private get all(): Worker[] {
+    return [this.main, this.gangway];
+  }
+
+  /** RUNNING while either runs, so that a caller that checks it before `shutdown` stops both. */
+  getState(): State {
+    const states = this.all.map((w) => w.getState());
+    if (states.includes('RUNNING')) return 'RUNNING';
+    if (states.includes('FAILED')) return 'FAILED';
+    return states[0]!;
+  }
+
+  /** Starts a graceful shutdown of whichever still runs. */
+  shutdown(): void {
+    for (const w of this.all) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  /** Runs both until both have stopped; rejects with the first fatal error. */
+  async run(): Promise<void> {
+    const results = await Promise.allSettled(this.all.map((w) => w.run().finally(() => this.shutdown())));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** As Worker.runUntil: both run until `fnOrPromise` settles (or they stop), then its outcome. */
+  async runUntil<R>(fnOrPromise: Promise<R> | (() => Promise<R>), options?: RunUntilOptions): Promise<R> {
+    const running = this.run();
+    let outcome: { ok: true; value: R } | { ok: false; error: unknown } | undefined;
+    const inner = (async () => {
+      try {
+        outcome = { ok: true, value: await (typeof fnOrPromise === 'function' ? fnOrPromise() : fnOrPromise) };
+      } catch (error) {
+        outcome = { ok: false, error };
+      } finally {
+        this.shutdown();
+      }
+    })();
+    let workerError: { error: unknown } | undefined;
+    try {
+      await running;
+    } catch (error) {
+      workerError = { error };
+    }
+    const graceMs = options?.promiseCompletionTimeout ?? 0;
+    if (outcome === undefined && graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([inner, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
+    const settled = outcome as typeof outcome;
+    if (workerError) throw workerError.error;
+    if (settled === undefined) throw new PromiseCompletionTimeoutError(`Promise did not resolve within ${graceMs}ms after the workers completed shutdown`);
+    if (settled.ok) return settled.value;
+    throw settled.error;
+  }
 }
 
 function workflowCode(inProcess?: { code: string }): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {

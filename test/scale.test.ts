@@ -18,7 +18,7 @@ import { resolvePassPlan } from '../src/config/plan';
 import { labelKeys } from '../src/domain/labels';
 import type { DeckRun, DeckSnapshot, JobSpec, PassSummary, Release } from '../src/domain/types';
 import { buildWatcher } from '../src/workflows/buildWatcher';
-import { Worker } from '@temporalio/worker';
+import { createWorkerPair } from '../src/worker';
 import { JOB_PREFIX } from './helpers/config';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 
@@ -120,13 +120,14 @@ test(`${VERSIONS} streams x ${JOBS} jobs, twice: both passes complete, the secon
     ledger: new LedgerClient(temporal.client, { taskQueue: config.taskQueue }),
     resolvePlan: (request) => resolvePassPlan(config, request),
   });
-  const worker = await Worker.create({
+  // The triggers' activities run on the Gangway task queue, here without a budget.
+  const worker = await createWorkerPair({
     connection: temporal.native,
     namespace: temporal.server.namespace,
     taskQueue: config.taskQueue,
-    workflowBundle: temporal.bundle,
     activities,
-    maxCachedWorkflows: 2000,
+    gangwayActivitiesPerMinute: undefined,
+    workerOptions: { workflowBundle: temporal.bundle, maxCachedWorkflows: 2000 },
   });
 
   const passes: Array<{ summary: PassSummary; seconds: number; pass: HistoryFigures; largestVersion: HistoryFigures }> = [];

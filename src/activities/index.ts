@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context, log, sleep } from '@temporalio/activity';
 import type { DeckClient, DeckQuery } from '../clients/deck';
 import type { GangwayClient } from '../clients/gangway';
@@ -26,6 +27,18 @@ export interface ActivityDeps {
   ledger: LedgerClient;
   /** A pass's input resolved against this worker's configuration; PassRequestError when it names what is not there. */
   resolvePlan: (request: PassRequest) => PassPlan | Promise<PassPlan>;
+  /**
+   * The Gangway budget shared by every worker of the task queue (README, "Gangway rate limit").
+   * Left out (tests with in-memory upstreams), every request goes as soon as its client allows.
+   */
+  gangwayBudget?: GangwayBudget;
+}
+
+export interface GangwayBudget {
+  /** The Gangway task queue: an activity dispatched from it has had its request paid for. */
+  taskQueue: string;
+  /** Waits for one dispatch of that queue (a `gangwayPermit` workflow); `id` names it. */
+  permit(id: string, signal?: AbortSignal): Promise<void>;
 }
 
 export interface DeckVerdictQuery {
@@ -121,6 +134,12 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
+     * The activity of a `gangwayPermit` workflow: it does nothing, its dispatch from the Gangway
+     * task queue is the point (the server paces those dispatches for all workers).
+     */
+    async takeGangwayPermit(): Promise<void> {},
+
+    /**
      * The newest payload this watcher has triggered for a version, from the trigger records
      * (completed triggerJob workflows) of the last two weeks: nightlies expire after 14 days.
      */
@@ -145,7 +164,15 @@ export function createActivities(deps: ActivityDeps) {
     const facts = { job: request.job.name, payload: request.release.name, attempt: info.attempt };
     const run = info.workflowExecution;
     const earlierRunStartMs = run ? await deps.triggerRecords.earliestOtherRunStartMs(run.workflowId, run.runId) : undefined;
-    if (info.attempt > 1 || earlierRunStartMs !== undefined) {
+    const lookUpFirst = info.attempt > 1 || earlierRunStartMs !== undefined;
+    // Every Gangway request is paid for by one dispatch from the Gangway task queue, which the
+    // server paces for all workers. A POST sent right after its activity was dispatched from
+    // that queue is paid for by that dispatch. Any other request (a retry's lookup and the POST
+    // after it, which come after the grace and Deck's lag, or a request of an activity
+    // scheduled on another queue by a trigger from before that queue) first takes a permit.
+    const paidByDispatch = !deps.gangwayBudget || (!lookUpFirst && info.taskQueue === deps.gangwayBudget.taskQueue);
+    const gangway = paidByDispatch ? deps.gangway : withPermits(deps.gangway, deps.gangwayBudget!, `${run?.workflowId ?? info.activityId}/attempt-${info.attempt}`);
+    if (lookUpFirst) {
       if (info.attempt > 1) {
         const graceLeft = info.currentAttemptScheduledTimestampMs + deps.trigger.inFlightGraceMs - Date.now();
         if (graceLeft > 0) await sleep(graceLeft);
@@ -159,7 +186,7 @@ export function createActivities(deps: ActivityDeps) {
           sinceMs: Math.min(info.scheduledTimestampMs, earlierRunStartMs ?? Infinity) - CLOCK_SKEW_MS,
         },
         {
-          gangway: deps.gangway,
+          gangway,
           deck: deps.deck,
           deckLagToleranceMs: deps.trigger.deckLagToleranceMs,
           sleep,
@@ -172,7 +199,7 @@ export function createActivities(deps: ActivityDeps) {
       }
     }
     const envs = request.job.payloadEnv ? { [request.job.payloadEnv]: request.release.pullSpec } : {};
-    const created = await deps.gangway.createExecution({
+    const created = await gangway.createExecution({
       jobName: request.job.name,
       envs,
       labels: request.labels,
@@ -185,6 +212,27 @@ export function createActivities(deps: ActivityDeps) {
       ...(created.execution.job_status ? { jobStatus: created.execution.job_status } : {}),
     };
   }
+}
+
+/** The two Gangway requests a trigger makes, each after a permit (`name` prefixes the permits' workflow IDs). */
+function withPermits(gangway: GangwayClient, budget: GangwayBudget, name: string): Pick<GangwayClient, 'listExecutions' | 'createExecution'> {
+  const permit = async (what: string) => {
+    const ctx = Context.current();
+    const id = `osc-gangway-permit/${name}/${what}-${randomUUID().slice(0, 8)}`;
+    const started = Date.now();
+    await budget.permit(id, ctx.cancellationSignal);
+    log.info('Gangway permit taken', { permit: id, waitMs: Date.now() - started });
+  };
+  return {
+    listExecutions: async (jobName) => {
+      await permit('list');
+      return gangway.listExecutions(jobName);
+    },
+    createExecution: async (request) => {
+      await permit('create');
+      return gangway.createExecution(request);
+    },
+  };
 }
 
 export type WatcherActivities = ReturnType<typeof createActivities>;

@@ -1,4 +1,5 @@
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { isGangwayTaskQueue } from '../domain/taskQueues';
 
 // Fields that help nobody reading a log at 2 a.m. (the task token is an opaque blob).
 const DROPPED = new Set(['taskToken', 'sdkComponent', 'namespace', 'isLocal']);
@@ -30,7 +31,14 @@ export function formatLogEntry(entry: LogEntry): string {
  */
 export function installLogger(level: LogLevel): void {
   Runtime.install({
-    logger: new DefaultLogger(level, (entry) => process.stderr.write(`${formatLogEntry(entry)}\n`)),
+    logger: new DefaultLogger(level, (entry) => {
+      if (!isExpected(entry)) process.stderr.write(`${formatLogEntry(entry)}\n`);
+    }),
     telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
   });
+}
+
+/** The Gangway worker runs activities only, by design: the SDK's warning about it says nothing. */
+function isExpected(entry: LogEntry): boolean {
+  return entry.message === 'No workflows registered, not polling for workflow tasks' && isGangwayTaskQueue(entry.meta?.taskQueue);
 }

@@ -5,6 +5,7 @@ import { TokenNotFoundError } from '../clients/errors';
 import { ConfigError, loadConfig, type WatcherConfig } from '../config/load';
 import { PassRequestError } from '../domain/passRequest';
 import type { PassSummary } from '../domain/types';
+import { gangwayTaskQueue } from '../domain/taskQueues';
 import { summaryQuery } from '../workflows/messages';
 import { installLogger } from './logging';
 import { formatReport } from './report';
@@ -82,7 +83,10 @@ export function buildProgram(): Command {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
-      stderr(`Worker polling task queue ${config.taskQueue} on ${session.origin} (namespace ${session.namespace})`);
+      stderr(
+        `Worker polling task queue ${config.taskQueue} and ${gangwayTaskQueue(config.taskQueue)} on ${session.origin} (namespace ${session.namespace}); ` +
+          `Gangway requests: at most ${config.gangway.rateLimit.perMinute}/min for all workers of the queue`,
+      );
       try {
         await session.worker!.run();
       } finally {

@@ -1,12 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { WatcherConfig } from '../config/load';
 import { connectClient, serverFromEnvironment } from '../temporal/connection';
 import { startDevServer, type DevServer } from '../temporal/devServer';
 import { ensureRetention, ensureSearchAttributes } from '../temporal/setup';
-import { createWatcherWorker } from '../worker';
+import { createWatcherWorker, type WatcherWorkers } from '../worker';
 
 /** Trigger records must outlive a nightly (14 days): keep closed workflows 30 days. */
 const EMBEDDED_RETENTION_DAYS = 30;
@@ -26,7 +26,8 @@ export interface Session {
   address: string;
   /** The embedded dev server's SQLite file; undefined with TEMPORAL_ADDRESS. */
   dbFile?: string;
-  worker?: Worker;
+  /** The watcher's worker and its Gangway worker, run together. */
+  worker?: WatcherWorkers;
   close(): Promise<void>;
   /**
    * For a process about to exit without closing: asks the embedded dev server to stop (it saves
@@ -37,7 +38,7 @@ export interface Session {
 
 export interface SessionOptions {
   config: WatcherConfig;
-  /** Start an in-process worker on the config's task queue. */
+  /** Start an in-process worker on the config's task queue (and on its Gangway task queue). */
   withWorker: boolean;
   /** Register missing search attributes: needed before starting workflows, not to read them. */
   prepareNamespace?: boolean;
@@ -60,7 +61,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     if (options.prepareNamespace ?? true) await ensureSearchAttributes(connection, target.namespace);
     if (devServer) await ensureRetention(connection, target.namespace, EMBEDDED_RETENTION_DAYS);
     const client = new Client({ connection, namespace: target.namespace });
-    let worker: Worker | undefined;
+    let worker: WatcherWorkers | undefined;
     if (options.withWorker) {
       const native = await NativeConnection.connect(target.connectionOptions);
       cleanups.unshift(() => native.close());

@@ -3,8 +3,9 @@
  * 60/perMinute seconds. Callers that find the bucket empty reserve a future slot, so
  * waiters leave in arrival order and a queue of waiters never bursts when it drains.
  *
- * One instance per worker process is shared by every activity, so all children and all
- * concurrent passes served by that worker draw from the same budget.
+ * One instance per worker process is shared by every activity of that process. The budget all
+ * workers share is enforced by the Temporal server (the Gangway task queue, see worker.ts); this
+ * bucket caps what one process sends at once, whatever the server hands it.
  */
 export class RateLimiter {
   private tokens: number;

@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { newestNightly } from '../domain/nightly';
 import type { TriggerFailureDetail, TriggerRecordOutcome, TriggerRecordState, TriggerResult } from '../domain/types';
 import { PAYLOAD } from '../domain/searchAttributes';
+import { abortable } from './abortable';
 import { UpstreamError } from './errors';
 
 /** Nightly tags expire after 14 days: an older trigger record says nothing about today's stream. */
@@ -86,23 +87,4 @@ export class TriggerRecordClient {
       throw new UpstreamError('temporal', `${what}: ${first}`, true);
     }
   }
-}
-
-function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -66,7 +66,10 @@ export interface JobTemplates {
   allFrom: string;
 }
 
-/** Gangway's proxy allows about 9 requests a minute per source, with bursts of 5. */
+/**
+ * Gangway's proxy allows about 9 requests a minute per source, with bursts of 5. One budget for
+ * all workers of the task queue (the server paces the Gangway task queue), and a bucket per process.
+ */
 export interface GangwayRateLimit {
   perMinute: number;
   burst: number;

@@ -28,7 +28,10 @@ export function serviceOfEndpoint(endpoint: Endpoint): ServiceName {
 
 export interface RequestLogEntry {
   seq: number;
+  /** When the answer was sent (or the request dropped): after any injected latency or hold. */
   time: string;
+  /** When the request arrived, before any injected latency or hold. */
+  arrivedAt: string;
   service: ServiceName;
   method: string;
   path: string;

@@ -91,6 +91,7 @@ export class SimServer {
 
     // Taken before any injected latency, so seq is arrival order even when answers are delayed.
     const seq = this.deps.log.nextSeq();
+    const arrivedAt = new Date().toISOString();
 
     const route = this.service.route(simReq);
     const logFields = this.service.logFields?.(simReq) ?? {};
@@ -105,6 +106,7 @@ export class SimServer {
       this.deps.log.record({
         seq,
         time: new Date().toISOString(),
+        arrivedAt,
         service: this.service.service,
         method: simReq.method,
         path: simReq.pathname,
