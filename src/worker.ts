@@ -47,6 +47,7 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
     trigger: config.trigger,
     triggerRecords: new TriggerRecordClient(options.client),
     ledger: new LedgerClient(options.client, { taskQueue: config.taskQueue }),
+    temporal: options.client,
     resolvePlan: async (request) => {
       if (!config.discover || config.versions.length > 0) return resolvePassPlan(config, request);
       // `ocpVersions: discover`: the streams the release controller has now, from discover.min.

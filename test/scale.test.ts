@@ -118,6 +118,7 @@ test(`${VERSIONS} streams x ${JOBS} jobs, twice: both passes complete, the secon
     trigger: config.trigger,
     triggerRecords: new TriggerRecordClient(temporal.client),
     ledger: new LedgerClient(temporal.client, { taskQueue: config.taskQueue }),
+    temporal: temporal.client,
     resolvePlan: (request) => resolvePassPlan(config, request),
   });
   // The triggers' activities run on the Gangway task queue, here without a budget.

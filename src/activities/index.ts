@@ -3,6 +3,8 @@ import { ApplicationFailure, Context, log, sleep } from '@temporalio/activity';
 import type { DeckClient, DeckQuery } from '../clients/deck';
 import type { GangwayClient } from '../clients/gangway';
 import type { ReleaseControllerClient } from '../clients/releaseController';
+import type { Client } from '@temporalio/client';
+import { abortable } from '../clients/abortable';
 import type { LedgerClient } from '../clients/ledger';
 import type { TriggerRecordClient } from '../clients/triggerRecords';
 import type { ClaimRequest, ClaimResult, RecordResult, RecordTriggerRequest } from '../domain/ledger';
@@ -16,6 +18,8 @@ import { asActivity, toApplicationFailure } from './failures';
 import { whileHeartbeating } from './heartbeat';
 
 export interface ActivityDeps {
+  /** The Temporal client the record clients use: their calls are cancelled with the activity. */
+  temporal: Pick<Client, 'withAbortSignal'>;
   releaseController: ReleaseControllerClient;
   deck: DeckClient;
   gangway: GangwayClient;
@@ -100,22 +104,22 @@ export function createActivities(deps: ActivityDeps) {
      * runs on this task queue, so this worker may be the one finishing it).
      */
     async awaitTriggerRecord(workflowId: string): Promise<TriggerRecordOutcome> {
-      return whileHeartbeating(() => asActivity(() => deps.triggerRecords.outcome(workflowId, Context.current().cancellationSignal)));
+      return whileHeartbeating(() => asActivity(() => cancellable(() => deps.triggerRecords.outcome(workflowId, Context.current().cancellationSignal))));
     },
 
     /** Asks the version's ledger for the next attempt of (job, payload); starts the ledger if needed. */
     async ledgerClaim(version: string, request: ClaimRequest): Promise<ClaimResult> {
-      return asActivity(() => deps.ledger.claim(version, request, { updateId: updateIdOf('claim') }));
+      return asActivity(() => cancellable(() => deps.ledger.claim(version, request, { updateId: updateIdOf('claim') })));
     },
 
     /** Tells the version's ledger what became of a granted attempt. */
     async ledgerRecordTrigger(version: string, request: RecordTriggerRequest): Promise<RecordResult> {
-      return asActivity(() => deps.ledger.recordTrigger(version, request, { updateId: updateIdOf('record') }));
+      return asActivity(() => cancellable(() => deps.ledger.recordTrigger(version, request, { updateId: updateIdOf('record') })));
     },
 
     /** The newest payload the version's ledger says this watcher triggered (null: no ledger, or none yet). */
     async ledgerNewestTriggered(version: string): Promise<string | null> {
-      return asActivity(() => deps.ledger.newestTriggered(version));
+      return asActivity(() => cancellable(() => deps.ledger.newestTriggered(version)));
     },
 
     async fetchDeckRuns(query: Omit<DeckQuery, 'org' | 'repo'>): Promise<DeckSnapshot> {
@@ -130,7 +134,7 @@ export function createActivities(deps: ActivityDeps) {
      * trigger-key label). See RELIABILITY.md for every point a worker may die at.
      */
     async triggerGangwayJob(request: TriggerRequest): Promise<TriggerResult> {
-      return whileHeartbeating(() => asActivity(() => trigger(request)));
+      return whileHeartbeating(() => asActivity(() => cancellable(() => trigger(request))));
     },
 
     /**
@@ -151,6 +155,16 @@ export function createActivities(deps: ActivityDeps) {
       return asActivity(() => deps.triggerRecords.state(workflowId));
     },
   };
+
+  /**
+   * Runs `work` with every Temporal call in it bound to the activity's cancellation: a call is
+   * cancelled, not left retrying on a connection the process is about to close (a `run` that
+   * ends while an earlier run's trigger still waits crashed on such a retry).
+   */
+  function cancellable<T>(work: () => Promise<T>): Promise<T> {
+    const signal = Context.current().cancellationSignal;
+    return abortable(deps.temporal.withAbortSignal(signal, work), signal);
+  }
 
   /** One Update ID per activity (all its retries): the server answers a repeated ID with the first answer. */
   function updateIdOf(kind: string): string {

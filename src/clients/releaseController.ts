@@ -66,7 +66,14 @@ export class ReleaseControllerClient {
 const acceptedStreamsSchema = z.record(z.string().min(1), z.array(z.string()).nullable());
 
 export function parseAcceptedStreams(body: string, what = 'release controller answer'): Record<string, string[] | null> {
-  // Same rules as parseLatestTag: an empty 200 is a hiccup, anything else unreadable will not improve.
+  return parseJsonAnswer(body, what, acceptedStreamsSchema, 'malformed answer');
+}
+
+/**
+ * The release controller's JSON, checked against `schema`. An empty 200 is what a proxy gives
+ * on a hiccup: worth another try, like Deck's; anything else unreadable will not improve.
+ */
+function parseJsonAnswer<T>(body: string, what: string, schema: z.ZodType<T>, malformed: string): T {
   if (!body.trim()) throw new UpstreamError('release-controller', `${what}: empty answer`, true);
   let json: unknown;
   try {
@@ -74,29 +81,16 @@ export function parseAcceptedStreams(body: string, what = 'release controller an
   } catch {
     throw new UpstreamError('release-controller', `${what}: answer is not JSON (${body.slice(0, 60).replace(/\s+/g, ' ')})`, false);
   }
-  const parsed = acceptedStreamsSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UpstreamError('release-controller', `${what}: malformed answer (${issue?.path.join('.') || 'body'}: ${issue?.message})`, false);
+    throw new UpstreamError('release-controller', `${what}: ${malformed} (${issue?.path.join('.') || 'body'}: ${issue?.message})`, false);
   }
   return parsed.data;
 }
 
 export function parseLatestTag(body: string, what = 'release controller answer'): Release {
-  // An empty 200 is what a proxy gives on a hiccup: worth another try, like Deck's.
-  if (!body.trim()) throw new UpstreamError('release-controller', `${what}: empty answer`, true);
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new UpstreamError('release-controller', `${what}: answer is not JSON (${body.slice(0, 60).replace(/\s+/g, ' ')})`, false);
-  }
-  const tag = releaseTagSchema.safeParse(json);
-  if (!tag.success) {
-    const issue = tag.error.issues[0];
-    throw new UpstreamError('release-controller', `${what}: malformed tag (${issue?.path.join('.') || 'body'}: ${issue?.message})`, false);
-  }
-  const { name, phase, pullSpec } = tag.data;
+  const { name, phase, pullSpec } = parseJsonAnswer(body, what, releaseTagSchema, 'malformed tag');
   if (phase !== 'Accepted') {
     throw new UpstreamError('release-controller', `${what}: newest tag ${name} is ${phase}, not Accepted`, false);
   }
