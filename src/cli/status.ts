@@ -116,7 +116,7 @@ async function withLedgers(
   // Starting a ledger sets its search attribute, which must be registered first.
   const session = await openSession({ config, withWorker: embedded, prepareNamespace: startsLedger });
   try {
-    const ledgers = new LedgerClient(session.client, { taskQueue: config.taskQueue });
+    const ledgers = new LedgerClient(session.client, { taskQueue: config.taskQueue, follow: config.follow });
     const listLedgers = async () => {
       const versions: string[] = [];
       const query = `WorkflowType = '${LEDGER_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
@@ -198,7 +198,11 @@ export function attemptsText(job: Pick<MatrixJob, 'attempts' | 'maxAttempts'>): 
 function attemptDetail(a: MatrixAttempt): string {
   if (a.state === 'triggering') return 'claimed, trigger in progress';
   if (a.state === 'failed-to-trigger') return a.reason ?? 'failed to trigger';
-  return [a.executionId ? `execution ${a.executionId}` : '', a.url ?? ''].filter(Boolean).join('  ');
+  const ended = a.finishedAt && ['success', 'failure', 'aborted', 'error'].includes(a.state) ? `ended ${a.finishedAt}` : '';
+  // Follow-through: when the ProwJob is looked at next, or why it gave up (`unknown`).
+  const next = a.following ? `next look ${a.following.nextPollAt}${a.following.lastSeen ? ` (last: ${a.following.lastSeen})` : ''}` : '';
+  const gaveUp = a.state === 'unknown' && a.reason ? a.reason : '';
+  return [a.executionId ? `execution ${a.executionId}` : '', a.url ?? '', ended, next, gaveUp].filter(Boolean).join('  ');
 }
 
 /** The ledgers as text: per version, payload × job, newest payload first. */
