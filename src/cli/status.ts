@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { LedgerClient, LedgerRejectedError } from '../clients/ledger';
 import { compareVersions, jobsForVersion, type WatcherConfig } from '../config/load';
-import { LEDGER_WORKFLOW_TYPE, type LedgerMatrix, type MatrixAttempt, type MatrixJob, type PausedRecord } from '../domain/ledger';
+import { LEDGER_WORKFLOW_TYPE, ledgerWorkflowId, type LedgerMatrix, type MatrixAttempt, type MatrixJob, type PausedRecord } from '../domain/ledger';
 import type { JobSpec } from '../domain/types';
 import { serverFromEnvironment } from '../temporal/connection';
 import { UsageError } from './errors';
@@ -120,9 +120,11 @@ async function withLedgers(
     const listLedgers = async () => {
       const versions: string[] = [];
       const query = `WorkflowType = '${LEDGER_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+      // This deployment's ledgers only: their IDs carry its task queue (ledgerWorkflowId).
+      const prefix = ledgerWorkflowId(config.taskQueue, '');
       for await (const w of session.client.workflow.list({ query })) {
-        const m = /^osc-ledger\/ocp-(\d+\.\d+)$/.exec(w.workflowId);
-        if (m && !versions.includes(m[1]!)) versions.push(m[1]!);
+        const version = w.workflowId.startsWith(prefix) ? w.workflowId.slice(prefix.length) : '';
+        if (/^\d+\.\d+$/.test(version) && !versions.includes(version)) versions.push(version);
       }
       return versions.sort(compareVersions);
     };
