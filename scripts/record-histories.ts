@@ -13,10 +13,13 @@
 //     failed), aws-ipi-peerpods gets a 429 with Retry-After then succeeds, aws-ipi-coco succeeds.
 //   pass 2 (4.19, 4.21), Deck forgot the new runs: 4.19 triggers all five; on 4.21 the failed
 //     azure-ipi-coco is triggered again, the two aws jobs are "already triggered by this watcher".
+//     The 4.21 ledger follows its executions (every second at first): pass 1's are no longer in
+//     Deck, pass 2's azure-ipi-coco ends success, and the ledger records that verdict.
 //   pass 3 (4.20, 4.21), dry run with Deck down (HTTP 400): everything is decided from the
 //     trigger records: would-trigger, or skipped as already triggered.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { LedgerClient } from '../src/clients/ledger';
 import type { WatcherConfig } from '../src/config/load';
 import { triggerWorkflowId } from '../src/domain/labels';
 import type { Decision, PassRequest, PassSummary } from '../src/domain/types';
@@ -60,7 +63,8 @@ async function main(): Promise<void> {
   try {
     temporal = await startTestTemporal();
     const base = simConfig(sims, writeTokenFile(tokenDir), { taskQueue: 'record-histories' });
-    const config: WatcherConfig = { ...base, gangway: { ...base.gangway, concurrency: 1 } };
+    // Follow-through looks soon enough for a verdict to be in the ledger's recorded history.
+    const config: WatcherConfig = { ...base, gangway: { ...base.gangway, concurrency: 1 }, follow: { pollEveryMs: 1000, maxPollEveryMs: 4000, deadlineMs: 3600_000 } };
     const t = temporal;
     await t.withWorker(config, async () => {
       // Pass 1. Only 4.21 triggers, one job at a time, so the faults hit known jobs:
@@ -82,10 +86,13 @@ async function main(): Promise<void> {
       const pass2 = await runPass(t, config, 'recorded-pass-2', { versions: ['4.19', '4.21'] });
       expectJobs(pass2, '4.19', { 'azure-ipi-kata': 'triggered', 'azure-ipi-peerpods': 'triggered', 'azure-ipi-coco': 'triggered', 'aws-ipi-peerpods': 'triggered', 'aws-ipi-coco': 'triggered' });
       expectJobs(pass2, '4.21', { 'azure-ipi-kata': 'skipped', 'azure-ipi-peerpods': 'skipped', 'azure-ipi-coco': 'triggered', 'aws-ipi-peerpods': 'skipped', 'aws-ipi-coco': 'skipped' });
+      const retried = pass2.versions.find((v) => v.version === '4.21')!.jobs.find((j) => j.shortName === 'azure-ipi-coco')!.executionId!;
+      sims.setProwJobState(retried, 'success');
+      await ledgerVerdict(new LedgerClient(t.client, { taskQueue: config.taskQueue }), '4.21', tags['4.21'], 'azure-ipi-coco', 'success');
       await keep(t, [
         { name: 'buildWatcher-pass-2', workflowType: 'buildWatcher', workflowId: 'recorded-pass-2', description: 'Second pass: 4.19 triggers all, 4.21 mostly already triggered' },
         { name: 'versionPass-pass-2-ocp-4.21-already-triggered', workflowType: 'versionPass', workflowId: 'recorded-pass-2/ocp-4.21', description: 'Already triggered by this watcher (ID reuse policy), and a failed trigger tried again' },
-        { name: 'versionLedger-4.21-after-pass-2', workflowType: 'versionLedger', workflowId: `osc-ledger/${config.taskQueue}/ocp-4.21`, description: 'The ledger of 4.21 (still running): claims and recorded triggers of passes 1 and 2, a failed trigger claimed again', running: true },
+        { name: 'versionLedger-4.21-after-pass-2', workflowType: 'versionLedger', workflowId: `osc-ledger/${config.taskQueue}/ocp-4.21`, description: 'The ledger of 4.21 (still running): claims and recorded triggers of passes 1 and 2, a failed trigger claimed again; follow-through looking at the executions, one verdict (success) recorded', running: true },
         { name: 'triggerJob-4.21-azure-ipi-coco-retried-by-pass-2', workflowType: 'triggerJob', workflowId: trigger('azure-ipi-coco', tags['4.21']), description: 'The second run of a failed trigger record, triggered' },
       ]);
 
@@ -115,6 +122,18 @@ function job(shortName: string): string {
 
 function trigger(shortName: string, payload: string): string {
   return triggerWorkflowId(job(shortName), payload);
+}
+
+/** Follow-through: waits (up to 30 s) for the ledger to record the job's verdict. */
+async function ledgerVerdict(ledgers: LedgerClient, version: string, payload: string, shortName: string, verdict: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const m = await ledgers.matrix(version);
+    const got = m?.payloads.find((p) => p.name === payload)?.jobs.find((j) => j.shortName === shortName)?.verdict;
+    if (got === verdict) return;
+    if (Date.now() > until) throw new Error(`ledger of ${version}: expected ${shortName} ${verdict} for ${payload}, got ${got}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 async function runPass(t: TestTemporal, config: WatcherConfig, workflowId: string, request: PassRequest): Promise<PassSummary> {

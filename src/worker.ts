@@ -46,7 +46,8 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
     deckFilter: config.deck,
     trigger: config.trigger,
     triggerRecords: new TriggerRecordClient(options.client),
-    ledger: new LedgerClient(options.client, { taskQueue: config.taskQueue }),
+    // A ledger a claim starts follows its ProwJobs on this configuration's schedule.
+    ledger: new LedgerClient(options.client, { taskQueue: config.taskQueue, follow: config.follow }),
     temporal: options.client,
     resolvePlan: async (request) => {
       if (!config.discover || config.versions.length > 0) return resolvePassPlan(config, request);

@@ -3,6 +3,7 @@
 // and retest against it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -23,6 +24,7 @@ import {
 import { OCP_VERSION } from '../src/domain/searchAttributes';
 import type { JobSpec } from '../src/domain/types';
 import { claimTriggerUpdate, matrixQuery, recordTriggerUpdate } from '../src/workflows/ledgerMessages';
+import { tempDir } from './helpers/config';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -581,6 +583,18 @@ describe('versionLedger on a dev server', () => {
       assert.deepEqual(out.versions[1], await ledgers().matrix(version));
       const only = JSON.parse((await cli(['status', '--json', '--version', version, '--payload', payloads[0]!()], env)).stdout) as { versions: LedgerMatrix[] };
       assert.deepEqual(only.versions[0]!.payloads.map((p) => p.name), [payloads[0]!()]);
+    });
+
+    test('status with ocpVersions: discover lists the versions that have a ledger on this task queue', async () => {
+      const dir = tempDir('osc-watcher-ledger-cli-');
+      const file = path.join(dir, 'discover.yaml');
+      writeFileSync(file, 'ocpVersions: discover\ndiscover: { min: "4.1" }\n');
+      const { OCP_VERSIONS: _versions, ...withoutVersions } = env;
+      const res = await cli(['--config', file, 'status', '--json'], withoutVersions);
+      assert.equal(res.code, 0, res.stderr);
+      const listed = (JSON.parse(res.stdout) as { versions: LedgerMatrix[] }).versions.map((v) => v.version);
+      assert.ok(listed.includes(version), `${version} in ${listed.join(', ')}`);
+      assert.ok(!listed.includes('4.21'), '4.21 has no ledger on this queue');
     });
 
     test('status prints payload × job, newest payload first, attempts as used/max, executions and URLs', async () => {

@@ -8,6 +8,7 @@ import { abortable } from '../clients/abortable';
 import type { LedgerClient } from '../clients/ledger';
 import type { TriggerRecordClient } from '../clients/triggerRecords';
 import type { ClaimRequest, ClaimResult, RecordResult, RecordTriggerRequest } from '../domain/ledger';
+import type { ExecutionState } from '../domain/follow';
 import { triggerKeyLabel } from '../domain/labels';
 import { judgeAll, type DeckQuestion, type DeckVerdicts } from '../domain/decide';
 import { PassRequestError } from '../domain/passRequest';
@@ -120,6 +121,14 @@ export function createActivities(deps: ActivityDeps) {
     /** The newest payload the version's ledger says this watcher triggered (null: no ledger, or none yet). */
     async ledgerNewestTriggered(version: string): Promise<string | null> {
       return asActivity(() => cancellable(() => deps.ledger.newestTriggered(version)));
+    },
+
+    /**
+     * Follow-through (run by the version ledgers): where one execution is, from Deck's
+     * `/prowjob?prowjob=<id>`. `missing` is an answer, not a failure: Deck lags and forgets.
+     */
+    async executionState(executionId: string): Promise<ExecutionState> {
+      return asActivity(() => deps.deck.executionState(executionId));
     },
 
     async fetchDeckRuns(query: Omit<DeckQuery, 'org' | 'repo'>): Promise<DeckSnapshot> {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { LedgerClient, LedgerRejectedError } from '../clients/ledger';
 import { compareVersions, jobsForVersion, type WatcherConfig } from '../config/load';
-import { LEDGER_WORKFLOW_TYPE, type LedgerMatrix, type MatrixAttempt, type MatrixJob, type PausedRecord } from '../domain/ledger';
+import { LEDGER_WORKFLOW_TYPE, ledgerWorkflowId, type LedgerMatrix, type MatrixAttempt, type MatrixJob, type PausedRecord } from '../domain/ledger';
 import type { JobSpec } from '../domain/types';
 import { serverFromEnvironment } from '../temporal/connection';
 import { UsageError } from './errors';
@@ -116,13 +116,15 @@ async function withLedgers(
   // Starting a ledger sets its search attribute, which must be registered first.
   const session = await openSession({ config, withWorker: embedded, prepareNamespace: startsLedger });
   try {
-    const ledgers = new LedgerClient(session.client, { taskQueue: config.taskQueue });
+    const ledgers = new LedgerClient(session.client, { taskQueue: config.taskQueue, follow: config.follow });
     const listLedgers = async () => {
       const versions: string[] = [];
       const query = `WorkflowType = '${LEDGER_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+      // This deployment's ledgers only: their IDs carry its task queue (ledgerWorkflowId).
+      const prefix = ledgerWorkflowId(config.taskQueue, '');
       for await (const w of session.client.workflow.list({ query })) {
-        const m = /^osc-ledger\/ocp-(\d+\.\d+)$/.exec(w.workflowId);
-        if (m && !versions.includes(m[1]!)) versions.push(m[1]!);
+        const version = w.workflowId.startsWith(prefix) ? w.workflowId.slice(prefix.length) : '';
+        if (/^\d+\.\d+$/.test(version) && !versions.includes(version)) versions.push(version);
       }
       return versions.sort(compareVersions);
     };
@@ -198,7 +200,11 @@ export function attemptsText(job: Pick<MatrixJob, 'attempts' | 'maxAttempts'>): 
 function attemptDetail(a: MatrixAttempt): string {
   if (a.state === 'triggering') return 'claimed, trigger in progress';
   if (a.state === 'failed-to-trigger') return a.reason ?? 'failed to trigger';
-  return [a.executionId ? `execution ${a.executionId}` : '', a.url ?? ''].filter(Boolean).join('  ');
+  const ended = a.finishedAt && ['success', 'failure', 'aborted', 'error'].includes(a.state) ? `ended ${a.finishedAt}` : '';
+  // Follow-through: when the ProwJob is looked at next, or why it gave up (`unknown`).
+  const next = a.following ? `next look ${a.following.nextPollAt}${a.following.lastSeen ? ` (last: ${a.following.lastSeen})` : ''}` : '';
+  const gaveUp = a.state === 'unknown' && a.reason ? a.reason : '';
+  return [a.executionId ? `execution ${a.executionId}` : '', a.url ?? '', ended, next, gaveUp].filter(Boolean).join('  ');
 }
 
 /** The ledgers as text: per version, payload × job, newest payload first. */

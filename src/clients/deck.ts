@@ -2,6 +2,7 @@ import type { AxiosInstance } from 'axios';
 import type { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import type { DeckRun, DeckSnapshot, JobSpec, ProwJobState } from '../domain/types';
+import type { ExecutionState } from '../domain/follow';
 import { labelKeys } from '../domain/labels';
 import { UpstreamError } from './errors';
 import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY } from './http';
@@ -56,8 +57,38 @@ export class DeckClient implements DeckProwJobReader {
     return { fetchedAt: new Date().toISOString(), scanned: counted.items, runs };
   }
 
-  /** `GET /prowjob?prowjob=<id>`: one ProwJob, as YAML. */
+  /** `GET /prowjob?prowjob=<id>`: one ProwJob's labels. */
   async prowJobLabels(id: string): Promise<ProwJobLabels> {
+    const pj = await this.prowJob(id);
+    if (!pj) return { state: 'missing' };
+    const labels: Record<string, string> = {};
+    if (isObj(pj.metadata.labels)) for (const [k, v] of Object.entries(pj.metadata.labels)) if (typeof v === 'string') labels[k] = v;
+    return { state: 'found', labels };
+  }
+
+  /**
+   * `GET /prowjob?prowjob=<id>`: where one execution is (its ProwJob's state, Prow URL and
+   * completion time), for follow-through. `missing` when Deck does not have it: not a verdict,
+   * as Deck's cache shows a new job late and forgets old ones. A state this watcher does not
+   * know is `unknown`.
+   */
+  async executionState(id: string): Promise<ExecutionState> {
+    const pj = await this.prowJob(id);
+    if (!pj) return { state: 'missing' };
+    const status = isObj(pj.status) ? pj.status : {};
+    const raw = str(status.state) ?? 'unknown';
+    const answer: ExecutionState = { state: (KNOWN_STATES.has(raw) ? raw : 'unknown') as ProwJobState };
+    const url = str(status.url);
+    const completionTime = str(status.completionTime);
+    const podName = str(status.pod_name);
+    if (url) answer.url = url;
+    if (completionTime) answer.completionTime = completionTime;
+    if (podName) answer.podName = podName;
+    return answer;
+  }
+
+  /** One ProwJob, as YAML; undefined on 404. Failures are classified here, for both readers above. */
+  private async prowJob(id: string): Promise<{ metadata: Obj; status?: unknown } | undefined> {
     const what = `Deck /prowjob ${id}`;
     let res;
     try {
@@ -65,9 +96,9 @@ export class DeckClient implements DeckProwJobReader {
     } catch (err) {
       throw errorForNetwork('deck', what, err);
     }
-    // Strictly inflated: a cut answer could still parse, without the labels this lookup is for.
+    // Strictly inflated: a cut answer could still parse, without the fields this lookup is for.
     res.data = bodyText('deck', what, res);
-    if (res.status === 404) return { state: 'missing' };
+    if (res.status === 404) return undefined;
     if (res.status !== 200) throw errorForStatus('deck', what, res);
     let doc: unknown;
     try {
@@ -79,9 +110,7 @@ export class DeckClient implements DeckProwJobReader {
     if (!metadata || str(metadata.name) !== id) {
       throw new UpstreamError('deck', `${what}: HTTP 200 but the answer is not that ProwJob (${excerpt(res.data, 60)})`, true, 200);
     }
-    const labels: Record<string, string> = {};
-    if (isObj(metadata.labels)) for (const [k, v] of Object.entries(metadata.labels)) if (typeof v === 'string') labels[k] = v;
-    return { state: 'found', labels };
+    return { metadata, status: (doc as Obj).status };
   }
 }
 

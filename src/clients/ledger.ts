@@ -22,6 +22,7 @@ import {
   type RetestRequest,
   type RetestResult,
 } from '../domain/ledger';
+import type { FollowSettings } from '../domain/follow';
 import { OCP_VERSION } from '../domain/searchAttributes';
 import {
   claimTriggerUpdate,
@@ -56,6 +57,8 @@ export interface LedgerClientOptions {
   keepPayloads?: number;
   /** Test knob: a ledger this call starts continues as new once its history has this many events. */
   maxHistoryEvents?: number;
+  /** Follow-through's schedule for a ledger this call starts (config `follow:`); without it, the ledger's defaults. */
+  follow?: FollowSettings;
 }
 
 export interface UpdateCallOptions {
@@ -165,6 +168,7 @@ export class LedgerClient {
       version,
       keepPayloads: this.options.keepPayloads ?? DEFAULT_KEEP_PAYLOADS,
       ...(this.options.maxHistoryEvents !== undefined ? { maxHistoryEvents: this.options.maxHistoryEvents } : {}),
+      ...(this.options.follow ? { follow: { ...this.options.follow } } : {}),
     };
     return new WithStartWorkflowOperation(LEDGER_WORKFLOW_TYPE, {
       workflowId: ledgerWorkflowId(this.options.taskQueue, version),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
+import { DEFAULT_FOLLOW, followSettingsProblem, formatDuration, type FollowSettings } from '../domain/follow';
 import type { DedupPolicy, JobSpec, RetrySettings, VersionSpec } from '../domain/types';
 import * as d from './defaults';
 import { baseUrlSchema, configFileSchema, describeSchemaError, ocpVersionSchema, type ConfigFile } from './schema';
@@ -37,6 +38,8 @@ export interface WatcherConfig {
     concurrency: number;
   };
   trigger: TriggerSettings;
+  /** Follow-through: the wait before the first look at a triggered job, the longest wait, when to give up. */
+  follow: FollowSettings;
   httpTimeoutMs: number;
   schedule: { id: string; cron: string; timezone: string; catchupWindowMs: number };
   taskQueue: string;
@@ -358,6 +361,18 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     });
   }
 
+  const follow: FollowSettings = {
+    pollEveryMs: file.follow?.pollEvery ? parseDuration(file.follow.pollEvery) : DEFAULT_FOLLOW.pollEveryMs,
+    maxPollEveryMs: file.follow?.maxPollEvery ? parseDuration(file.follow.maxPollEvery) : DEFAULT_FOLLOW.maxPollEveryMs,
+    deadlineMs: file.follow?.deadline ? parseDuration(file.follow.deadline) : DEFAULT_FOLLOW.deadlineMs,
+  };
+  const followProblem = followSettingsProblem(follow, { pollEvery: 'follow.pollEvery', maxPollEvery: 'follow.maxPollEvery', deadline: 'follow.deadline' }, formatDuration);
+  if (followProblem) {
+    fromFile(() => {
+      throw new ConfigError(followProblem);
+    });
+  }
+
   return {
     versions: fromFile(() =>
       versionList.map((version) => ({ version, stream: streamTemplate.replaceAll('{version}', version), jobs: resolveJobsFor(jobTemplates, version) })),
@@ -389,6 +404,7 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
       concurrency: file.gangway?.concurrency ?? 5,
     },
     trigger,
+    follow,
     httpTimeoutMs,
     schedule: {
       id: file.schedule?.id ?? d.DEFAULT_SCHEDULE_ID,

@@ -96,6 +96,14 @@ export const configFileSchema = z.strictObject({
     })
     .optional(),
   http: z.strictObject({ timeout: duration.optional() }).optional(),
+  // Follow-through: how the version ledgers look at a triggered job until its verdict.
+  follow: z
+    .strictObject({
+      pollEvery: duration.optional(),
+      maxPollEvery: duration.optional(),
+      deadline: duration.optional(),
+    })
+    .optional(),
   jobPrefix: z.string().optional(),
   jobs: jobList.optional(),
   // Per version, a list used instead of `jobs` (keys are quoted versions: "4.17").

@@ -3,7 +3,8 @@
 //
 // One ledger per watched OCP version. It owns, for that version:
 //   - the payloads it has seen (the newest `keepPayloads` of them, by nightly order),
-//   - for each payload and job, every attempt to trigger it and what became of it,
+//   - for each payload and job, every attempt to trigger it and what became of it (and, while
+//     its ProwJob runs, when follow-through looks at it next: src/domain/follow.ts),
 //   - `newestTriggered`, the newest payload it ever triggered (kept after pruning: the
 //     "never go back to an older nightly" rule),
 //   - whether the version is paused.
@@ -12,6 +13,7 @@
 // nothing, throws LedgerRequestError with one line) and the operation itself (checks again, then
 // changes the state). The workflow runs the first as the Update's validator, so a bad request is
 // rejected before it enters history.
+import { DEFAULT_FOLLOW, describeLook, type FollowSettings, followSettingsProblem, formatDuration, type Look, nextWaitMs, progressRank, seenState } from './follow';
 import { compareNightlies } from './nightly';
 
 /** Workflow type of the ledger. */
@@ -31,7 +33,10 @@ export const LEDGER_INVALID_INPUT = 'InvalidLedgerInput';
 
 export const DEFAULT_KEEP_PAYLOADS = 10;
 export const MAX_KEEP_PAYLOADS = 100;
-/** Bumped when LedgerState changes shape, so a continued-as-new run can tell what it was handed. */
+/**
+ * Bumped when LedgerState changes shape, so a continued-as-new run can tell what it was handed.
+ * An optional field a state may lack (an attempt's `follow`) does not bump it.
+ */
 export const LEDGER_SCHEMA = 1;
 
 const VERSION = /^\d+\.\d+$/;
@@ -44,6 +49,8 @@ export type ProwState = 'triggered' | 'pending' | 'running' | 'success' | 'failu
 export const PROW_STATES: readonly ProwState[] = ['triggered', 'pending', 'running', 'success', 'failure', 'aborted', 'error', 'unknown'];
 /** A ProwJob in one of these has ended: its verdict no longer changes. */
 export const FINAL_STATES: readonly ProwState[] = ['success', 'failure', 'aborted', 'error'];
+/** A posted attempt in one of these is followed to its verdict (src/domain/follow.ts). */
+export const FOLLOWED_STATES: readonly ProwState[] = ['triggered', 'pending', 'running'];
 
 /**
  * `triggering`: claimed, the POST may be under way. `triggered`: Gangway created the execution.
@@ -80,8 +87,22 @@ export interface AttemptRecord {
   triggeredAt?: string;
   /** When the ProwJob ended, or when the trigger gave up. */
   finishedAt?: string;
-  /** Why the trigger failed. */
+  /** Why the trigger failed, or (`unknown`) why follow-through gave up. */
   reason?: string;
+  /** Follow-through's bookkeeping while the ProwJob has not ended; gone once it has. */
+  follow?: FollowRecord;
+}
+
+/** Where follow-through is with one posted attempt; kept in the state, so it survives continue-as-new. */
+export interface FollowRecord {
+  /** When the next look at the ProwJob is due. */
+  nextPollAt: string;
+  /** The wait that led to it: the next one is twice as long, up to the ceiling. */
+  waitMs: number;
+  /** Looks so far. */
+  looks: number;
+  /** What the last look found (a ProwJob state, `not in Deck`, or `no answer from Deck (…)`). */
+  lastSeen?: string;
 }
 
 export interface RetestRequestRecord {
@@ -232,6 +253,8 @@ export interface MatrixAttempt {
   finishedAt?: string;
   reason?: string;
   retest?: true;
+  /** The ProwJob has not ended: when it is looked at next, how often it was, and what the last look found. */
+  following?: { nextPollAt: string; looks: number; lastSeen?: string };
 }
 
 export interface MatrixJob {
@@ -248,6 +271,31 @@ export interface MatrixPayload {
   pullSpec: string;
   firstSeenAt: string;
   jobs: MatrixJob[];
+}
+
+// ---- Follow-through ----------------------------------------------------------------------------
+
+/** A posted attempt whose ProwJob has not ended, and when to look at it. */
+export interface FollowTarget {
+  payload: string;
+  /** Full job name. */
+  job: string;
+  shortName: string;
+  attempt: number;
+  executionId: string;
+  /** When the next look is due (ms since the epoch). */
+  dueAtMs: number;
+  /** From then on, a look that finds no final state records `unknown`. */
+  deadlineAtMs: number;
+}
+
+export interface LookResult {
+  changed: boolean;
+  /** Following ended: a final state, `unknown` at the deadline, or no longer followed. */
+  done: boolean;
+  attempt: AttemptRecord;
+  /** Still followed: when the next look is due. */
+  nextPollAt?: string;
 }
 
 export interface LedgerMatrix {
@@ -278,6 +326,13 @@ export interface LedgerInput {
   state?: LedgerState;
   /** Test knob: continue as new once history has this many events (besides the server's suggestion). */
   maxHistoryEvents?: number;
+  /** Follow-through's schedule (config `follow:`); without it, DEFAULT_FOLLOW (2m, 15m, 24h). */
+  follow?: FollowSettings;
+}
+
+/** The follow settings a ledger runs with. */
+export function followSettingsOf(input: Pick<LedgerInput, 'follow'>): FollowSettings {
+  return input.follow ?? DEFAULT_FOLLOW;
 }
 
 export function emptyLedgerState(version: string): LedgerState {
@@ -288,7 +343,7 @@ export function emptyLedgerState(version: string): LedgerState {
 export function parseLedgerInput(raw: unknown): Required<Pick<LedgerInput, 'version' | 'keepPayloads'>> & LedgerInput {
   if (!isObject(raw)) throw new LedgerInputError(`input must be an object like {"version":"4.21"}, got ${describe(raw)}`);
   const o = raw;
-  const keys = ['version', 'keepPayloads', 'state', 'maxHistoryEvents'];
+  const keys = ['version', 'keepPayloads', 'state', 'maxHistoryEvents', 'follow'];
   const unknown = Object.keys(o).find((k) => !keys.includes(k));
   if (unknown !== undefined) throw new LedgerInputError(`input: unknown key "${unknown}" (allowed: ${keys.join(', ')})`);
   const version = o.version;
@@ -302,6 +357,7 @@ export function parseLedgerInput(raw: unknown): Required<Pick<LedgerInput, 'vers
   }
   const input: Required<Pick<LedgerInput, 'version' | 'keepPayloads'>> & LedgerInput = { version, keepPayloads };
   if (o.maxHistoryEvents !== undefined) input.maxHistoryEvents = o.maxHistoryEvents as number;
+  if (o.follow !== undefined) input.follow = parseFollow(o.follow);
   if (o.state !== undefined) {
     const state = o.state as LedgerState;
     if (!isObject(state) || !Array.isArray(state.payloads) || state.schema !== LEDGER_SCHEMA) {
@@ -384,9 +440,9 @@ export class Ledger {
       if (req.claimant !== undefined && latest.claimant === req.claimant) {
         return { granted: true, attempt: latest.attempt, regranted: true, ...(latest.retest ? { retest: true as const } : {}) };
       }
-      return { granted: false, reason: 'in-progress', attempt: { ...latest } };
+      return { granted: false, reason: 'in-progress', attempt: copyOf(latest) };
     }
-    if (latest && latest.state !== 'failed-to-trigger' && !retest) return { granted: false, reason: 'already-triggered', attempt: { ...latest } };
+    if (latest && latest.state !== 'failed-to-trigger' && !retest) return { granted: false, reason: 'already-triggered', attempt: copyOf(latest) };
     if (this.state.paused) return { granted: false, reason: 'paused', paused: { ...this.state.paused } };
     const newest = this.state.newestTriggered;
     if (!retest && newest !== null && (compareNightlies(req.payload, newest) ?? 0) < 0) {
@@ -394,7 +450,7 @@ export class Ledger {
     }
     const maxAttempts = req.maxAttempts ?? job?.maxAttempts;
     if (!retest && latest && maxAttempts !== undefined && job!.attempts.length >= maxAttempts) {
-      return { granted: false, reason: 'attempts-exhausted', attempt: { ...latest } };
+      return { granted: false, reason: 'attempts-exhausted', attempt: copyOf(latest) };
     }
 
     const p = payload ?? this.addPayload(req.payload, req.pullSpec, now);
@@ -505,7 +561,80 @@ export class Ledger {
       if (isFinal(req.state)) attempt.finishedAt = req.finishedAt ?? now;
     }
     if (req.url !== undefined && attempt.url === undefined) attempt.url = req.url;
+    // Ended (or given up on): follow-through has nothing left to look at.
+    if (!isFollowed(attempt)) delete attempt.follow;
     return this.recorded(JSON.stringify(attempt) !== before, attempt);
+  }
+
+  // -- follow-through (src/domain/follow.ts; run by the workflow's main loop) --
+
+  /**
+   * The posted attempts whose ProwJob has not ended (triggered, pending or running, with an
+   * execution), soonest look first. An attempt without a `follow` record (never looked at, or
+   * recorded before follow-through existed) is due `pollEveryMs` after its trigger.
+   */
+  followTargets(settings: FollowSettings): FollowTarget[] {
+    const targets: FollowTarget[] = [];
+    for (const p of this.state.payloads) {
+      for (const j of p.jobs) {
+        for (const a of j.attempts) {
+          if (!isFollowed(a)) continue;
+          const deadlineAtMs = triggeredMs(a) + settings.deadlineMs;
+          const planned = a.follow ? Date.parse(a.follow.nextPollAt) : NaN;
+          const dueAtMs = Number.isNaN(planned) ? Math.min(triggeredMs(a) + settings.pollEveryMs, deadlineAtMs) : planned;
+          targets.push({ payload: p.name, job: j.name, shortName: j.shortName, attempt: a.attempt, executionId: a.executionId!, dueAtMs, deadlineAtMs });
+        }
+      }
+    }
+    // Stable: equal times keep the matrix's order.
+    return targets.sort((x, y) => x.dueAtMs - y.dueAtMs);
+  }
+
+  /** When the soonest look is due (ms since the epoch), or undefined when no ProwJob is followed. */
+  nextLookDueMs(settings: FollowSettings): number | undefined {
+    let soonest: number | undefined;
+    for (const t of this.followTargets(settings)) soonest = soonest === undefined ? t.dueAtMs : Math.min(soonest, t.dueAtMs);
+    return soonest;
+  }
+
+  /**
+   * What a look at the ProwJob found. A final state is recorded through `recordVerdict` (so
+   * exactly as the Update would), with Deck's URL and completion time, and following ends. A
+   * state further on (pending, running) is recorded too; `missing`, an older state or a failed
+   * look change nothing but the schedule: the next look waits twice as long (up to
+   * `maxPollEveryMs`), and never past the deadline. A look at or after the deadline that finds
+   * no final state records `unknown`, with the reason. An attempt no longer followed (a
+   * verdict came by Update meanwhile) is left as it is.
+   */
+  recordLook(target: Pick<FollowTarget, 'payload' | 'job' | 'attempt' | 'executionId'>, look: Look, now: string, settings: FollowSettings): LookResult {
+    const { job, attempt } = this.locate('follow', target.payload, target.job, target.attempt);
+    if (!isFollowed(attempt) || attempt.executionId !== target.executionId) return { changed: false, done: true, attempt: copyOf(attempt) };
+    const seen = seenState(look);
+    const url = 'failed' in look || !look.url || look.url.length > MAX_TEXT ? undefined : look.url;
+    const verdict = (state: ProwState, finishedAt?: string) =>
+      this.recordVerdict({ payload: target.payload, job: job.name, attempt: attempt.attempt, state, ...(url ? { url } : {}), ...(finishedAt ? { finishedAt } : {}) }, now);
+
+    if (seen !== undefined && isFinal(seen)) {
+      const completion = 'failed' in look ? undefined : look.completionTime;
+      const finishedAt = completion && !Number.isNaN(Date.parse(completion)) ? completion : undefined;
+      const r = verdict(seen, finishedAt);
+      return { changed: r.changed, done: true, attempt: r.attempt };
+    }
+    let changed = false;
+    const ahead = seen !== undefined && progressRank(seen) > progressRank(attempt.state);
+    if (ahead || (url !== undefined && attempt.url === undefined)) changed = verdict(ahead ? seen : (attempt.state as ProwState)).changed;
+
+    const nowMs = Date.parse(now);
+    const deadlineAtMs = triggeredMs(attempt) + settings.deadlineMs;
+    const lastSeen = clip(describeLook(look));
+    if (nowMs >= deadlineAtMs) {
+      verdict('unknown');
+      attempt.reason = clip(`no final state ${formatDuration(settings.deadlineMs)} after the trigger; last look: ${lastSeen}`);
+      return { changed: true, done: true, attempt: copyOf(attempt) };
+    }
+    const waitMs = nextWaitMs(attempt.follow?.waitMs ?? settings.pollEveryMs, settings);
+    attempt.follow = { nextPollAt: new Date(Math.min(nowMs + waitMs, deadlineAtMs)).toISOString(), waitMs, looks: (attempt.follow?.looks ?? 0) + 1, lastSeen };
+    return { changed, done: false, attempt: copyOf(attempt), nextPollAt: attempt.follow.nextPollAt };
   }
 
   // -- pause / resume --
@@ -585,7 +714,7 @@ export class Ledger {
       shortName: j.shortName,
       nextAttempt: (latest?.attempt ?? 0) + 1,
       requested: { ...j.retest },
-      ...(latest?.state === 'triggering' ? { waitingFor: { ...latest } } : {}),
+      ...(latest?.state === 'triggering' ? { waitingFor: copyOf(latest) } : {}),
       paused: this.state.paused ? { ...this.state.paused } : null,
     };
   }
@@ -659,7 +788,7 @@ export class Ledger {
   }
 
   private recorded(changed: boolean, attempt: AttemptRecord): RecordResult {
-    return { changed, attempt: { ...attempt }, newestTriggered: this.state.newestTriggered };
+    return { changed, attempt: copyOf(attempt), newestTriggered: this.state.newestTriggered };
   }
 }
 
@@ -689,11 +818,32 @@ function matrixAttempt(a: AttemptRecord): MatrixAttempt {
     ...(a.finishedAt !== undefined ? { finishedAt: a.finishedAt } : {}),
     ...(a.reason !== undefined ? { reason: a.reason } : {}),
     ...(a.retest ? { retest: true as const } : {}),
+    ...(a.follow ? { following: { nextPollAt: a.follow.nextPollAt, looks: a.follow.looks, ...(a.follow.lastSeen !== undefined ? { lastSeen: a.follow.lastSeen } : {}) } } : {}),
   };
 }
 
 function isFinal(state: AttemptState): boolean {
   return (FINAL_STATES as readonly string[]).includes(state);
+}
+
+/** Posted, with an execution, and not ended: follow-through looks at it. */
+function isFollowed(a: AttemptRecord): boolean {
+  return a.executionId !== undefined && (FOLLOWED_STATES as readonly string[]).includes(a.state);
+}
+
+/**
+ * When the attempt was posted (recordTrigger's time; the claim's, which is earlier, if that is
+ * missing). An unreadable time counts as long ago: the next look is the last.
+ */
+function triggeredMs(a: AttemptRecord): number {
+  const ms = Date.parse(a.triggeredAt ?? a.claimedAt);
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+/** A copy for answers: follow-through's bookkeeping stays inside (the matrix shows it as `following`). */
+function copyOf(a: AttemptRecord): AttemptRecord {
+  const { follow: _follow, ...rest } = a;
+  return { ...rest };
 }
 
 function sameOutcome(attempt: AttemptRecord, outcome: TriggerOutcome): boolean {
@@ -763,6 +913,18 @@ function triggerOutcome(v: unknown, where: string): TriggerOutcome {
   const outcome: TriggerOutcome = { executionId: name(v, 'executionId', `${what}: outcome`, MAX_NAME) };
   if (v.url !== undefined) outcome.url = name(v, 'url', `${what}: outcome`, MAX_TEXT);
   return outcome;
+}
+
+function parseFollow(v: unknown): FollowSettings {
+  const keys = ['pollEveryMs', 'maxPollEveryMs', 'deadlineMs'];
+  if (!isObject(v)) throw new LedgerInputError(`input: follow must be an object {${keys.join(', ')}}, got ${describe(v)}`);
+  const extra = Object.keys(v).find((k) => !keys.includes(k));
+  if (extra !== undefined) throw new LedgerInputError(`input: follow: unknown key "${extra}" (allowed: ${keys.join(', ')})`);
+  for (const k of keys) if (!isInt(v[k])) throw new LedgerInputError(`input: follow.${k} must be a whole number of milliseconds, got ${describe(v[k])}`);
+  const settings: FollowSettings = { pollEveryMs: v.pollEveryMs as number, maxPollEveryMs: v.maxPollEveryMs as number, deadlineMs: v.deadlineMs as number };
+  const problem = followSettingsProblem(settings, { pollEvery: 'follow.pollEveryMs', maxPollEvery: 'follow.maxPollEveryMs', deadline: 'follow.deadlineMs' });
+  if (problem) throw new LedgerInputError(`input: ${problem}`);
+  return settings;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
