@@ -52,11 +52,6 @@ export class GangwayClient {
     return redactingToken(token, () => this.create(request, token));
   }
 
-  async getExecution(id: string): Promise<JobExecution> {
-    const token = await this.options.token();
-    return redactingToken(token, () => this.get(id, token));
-  }
-
   /** Every execution of one job that Gangway knows, newest or not: it reads the cluster, so it does not lag like Deck. */
   async listExecutions(jobName: string): Promise<JobExecution[]> {
     const token = await this.options.token();
@@ -81,18 +76,6 @@ export class GangwayClient {
     }
     if (res.status < 200 || res.status > 299) throw errorForStatus('gangway', what, res);
     return { httpStatus: res.status, execution: parseExecution(String(res.data), what, res.status) };
-  }
-
-  private async get(id: string, token: string): Promise<JobExecution> {
-    const what = `Gangway get execution ${id}`;
-    const res = await this.send(what, () =>
-      this.http.get(`/v1/executions/${encodeURIComponent(id)}`, {
-        headers: this.headers(token),
-        ...RAW_BODY,
-      }),
-    );
-    if (res.status !== 200) throw errorForStatus('gangway', what, res);
-    return parseExecution(String(res.data), what, res.status);
   }
 
   private async list(jobName: string, token: string): Promise<JobExecution[]> {
