@@ -186,12 +186,23 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exits once stdout and stderr are flushed: writes to a pipe are asynchronous in Node, and
+ * `process.exit` right after a large `run --json` summary (hundreds of KB at 50 streams x 20
+ * jobs) cut it short, leaving invalid JSON.
+ */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 if (require.main === module) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    (err) => {
-      stderr(`ERROR: ${String(err)}`);
-      process.exit(1);
-    },
-  );
+  main(process.argv).then(exitAfterFlush, (err) => {
+    stderr(`ERROR: ${String(err)}`);
+    exitAfterFlush(1);
+  });
 }
