@@ -6,6 +6,10 @@ const RUNNING_STATES = new Set(['scheduling', 'triggered', 'pending']);
 /** `runId`: the Deck run (= Gangway execution) that made the skip. */
 export type DeckVerdict = { skip: true; reason: string; runId?: string } | { skip: false; reason: string };
 
+/** The common case, sent as null in the compact verdicts (`judgeAll`). */
+const NO_RUN: DeckVerdict = { skip: false, reason: 'no run of this payload on Deck' };
+const DECK_UNAVAILABLE: DeckVerdict = { skip: false, reason: 'Deck unavailable; relying on the trigger record only' };
+
 /** Does this Deck run test exactly this payload? Our label, or the pinned env, says so. */
 export function runTestsPayload(run: DeckRun, release: Release): boolean {
   return run.payloadLabel === release.name || run.payloadEnvValue === release.pullSpec;
@@ -23,7 +27,7 @@ export function judgeFromDeck(
   nowMs: number,
   windowHours: number,
 ): DeckVerdict {
-  if (!runs) return { skip: false, reason: 'Deck unavailable; relying on the trigger record only' };
+  if (!runs) return DECK_UNAVAILABLE;
   const ofJob = runs.filter((r) => r.job === job.name);
 
   if (policy === 'recent-success') {
@@ -42,7 +46,7 @@ export function judgeFromDeck(
   if (running) return { skip: true, reason: `Deck run ${running.id} is ${running.state} with this payload`, runId: running.id };
   const failed = samePayload[0];
   if (failed) return { skip: false, reason: `Deck run ${failed.id} of this payload ended ${failed.state}` };
-  return { skip: false, reason: 'no run of this payload on Deck' };
+  return NO_RUN;
 }
 
 /** One version's (job, payload) pairs, as the pass asks Deck about them. */
@@ -58,8 +62,6 @@ export interface DeckQuestion {
  * it grows with versions x jobs, never with Deck.
  */
 export type DeckVerdicts = Record<string, Array<DeckVerdict | null>>;
-
-const NO_RUN = judgeFromDeck({ name: '', shortName: '', payloadEnv: null }, { name: '', pullSpec: '', phase: '' }, [], 'exact-payload', 0, 0).reason;
 
 export function judgeAll(
   questions: DeckQuestion[],
@@ -78,7 +80,7 @@ export function judgeAll(
   for (const q of questions) {
     verdicts[q.version] = q.jobs.map((job) => {
       const verdict = judgeFromDeck(job, q.release, byJob.get(job.name) ?? [], policy, nowMs, windowHours);
-      return !verdict.skip && verdict.reason === NO_RUN ? null : verdict;
+      return verdict === NO_RUN ? null : verdict;
     });
   }
   return verdicts;
@@ -86,6 +88,6 @@ export function judgeAll(
 
 /** A pair's verdict from the compact form; undefined verdicts mean Deck was not available. */
 export function verdictAt(verdicts: Array<DeckVerdict | null> | undefined, index: number): DeckVerdict {
-  if (!verdicts) return judgeFromDeck({ name: '', shortName: '', payloadEnv: null }, { name: '', pullSpec: '', phase: '' }, undefined, 'exact-payload', 0, 0);
-  return verdicts[index] ?? { skip: false, reason: NO_RUN };
+  if (!verdicts) return DECK_UNAVAILABLE;
+  return verdicts[index] ?? NO_RUN;
 }

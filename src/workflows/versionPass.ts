@@ -163,13 +163,13 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
       }
     }
     const outcome = await triggerOnce(job, why);
-    const posted = outcome.decision === 'triggered' || (outcome.decision === 'skipped' && outcome.executionId);
     try {
       await ledgerRecordTrigger(plan.version, {
         payload: release.name,
         job: job.name,
         attempt: claim.attempt,
-        outcome: posted && outcome.executionId ? { executionId: outcome.executionId } : { failed: outcome.reason },
+        // Triggered, or found already posted: both name the execution; a failure names none.
+        outcome: outcome.executionId ? { executionId: outcome.executionId } : { failed: outcome.reason },
       });
     } catch (err) {
       // The attempt stays `triggering`; the next pass (same claimant) is granted it again and
