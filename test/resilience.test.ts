@@ -380,7 +380,15 @@ describe('graceful shutdown of the worker CLI', () => {
     // The held activities' results were recorded by the stopping worker, on their first attempt.
     assert.equal(byFirstWorker.length, heldAtRelease, JSON.stringify(completions));
     assert.ok(byFirstWorker.every((c) => c.attempt === 1), JSON.stringify(byFirstWorker));
-    assert.ok(completions.every((c) => c.attempt === 1), `a Gangway activity was retried: ${JSON.stringify(completions)}`);
+    // An activity task the server handed to the stopping worker's poll just as it was cancelled is
+    // lost until its heartbeat timeout, then retried by the new worker. That is allowed: what must
+    // hold is that such an earlier attempt never posted (one POST per trigger, below) and that no
+    // attempt had to adopt an execution an earlier one created.
+    const retried = completions.filter((c) => c.attempt > 1);
+    assert.ok(
+      retried.every((c) => c.identity !== `${firstPid}@${os.hostname()}`),
+      `the stopping worker completed a retried attempt: ${JSON.stringify(retried)}`,
+    );
     assert.equal(createPosts(sims, keys), keys.length, 'one POST per trigger, none sent twice');
     assert.doesNotMatch(output, /earlier attempt/);
     assert.deepEqual(problems, []);
