@@ -56,6 +56,11 @@ export async function waitForVerdicts(options: WaitOptions): Promise<WaitOutcome
     for (const a of awaited) {
       const row = rowOf(matrices, a);
       const key = `${a.version}/${a.job}`;
+      if (row?.retryPending && !told.has(`${key}#${row.retryPending.attempt}`)) {
+        told.add(`${key}#${row.retryPending.attempt}`);
+        const last = row.attempts[row.attempts.length - 1];
+        options.log(`[${a.version}] ${row.shortName}: ${row.verdict} on attempt ${last?.attempt ?? '?'}; retry (attempt ${row.retryPending.attempt}) at ${row.retryPending.at}`);
+      }
       if (row && settled(row) && !told.has(key)) {
         told.add(key);
         options.log(`[${a.version}] ${row.shortName}: ${row.verdict} after ${row.attempts.length} attempt(s)`);

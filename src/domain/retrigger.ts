@@ -77,11 +77,12 @@ export function planRetry(attempts: readonly RetryAttempt[], superseded: boolean
   return { due: true, attempt: latest.attempt + 1, retry: retries + 1, atMs: from + retryBackoffMs(retries + 1, s) };
 }
 
-/** The most attempts a job gets without an operator: those before its first posted one, that one, and the retries. */
+/** The most attempts a job gets: those before its first posted one, that one, the retries, and the operators' retests. */
 export function attemptsAllowed(attempts: readonly RetryAttempt[], s: Pick<RetriggerSettings, 'maxRetries'>, retests: number): number {
   const firstPosted = attempts.findIndex((a) => a.state !== 'failed-to-trigger' && !a.retry);
-  const beforeAndFirst = firstPosted < 0 ? Math.max(1, attempts.filter((a) => !a.retry).length) : firstPosted + 1;
-  return Math.max(attempts.length, beforeAndFirst + s.maxRetries + retests);
+  // Nothing posted yet: retries do not apply; the pass's own limit (if any) is the one shown.
+  if (firstPosted < 0) return attempts.length;
+  return Math.max(attempts.length, firstPosted + 1 + s.maxRetries + retests);
 }
 
 /** Checks retrigger settings (the config's, or a ledger's input); one line, or undefined. */

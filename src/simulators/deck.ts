@@ -14,7 +14,7 @@ export class DeckState {
   private lagMs = 0;
   /** How the executions Gangway creates progress by themselves (scenario `deck.outcomes`). */
   private outcomes: ScenarioOutcome[] = [];
-  /** Executions created per job, for `outcomes`' Nth state. */
+  /** Executions created per job and envs (payload), for `outcomes`' Nth state. */
   private createdPerJob = new Map<string, number>();
   /** A created execution's planned moves: pending at `pendingAtMs`, `state` at `finalAtMs`. */
   private plans = new Map<string, { pendingAtMs: number; finalAtMs: number; state: ProwJobState }>();
@@ -54,9 +54,14 @@ export class DeckState {
     this.add(pj);
     this.createdAtMs.set(pj.metadata.name, now);
     const job = pj.spec.job;
-    const n = (this.createdPerJob.get(job) ?? 0) + 1;
-    this.createdPerJob.set(job, n);
-    const outcome = this.outcomes.find((o) => o.job === job || job.endsWith(`-${o.job}`));
+    const envs = (pj.spec.pod_spec?.containers ?? []).flatMap((c) => (c.env ?? []).map((e) => `${e.name}=${e.value ?? ''}`));
+    const outcome = this.outcomes.find(
+      (o) => (o.job === '*' || o.job === job || job.endsWith(`-${o.job}`)) && (o.payload === undefined || envs.some((e) => e.includes(o.payload!))),
+    );
+    // Counted per job and payload: a retry of the same payload is its Nth execution.
+    const key = `${job}\n${[...envs].sort().join('\n')}`;
+    const n = (this.createdPerJob.get(key) ?? 0) + 1;
+    this.createdPerJob.set(key, n);
     if (outcome) {
       const state = outcome.states[Math.min(n, outcome.states.length) - 1]!;
       this.plans.set(pj.metadata.name, { pendingAtMs: now + Math.floor(outcome.afterMs / 2), finalAtMs: now + outcome.afterMs, state });

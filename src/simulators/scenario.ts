@@ -39,12 +39,15 @@ export interface ScenarioProwJob {
 
 /**
  * How the executions Gangway creates for a job progress, without a test moving them: the Nth
- * execution of the job ends in `states[N-1]` (the last repeats: `[aborted]` is aborted forever,
- * `[error, success]` an ERROR then green), `pending` after half of `afterMs`, final after it.
+ * execution of the job for the same payload (the same envs) ends in `states[N-1]` (the last
+ * repeats: `[aborted]` is aborted forever, `[error, success]` an ERROR then green), `pending`
+ * after half of `afterMs`, final after it. The first entry that matches an execution rules it.
  */
 export interface ScenarioOutcome {
-  /** Full job name, or its end (`aws-ipi-coco`). */
+  /** Full job name, or its end (`aws-ipi-coco`), or `*` for any job. */
   job: string;
+  /** Only executions one of whose envs holds this text (a payload name or pull spec). */
+  payload?: string;
   states: ProwJobState[];
   afterMs: number;
 }
@@ -119,15 +122,16 @@ const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 const outcomeSchema = z
   .strictObject({
     job: z.string().min(1),
+    payload: z.string().min(1).optional(),
     states: z.array(z.enum(['success', 'failure', 'aborted', 'error'])).min(1),
     after: z
       .string()
       .regex(/^\d+(ms|s|m)$/, 'expected a duration like 500ms, 2s or 1m')
       .default('2s'),
   })
-  .transform(({ job, states, after }) => {
+  .transform(({ job, payload, states, after }) => {
     const [, amount, unit] = /^(\d+)(ms|s|m)$/.exec(after)!;
-    return { job, states, afterMs: Number(amount) * DURATION_MS[unit!]! };
+    return { job, ...(payload !== undefined ? { payload } : {}), states, afterMs: Number(amount) * DURATION_MS[unit!]! };
   });
 
 const scenarioSchema = z.strictObject({
