@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { UpstreamError } from '../src/clients/errors';
+import { GangwayClient } from '../src/clients/gangway';
 import { LedgerClient, LedgerRejectedError } from '../src/clients/ledger';
 import { ConfigError, loadConfig } from '../src/config/load';
 import type { ExecutionState, FollowSettings } from '../src/domain/follow';
@@ -413,6 +414,39 @@ describe('versionLedger retries on a dev server (mocked activities)', () => {
     const m = await matrixWhen(client, version, settledAs(p, 'azure-ipi-kata', 'success', 2), 'the retry ran in a later run');
     assert.ok(Date.parse(job(m, p, 'azure-ipi-kata')!.attempts[1]!.triggeredAt!) >= Date.parse(planned.at), 'not before its backoff');
     assert.equal(upstreams.createsOf('azure-ipi-kata').filter((r) => r.release.name === p).length, 2);
+  });
+});
+
+// ---- The simulators: executions that progress by scenario ------------------------------------------
+
+describe('simulators: deck.outcomes move created executions on by themselves', () => {
+  test('per job and payload: error then success; aborted forever; a job not listed stays triggered', async () => {
+    const { scenario } = basicScenario(7302, {
+      deck: {
+        outcomes: [
+          { job: 'azure-ipi-kata', payload: 'release:A', states: ['error', 'success'], after: '200ms' },
+          { job: `${JOB_PREFIX}-aws-ipi-peerpods`, states: ['aborted'], after: '200ms' },
+        ],
+      },
+    });
+    const sims = await startSimulators(scenario);
+    try {
+      const gangway = new GangwayClient({ baseUrl: sims.gangwayUrl, timeoutMs: 3000, createForm: 'body', token: async () => scenario.gangway.token });
+      const create = async (job: string, payload: string) =>
+        (await gangway.createExecution({ jobName: `${JOB_PREFIX}-${job}`, envs: { RELEASE_IMAGE_LATEST: `registry/x/release:${payload}` }, labels: {}, annotations: {} })).execution.id;
+      const ids = [await create('azure-ipi-kata', 'A'), await create('azure-ipi-kata', 'A'), await create('azure-ipi-kata', 'B'), await create('aws-ipi-peerpods', 'A'), await create('aws-ipi-peerpods', 'A'), await create('aws-ipi-coco', 'A')];
+      const stateOf = (id: string) => sims.prowJobs().find((p) => p.metadata.name === id)!.status.state;
+      const until = Date.now() + 5000;
+      while (ids.slice(0, 2).concat(ids.slice(3, 5)).some((id) => !['error', 'success', 'aborted'].includes(stateOf(id)))) {
+        assert.ok(Date.now() < until, 'ended within 5 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(ids.map(stateOf), ['error', 'success', 'triggered', 'aborted', 'aborted', 'triggered']);
+      const done = sims.prowJobs().find((p) => p.metadata.name === ids[1])!.status;
+      assert.ok(done.url && done.completionTime && done.pendingTime, 'a finished job has its URL, pending and completion times');
+    } finally {
+      await sims.close();
+    }
   });
 });
 
