@@ -11,6 +11,7 @@ import { LedgerClient } from './clients/ledger';
 import { TriggerRecordClient } from './clients/triggerRecords';
 import { discoverVersions, type WatcherConfig } from './config/load';
 import { resolvePassPlan } from './config/plan';
+import { ledgerOptionsOf } from './config/ledgerOptions';
 import { gangwayTaskQueue } from './domain/taskQueues';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './workflowBundle';
 
@@ -47,7 +48,7 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
     trigger: config.trigger,
     triggerRecords: new TriggerRecordClient(options.client),
     // A ledger a claim starts follows its ProwJobs on this configuration's schedule.
-    ledger: new LedgerClient(options.client, { taskQueue: config.taskQueue, follow: config.follow }),
+    ledger: new LedgerClient(options.client, ledgerOptionsOf(config)),
     temporal: options.client,
     resolvePlan: async (request) => {
       if (!config.discover || config.versions.length > 0) return resolvePassPlan(config, request);

@@ -47,7 +47,8 @@ export function buildProgram(): Command {
     .option('--versions <list>', 'only these OCP versions, e.g. 4.20,4.21', list)
     .option('--jobs <list>', 'only these jobs (suffix or full name), comma-separated', list)
     .option('--workflow-id <id>', 'workflow ID of the pass (default: generated)')
-    .action(async (opts: { dryRun?: boolean; json?: boolean; versions?: string[]; jobs?: string[]; workflowId?: string }) => {
+    .option('--wait', 'after the pass, wait for the verdicts of the jobs it triggered (retries included), then print the matrix; exit 0 all green, 1 some not green, 3 follow.deadline passed')
+    .action(async (opts: { dryRun?: boolean; json?: boolean; versions?: string[]; jobs?: string[]; workflowId?: string; wait?: boolean }) => {
       const config = configFrom(program);
       installLogger('WARN');
       const outcome = await runPass({
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
         ...(opts.versions ? { versions: opts.versions } : {}),
         ...(opts.jobs ? { jobs: opts.jobs } : {}),
         ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
+        ...(opts.wait ? { wait: true } : {}),
         out: stdout,
         log: opts.json ? stderr : stdout,
         err: stderr,

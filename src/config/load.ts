@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { DEFAULT_FOLLOW, followSettingsProblem, formatDuration, type FollowSettings } from '../domain/follow';
+import { DEFAULT_RETRIGGER, retriggerSettingsProblem, type RetriggerSettings } from '../domain/retrigger';
 import type { DedupPolicy, JobSpec, RetrySettings, VersionSpec } from '../domain/types';
 import * as d from './defaults';
 import { baseUrlSchema, configFileSchema, describeSchemaError, ocpVersionSchema, type ConfigFile } from './schema';
@@ -40,6 +41,8 @@ export interface WatcherConfig {
   trigger: TriggerSettings;
   /** Follow-through: the wait before the first look at a triggered job, the longest wait, when to give up. */
   follow: FollowSettings;
+  /** Bounded retrigger: which final states are retried, how often, after which backoff. */
+  retrigger: RetriggerSettings;
   httpTimeoutMs: number;
   schedule: { id: string; cron: string; timezone: string; catchupWindowMs: number };
   taskQueue: string;
@@ -373,6 +376,25 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     });
   }
 
+  const rt = file.retrigger;
+  const retrigger: RetriggerSettings = {
+    on: rt?.on ? [...new Set(rt.on)] : [...DEFAULT_RETRIGGER.on],
+    maxRetries: rt?.maxRetries ?? DEFAULT_RETRIGGER.maxRetries,
+    initialMs: rt?.backoff?.initial ? parseDuration(rt.backoff.initial) : DEFAULT_RETRIGGER.initialMs,
+    maxMs: rt?.backoff?.max ? parseDuration(rt.backoff.max) : Math.max(DEFAULT_RETRIGGER.maxMs, rt?.backoff?.initial ? parseDuration(rt.backoff.initial) : 0),
+    superseded: rt?.superseded ?? DEFAULT_RETRIGGER.superseded,
+  };
+  const retriggerProblem = retriggerSettingsProblem(
+    retrigger,
+    { on: 'retrigger.on', maxRetries: 'retrigger.maxRetries', initial: 'retrigger.backoff.initial', max: 'retrigger.backoff.max' },
+    formatDuration,
+  );
+  if (retriggerProblem) {
+    fromFile(() => {
+      throw new ConfigError(retriggerProblem);
+    });
+  }
+
   return {
     versions: fromFile(() =>
       versionList.map((version) => ({ version, stream: streamTemplate.replaceAll('{version}', version), jobs: resolveJobsFor(jobTemplates, version) })),
@@ -405,6 +427,7 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     },
     trigger,
     follow,
+    retrigger,
     httpTimeoutMs,
     schedule: {
       id: file.schedule?.id ?? d.DEFAULT_SCHEDULE_ID,

@@ -104,6 +104,15 @@ export const configFileSchema = z.strictObject({
       deadline: duration.optional(),
     })
     .optional(),
+  // Bounded retrigger: a job whose ProwJob ended in one of `on` is tried again by its ledger.
+  retrigger: z
+    .strictObject({
+      on: z.array(z.enum(['error', 'aborted', 'failure'])).optional(),
+      maxRetries: z.number().int().min(0).max(10).optional(),
+      backoff: z.strictObject({ initial: duration.optional(), max: duration.optional() }).optional(),
+      superseded: z.boolean().optional(),
+    })
+    .optional(),
   jobPrefix: z.string().optional(),
   jobs: jobList.optional(),
   // Per version, a list used instead of `jobs` (keys are quoted versions: "4.17").

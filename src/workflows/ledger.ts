@@ -4,7 +4,11 @@ import { FOLLOW_CONCURRENCY, type FollowSettings, type Look } from '../domain/fo
 import {
   emptyLedgerState,
   followSettingsOf,
+  launchKey,
   Ledger,
+  ledgerTriggerSettingsOf,
+  retriggerSettingsOf,
+  type LaunchTarget,
   LEDGER_INVALID_INPUT,
   LEDGER_REJECTED,
   LedgerInputError,
@@ -14,6 +18,7 @@ import {
   type LedgerInput,
 } from '../domain/ledger';
 import { failureDetail } from './failures';
+import { postAttempt } from './ledgerLaunch';
 import { forEachLimited } from './pool';
 import {
   claimTriggerUpdate,
@@ -37,6 +42,12 @@ export { ledgerWorkflowId } from '../domain/ledger';
 export const FOLLOW_PATCH = 'ledger-follow-through';
 
 /**
+ * Marks the runs that start attempts themselves: retries (bounded retrigger) and operators'
+ * retests. A run whose history was made before replays without them, and starts them once live.
+ */
+export const RETRIGGER_PATCH = 'ledger-retrigger';
+
+/**
  * One OCP version's ledger, an entity workflow under `osc-ledger/<task-queue>/ocp-<version>`: the single,
  * strongly consistent owner of what was triggered for which payload, and what became of it.
  * All changes asked from outside are in its Update handlers, which are synchronous (so they need
@@ -57,7 +68,9 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   }
   const { version, keepPayloads, maxHistoryEvents } = parsed;
   const follow = followSettingsOf(parsed);
-  const ledger = new Ledger(parsed.state ?? emptyLedgerState(version), keepPayloads);
+  const retrigger = retriggerSettingsOf(parsed);
+  const triggerSettings = ledgerTriggerSettingsOf(parsed);
+  const ledger = new Ledger(parsed.state ?? emptyLedgerState(version), keepPayloads, retrigger);
   // Workflow time: recorded in history, the same on replay.
   const now = () => new Date().toISOString();
 
@@ -79,13 +92,34 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
     return info.continueAsNewSuggested || (maxHistoryEvents !== undefined && info.historyLength >= maxHistoryEvents);
   };
   const { executionState } = proxyActivities<WatcherActivities>(lookActivityOptions(follow));
-  const soonest = () => ledger.nextLookDueMs(follow) ?? Infinity;
+  // Attempts the ledger starts itself (retries, retests), by `<payload>\n<job>`, while their trigger runs.
+  const launching = new Set<string>();
+  // The ledger starts attempts only in runs marked by RETRIGGER_PATCH; `retriggerBlocked`: a
+  // history made before it is being replayed (then it waits to be live, as FOLLOW_PATCH does).
+  let retriggerOn = false;
+  let retriggerBlocked = false;
+  const hasLaunches = () => ledger.launchTargets(launching).length > 0;
+  const soonestLaunch = () => (retriggerOn ? (ledger.nextLaunchDueMs(launching) ?? Infinity) : Infinity);
+  const soonest = () => Math.min(ledger.nextLookDueMs(follow) ?? Infinity, soonestLaunch());
+  // Wakes the loop when a launch appears before the patch was taken (e.g. a retest Update).
+  const launchNews = () => !retriggerOn && (retriggerBlocked ? !workflowInfo().unsafe.isReplaying : hasLaunches());
 
   while (!longEnough()) {
+    if (!retriggerOn && hasLaunches()) {
+      retriggerOn = patched(RETRIGGER_PATCH);
+      retriggerBlocked = !retriggerOn;
+    }
+    if (retriggerOn) {
+      const launches = ledger.launchTargets(launching).filter((t) => t.atMs <= Date.now());
+      if (launches.length > 0) {
+        for (const target of launches) launch(target);
+        continue;
+      }
+    }
     const dueAt = soonest();
     if (dueAt === Infinity) {
       // Nothing to follow: wait for a trigger to be recorded (no timer, no history).
-      await condition(() => longEnough() || soonest() !== Infinity);
+      await condition(() => longEnough() || soonest() !== Infinity || launchNews());
       continue;
     }
     if (!patched(FOLLOW_PATCH)) {
@@ -98,18 +132,49 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
       await forEachLimited(due, FOLLOW_CONCURRENCY, (target) => look(target));
       continue;
     }
-    // Until the soonest look, or until an Update brings a sooner one (then the timer is cancelled).
-    await condition(() => longEnough() || soonest() < dueAt, Math.max(1, dueAt - Date.now()));
+    // Until the soonest look (or retry), or until an Update brings a sooner one (then the timer is cancelled).
+    await condition(() => longEnough() || soonest() < dueAt || launchNews(), Math.max(1, dueAt - Date.now()));
   }
   // Handlers are synchronous, so none is ever half done; this stays for any that may not be.
-  await condition(allHandlersFinished);
+  // An attempt being started finishes in this run: its record then goes on with the state.
+  await condition(() => allHandlersFinished() && launching.size === 0);
   await continueAsNew<typeof versionLedger>({
     version,
     keepPayloads,
     state: ledger.state,
     ...(maxHistoryEvents !== undefined ? { maxHistoryEvents } : {}),
     ...(parsed.follow ? { follow: parsed.follow } : {}),
+    ...(parsed.retrigger ? { retrigger: parsed.retrigger } : {}),
+    ...(parsed.trigger ? { trigger: parsed.trigger } : {}),
   });
+
+  /**
+   * Starts one attempt of the ledger's own: claims it now (so the next turn of the loop, and any
+   * claim, sees it in progress), posts it as its own trigger workflow, and records the outcome;
+   * follow-through then takes it like any posted attempt.
+   */
+  function launch(target: LaunchTarget): void {
+    const key = launchKey(target.payload, target.job.name);
+    try {
+      ledger.claimLaunch(target, now());
+    } catch (err) {
+      if (!(err instanceof LedgerRequestError)) throw err;
+      log.warn('Retrigger: the attempt no longer matches the records', { version, payload: target.payload, job: target.job.shortName, reason: err.message });
+      return;
+    }
+    launching.add(key);
+    log.info(`Retrigger: starting attempt ${target.attempt} (${target.kind})`, { version, payload: target.payload, job: target.job.shortName, workflowId: target.workflowId });
+    void postAttempt(version, target, triggerSettings)
+      .then((outcome) => {
+        try {
+          ledger.recordTrigger({ payload: target.payload, job: target.job.name, attempt: target.attempt, outcome }, now());
+        } catch (err) {
+          if (!(err instanceof LedgerRequestError)) throw err;
+          log.warn('Retrigger: the attempt is no longer in the ledger', { version, payload: target.payload, job: target.job.shortName, reason: err.message });
+        }
+      })
+      .finally(() => launching.delete(key));
+  }
 
   /** One look at one ProwJob, recorded. A failed look is a look without news: the schedule goes on. */
   async function look(target: FollowTarget): Promise<void> {

@@ -143,7 +143,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     const workflowId = triggerWorkflowId(job.name, release.name);
     let claim;
     try {
-      claim = await ledgerClaim(plan.version, { payload: release.name, pullSpec: release.pullSpec, job: { name: job.name, shortName: job.shortName }, claimant: workflowId });
+      claim = await ledgerClaim(plan.version, { payload: release.name, pullSpec: release.pullSpec, job: { name: job.name, shortName: job.shortName, payloadEnv: job.payloadEnv }, claimant: workflowId });
     } catch (err) {
       return { ...base(job), decision: 'failed', reason: `the ledger of OCP ${plan.version} could not be asked: ${failureDetail(err).reason}` };
     }
