@@ -28,6 +28,7 @@ import type { RetriggerSettings } from '../domain/retrigger';
 import { OCP_VERSION } from '../domain/searchAttributes';
 import {
   claimTriggerUpdate,
+  earlierTriesSinceQuery,
   matrixQuery,
   newestTriggeredQuery,
   pauseUpdate,
@@ -164,6 +165,22 @@ export class LedgerClient {
         return await this.handle(version).query(newestTriggeredQuery);
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return null;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Since when (ms) an earlier try of (payload, job)'s latest trigger may have posted without
+   * the ledger knowing (`Ledger.earlierTriesSince`); undefined when none, or without a ledger.
+   */
+  async earlierTriesSinceMs(version: string, payload: string, job: string): Promise<number | undefined> {
+    return this.call(version, `read the ledger of OCP ${version}`, async () => {
+      try {
+        const since = await this.handle(version).query(earlierTriesSinceQuery, payload, job);
+        return since === null ? undefined : Date.parse(since);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;
       }
     });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { DEFAULT_FOLLOW, followSettingsProblem, formatDuration, type FollowSettings } from '../domain/follow';
 import { DEFAULT_RETRIGGER, retriggerSettingsProblem, type RetriggerSettings } from '../domain/retrigger';
+import { DEFAULT_MAX_PAYLOADS_PER_PASS, type PayloadMode } from '../domain/payloads';
 import type { DedupPolicy, JobSpec, RetrySettings, VersionSpec } from '../domain/types';
 import * as d from './defaults';
 import { baseUrlSchema, configFileSchema, describeSchemaError, ocpVersionSchema, type ConfigFile } from './schema';
@@ -39,6 +40,7 @@ export interface WatcherConfig {
     concurrency: number;
   };
   trigger: TriggerSettings;
+  payloads: PayloadSelection;
   /** Follow-through: the wait before the first look at a triggered job, the longest wait, when to give up. */
   follow: FollowSettings;
   /** Bounded retrigger: which final states are retried, how often, after which backoff. */
@@ -91,6 +93,18 @@ export interface TriggerSettings {
   inFlightGraceMs: number;
   /** How long a retry waits for Deck to show an execution Gangway already lists. */
   deckLagToleranceMs: number;
+  /**
+   * One attempt of a trigger's Gangway activity, at most (its start-to-close timeout; default
+   * 30m). The attempt abandons its waits and its request before this runs out. Absent: 30m.
+   */
+  attemptTimeoutMs?: number;
+}
+
+/** `latest`: the stream's newest Accepted payload. `every`: each Accepted one newer than the newest triggered, oldest first. */
+export interface PayloadSelection {
+  mode: PayloadMode;
+  /** `every`: at most this many payloads per version per pass (default 3). */
+  maxPerPass: number;
 }
 
 export interface LoadOptions {
@@ -354,7 +368,19 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     heartbeatTimeoutMs: parseDuration(file.trigger?.heartbeatTimeout ?? '30s'),
     inFlightGraceMs: parseDuration(inFlightGrace),
     deckLagToleranceMs: parseDuration(file.trigger?.deckLagTolerance ?? '5m'),
+    attemptTimeoutMs: parseDuration(file.trigger?.attemptTimeout ?? '30m'),
   };
+  const attemptFloorMs = trigger.inFlightGraceMs + trigger.deckLagToleranceMs + 2 * httpTimeoutMs;
+  if (trigger.attemptTimeoutMs! < attemptFloorMs) {
+    // A retry waits out the grace and Deck's lag, then lists and posts: all within one attempt.
+    fromFile(() => {
+      throw new ConfigError(
+        `trigger.attemptTimeout (${file.trigger?.attemptTimeout}) is shorter than inFlightGrace + deckLagTolerance + 2 × http.timeout (${formatDuration(attemptFloorMs)}): a retry could not finish its lookup and its create`,
+      );
+    });
+  }
+  const payloadsFile = typeof file.payloads === 'string' ? { mode: file.payloads } : (file.payloads ?? {});
+  const payloads: PayloadSelection = { mode: payloadsFile.mode ?? 'latest', maxPerPass: payloadsFile.maxPerPass ?? DEFAULT_MAX_PAYLOADS_PER_PASS };
   if (trigger.inFlightGraceMs < httpTimeoutMs) {
     // A retry must not look for an earlier attempt's execution while that attempt's POST may still land.
     fromFile(() => {
@@ -426,6 +452,7 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
       concurrency: file.gangway?.concurrency ?? 5,
     },
     trigger,
+    payloads,
     follow,
     retrigger,
     httpTimeoutMs,

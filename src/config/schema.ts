@@ -93,7 +93,18 @@ export const configFileSchema = z.strictObject({
       heartbeatTimeout: duration.optional(),
       inFlightGrace: duration.optional(),
       deckLagTolerance: duration.optional(),
+      attemptTimeout: duration.optional(),
     })
+    .optional(),
+  // Which Accepted payloads a pass triggers: the newest (latest), or each one newer than the newest triggered (every).
+  payloads: z
+    .union([
+      z.enum(['latest', 'every']),
+      z.strictObject({
+        mode: z.enum(['latest', 'every']).optional(),
+        maxPerPass: z.number().int().min(1).max(20).optional(),
+      }),
+    ])
     .optional(),
   http: z.strictObject({ timeout: duration.optional() }).optional(),
   // Follow-through: how the version ledgers look at a triggered job until its verdict.

@@ -85,6 +85,8 @@ export interface AttemptRecord {
   retest?: true;
   /** Started by the ledger as a bounded retrigger (src/domain/retrigger.ts). */
   retry?: true;
+  /** Granted again to its claimant, whose earlier answer was lost: an earlier run of its trigger may have posted. */
+  regrantedAt?: string;
   /** The Gangway execution (ProwJob) ID. */
   executionId?: string;
   /** The Prow URL of the run. */
@@ -496,6 +498,7 @@ export class Ledger {
 
     if (latest?.state === 'triggering') {
       if (req.claimant !== undefined && latest.claimant === req.claimant) {
+        latest.regrantedAt = now;
         return { granted: true, attempt: latest.attempt, regranted: true, ...(latest.retest ? { retest: true as const } : {}) };
       }
       return { granted: false, reason: 'in-progress', attempt: copyOf(latest) };
@@ -531,6 +534,22 @@ export class Ledger {
     delete j.retest;
     this.prune();
     return { granted: true, attempt: attempt.attempt, ...(retest ? { retest: true as const } : {}) };
+  }
+
+  /**
+   * Since when an earlier try of the latest attempt's trigger may have posted without the ledger
+   * knowing it: the first claim of an earlier attempt that failed to trigger (a create may have
+   * gone through with its answer lost), or the latest attempt's own claim when it was granted
+   * again (its claimant's first try may have failed unrecorded). Null when neither: the trigger
+   * activity then posts without looking first. A question of the trigger activity, asked
+   * through a query: this ledger, not a visibility search, is the record.
+   */
+  earlierTriesSince(payloadName: string, jobName: string): string | null {
+    const payload = this.payload(payloadName);
+    const attempts = (payload && findJob(payload, jobName)?.attempts) ?? [];
+    const latest = lastOf(attempts);
+    const tries = attempts.filter((a) => (a !== latest && a.state === 'failed-to-trigger') || (a === latest && a.state === 'triggering' && a.regrantedAt !== undefined));
+    return tries.length > 0 ? tries.map((a) => a.claimedAt).reduce((x, y) => (Date.parse(y) < Date.parse(x) ? y : x)) : null;
   }
 
   // -- recordTrigger --

@@ -75,6 +75,10 @@ export interface PassSettings {
   triggerHeartbeatTimeoutMs: number;
   /** Triggers of one version in flight at once (the rate limit still spaces the POSTs). */
   concurrency: number;
+  /** The Gangway activity's start-to-close timeout per attempt; absent: 30m. */
+  triggerAttemptTimeoutMs?: number;
+  /** Only with `payloads: every`: each Accepted payload newer than the newest triggered, oldest first, at most maxPerPass. */
+  payloads?: { mode: 'every'; maxPerPass: number };
 }
 
 /** A `PassRequest` resolved against the worker's configuration, once, at the start of the pass. */
@@ -167,6 +171,21 @@ export interface VersionResult {
   /** Why no release was found (or the discovery failed). */
   releaseError?: string;
   jobs: JobOutcome[];
+  /** `payloads: every`: the older payloads this pass decided before `release`, oldest first. */
+  earlier?: PayloadOutcome[];
+  /** The verdicts so far of the version's previous payloads, from its ledger, newest first. */
+  previous?: PreviousPayload[];
+}
+
+export interface PayloadOutcome {
+  release: { name: string; pullSpec: string };
+  jobs: JobOutcome[];
+}
+
+/** A payload of an earlier pass, as its version's ledger sees it now: one line per job. */
+export interface PreviousPayload {
+  name: string;
+  jobs: Array<{ shortName: string; verdict: string; attempts: number }>;
 }
 
 export interface Totals {

@@ -24,6 +24,7 @@ import {
   claimTriggerUpdate,
   matrixQuery,
   newestTriggeredQuery,
+  earlierTriesSinceQuery,
   pauseUpdate,
   recordTriggerUpdate,
   recordVerdictUpdate,
@@ -86,6 +87,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   setHandler(retestUpdate, (req) => apply(() => ledger.retest(req, now())), { validator: (req) => validate(() => ledger.checkRetest(req)) });
   setHandler(matrixQuery, () => ledger.matrix());
   setHandler(newestTriggeredQuery, () => ledger.state.newestTriggered);
+  setHandler(earlierTriesSinceQuery, (payload, job) => ledger.earlierTriesSince(String(payload), String(job)));
 
   const longEnough = () => {
     const info = workflowInfo();

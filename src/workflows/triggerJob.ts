@@ -12,6 +12,8 @@ export interface TriggerJobInput {
   retry: RetrySettings;
   /** Absent in triggers started before it existed. */
   heartbeatTimeoutMs?: number;
+  /** The Gangway activity's start-to-close timeout per attempt (config `trigger.attemptTimeout`); absent: 30m. */
+  attemptTimeoutMs?: number;
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
@@ -37,7 +39,8 @@ export async function triggerJob(input: TriggerJobInput): Promise<TriggerResult>
     // retry a schedule-to-start timeout, it would fail the trigger for good.
     // Start-to-close: long enough for a retry's in-flight grace, Deck's lag and the permits of
     // its requests (activities/index.ts); a dead worker is noticed by the missing heartbeat.
-    startToCloseTimeout: '30m',
+    // The attempt abandons its waits and its request before this runs out (activities/index.ts).
+    startToCloseTimeout: input.attemptTimeoutMs ?? '30m',
     heartbeatTimeout: input.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
     retry: toRetryPolicy(input.retry),
   });
