@@ -15,6 +15,7 @@
 // rejected before it enters history.
 import { DEFAULT_FOLLOW, describeLook, type FollowSettings, followSettingsProblem, formatDuration, type Look, nextWaitMs, progressRank, seenState } from './follow';
 import { compareNightlies } from './nightly';
+import type { LedgerNotices } from './notifications';
 
 /** Workflow type of the ledger. */
 export const LEDGER_WORKFLOW_TYPE = 'versionLedger';
@@ -142,6 +143,8 @@ export interface LedgerState {
   /** The newest payload this ledger ever recorded as triggered; survives pruning. */
   newestTriggered: string | null;
   paused: PausedRecord | null;
+  /** The notifications this ledger has taken (src/domain/notifications.ts); absent before they existed. */
+  notices?: LedgerNotices;
 }
 
 // ---- Requests and results --------------------------------------------------------------------
