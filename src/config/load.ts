@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { DEFAULT_FOLLOW, followSettingsProblem, formatDuration, type FollowSettings } from '../domain/follow';
+import { DEFAULT_DOWN_PASSES } from '../domain/upstreamHealth';
 import type { DedupPolicy, JobSpec, RetrySettings, VersionSpec } from '../domain/types';
 import * as d from './defaults';
 import { baseUrlSchema, configFileSchema, describeSchemaError, ocpVersionSchema, type ConfigFile } from './schema';
@@ -40,6 +41,8 @@ export interface WatcherConfig {
   trigger: TriggerSettings;
   /** Follow-through: the wait before the first look at a triggered job, the longest wait, when to give up. */
   follow: FollowSettings;
+  /** Notifications: the file holding the webhook URL (none: off), and after how many down passes in a row an upstream is announced. */
+  notify: { webhookFile?: string; downPasses: number };
   httpTimeoutMs: number;
   schedule: { id: string; cron: string; timezone: string; catchupWindowMs: number };
   taskQueue: string;
@@ -344,6 +347,8 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
   const secretsDir = env.SECRETS_DIR || d.DEFAULT_SECRETS_DIR;
   const tokenFile = env.GANGWAY_TOKEN_FILE || file.gangway?.tokenFile || path.join(secretsDir, d.TOKEN_FILE_NAME);
 
+  const webhookFile = env.NOTIFY_WEBHOOK_FILE || file.notify?.webhookFile;
+
   const httpTimeout = file.http?.timeout ?? '60s';
   const inFlightGrace = file.trigger?.inFlightGrace ?? '60s';
   const httpTimeoutMs = parseDuration(httpTimeout);
@@ -405,6 +410,10 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     },
     trigger,
     follow,
+    notify: {
+      ...(webhookFile ? { webhookFile } : {}),
+      downPasses: file.notify?.downPasses ?? DEFAULT_DOWN_PASSES,
+    },
     httpTimeoutMs,
     schedule: {
       id: file.schedule?.id ?? d.DEFAULT_SCHEDULE_ID,

@@ -14,6 +14,7 @@ import {
   type LedgerInput,
 } from '../domain/ledger';
 import { failureDetail } from './failures';
+import { startLedgerNotices } from './notices';
 import { forEachLimited } from './pool';
 import {
   claimTriggerUpdate,
@@ -80,6 +81,8 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   };
   const { executionState } = proxyActivities<WatcherActivities>(lookActivityOptions(follow));
   const soonest = () => ledger.nextLookDueMs(follow) ?? Infinity;
+  // Notifications (payload final, retries exhausted) are sent beside the main loop, from the state.
+  const notices = startLedgerNotices(ledger.state);
 
   while (!longEnough()) {
     const dueAt = soonest();
@@ -103,6 +106,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   }
   // Handlers are synchronous, so none is ever half done; this stays for any that may not be.
   await condition(allHandlersFinished);
+  await notices.stop();
   await continueAsNew<typeof versionLedger>({
     version,
     keepPayloads,
