@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createNotifyActivities } from '../src/activities/notify';
+import { exitCodeFor, formatReport } from '../src/cli/report';
 import { UpstreamError } from '../src/clients/errors';
 import { LedgerClient } from '../src/clients/ledger';
 import { IDEMPOTENCY_HEADER, readWebhookUrl, WebhookClient, WebhookUrlNotFoundError } from '../src/clients/webhook';
@@ -433,6 +434,9 @@ describe('notifications on a dev server, with the simulators and a real worker',
         assert.match(summary.notifications![0]!.reason!, /webhook POST: HTTP 500 server_error/);
         assert.equal(receiver.requests.filter((r) => r.key === key).length, 4, 'the activity tried 4 times, then gave up');
         assert.equal((await temporal.client.workflow.getHandle(summary.workflowId).describe()).status.name, 'COMPLETED');
+        const report = formatReport(summary, { date: new Date(), namespace: 'default' });
+        assert.ok(report.includes(`Notification not sent (${key}): webhook POST: HTTP 500 server_error`), report);
+        assert.equal(exitCodeFor(summary), 1, 'for the version that could not be checked, not for the webhook');
         process.stdout.write(`# pass with a failing webhook completed in ${seconds.toFixed(1)} s\n`);
       });
     } finally {
