@@ -16,10 +16,13 @@ export const PASS_NOTIFY_PATCH = 'pass-notify';
 
 /**
  * One POST per try (the client gives up after 10 s); a few tries over about 10 s, then the
- * failure is reported. No heartbeat timeout: the only heartbeat is the one that says "delivered".
+ * failure is reported; two minutes at most in all. No heartbeat timeout: the only heartbeat is
+ * the one that says "delivered".
  */
 const NOTIFY_OPTIONS = {
   startToCloseTimeout: '20s',
+  // Bounded even when no worker takes it: a ledger waits for the message under way before it continues as new.
+  scheduleToCloseTimeout: '2m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4 },
 } as const;
 const PASS_NOTICES_OPTIONS = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 } } as const;
