@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { createNotifyActivities } from '../src/activities/notify';
 import { exitCodeFor, formatReport } from '../src/cli/report';
 import { UpstreamError } from '../src/clients/errors';
@@ -32,6 +33,7 @@ import { buildWatcher } from '../src/workflows/buildWatcher';
 import { JOB_PREFIX, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
 import { capturedLogs, startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { containsSecret, historyToJSON } from './helpers/historyJson';
 import { WebhookReceiver } from './helpers/webhookReceiver';
 
 const V = '4.21';
@@ -336,13 +338,20 @@ describe('notifications on a dev server, with the simulators and a real worker',
     }
   }
 
+  /** The history (with its patch marker) replays against the current code, as a new worker would. */
+  async function assertReplays(workflowId: string, marker?: string) {
+    const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+    if (marker) assert.ok(containsSecret(JSON.parse(historyToJSON(history)), marker), `${workflowId}: no ${marker} marker`);
+    await Worker.runReplayHistory({ workflowBundle: temporal.bundle }, history, workflowId);
+  }
+
   const deliveriesOf = (key: string) => receiver.deliveries().filter((r) => r.key === key);
 
   /** No secret in any history of the task queue's workflows, nor in a log line. */
   async function assertNoSecret(workflowIds: string[]) {
     for (const id of workflowIds) {
-      const history = JSON.stringify(await temporal.client.workflow.getHandle(id).fetchHistory());
-      assert.ok(!history.includes(receiver.secretPath), `the webhook URL is in the history of ${id}`);
+      const history = JSON.parse(historyToJSON(await temporal.client.workflow.getHandle(id).fetchHistory())) as unknown;
+      assert.ok(!containsSecret(history, receiver.secretPath), `the webhook URL is in the history of ${id}`);
     }
     assert.ok(!capturedLogs.some((l) => l.includes(receiver.secretPath)), 'the webhook URL is in a log line');
   }
@@ -382,6 +391,8 @@ describe('notifications on a dev server, with the simulators and a real worker',
       assert.equal(deliveriesOf(key).length, 1, 'exactly one message for the event');
       assert.equal(receiver.requests.filter((r) => r.key === key).length, 1, 'and one POST');
       await assertNoSecret([ledgerWorkflowId(config.taskQueue, '4.21'), summary.workflowId, again.workflowId]);
+      await assertReplays(ledgerWorkflowId(config.taskQueue, '4.21'), 'ledger-notify');
+      await assertReplays(summary.workflowId, 'pass-notify');
     });
   });
 
@@ -414,6 +425,8 @@ describe('notifications on a dev server, with the simulators and a real worker',
       assert.match(JSON.stringify(down.body!.blocks), /Last error: .*HTTP 503/);
       assert.match(JSON.stringify(mine[0]!.body), /OCP 4\.21: release controller 4\.21\.0-0\.nightly\/latest: HTTP 503/);
       await assertNoSecret([healthWorkflowId(config.taskQueue), p1.workflowId, p2.workflowId]);
+      await assertReplays(p2.workflowId, 'pass-notify');
+      await assertReplays(healthWorkflowId(config.taskQueue));
     });
   });
 
