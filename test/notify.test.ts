@@ -171,6 +171,8 @@ describe('events, keys and messages (no server)', () => {
     };
     const m = slackMessage(event);
     assert.equal(m.text, `OCP 4.21: ${P} is not green on OSC (1 success, 1 error) [payload-final/4.21/${P}]`);
+    const reversed = slackMessage({ ...event, jobs: [...(event.kind === 'payload-final' ? event.jobs : [])].reverse() } as NotificationEvent);
+    assert.match(reversed.text, /\(1 success, 1 error\)/, "the tally's order does not follow the row's");
     assert.deepEqual(m.blocks, [
       { type: 'section', text: { type: 'mrkdwn', text: `*OCP 4.21: ${P} is not green on OSC (1 success, 1 error)*` } },
       {

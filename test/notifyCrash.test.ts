@@ -157,7 +157,9 @@ test('SIGKILLs around notifications: exactly one delivery per event (distinct ke
   assert.equal(receiver.requests.length, expected.length * 2, 'each event: one 503 (then a kill), one delivery by the next worker');
   for (const r of receiver.deliveries()) assert.ok(r.body?.text?.endsWith(`[${r.key}]`), 'the key is in the message too');
   const final = receiver.deliveries().find((r) => r.key === payloadFinalKey('4.21', payload))!;
-  assert.match(JSON.stringify(final.body!.blocks), /`azure-ipi-kata` success, attempts 1 <http[^|]+\|Prow>.*`aws-ipi-coco` error, attempts 1/);
+  assert.match(final.body!.text!, /is not green on OSC \(1 success, 1 error\)/);
+  assert.match(JSON.stringify(final.body!.blocks), /`azure-ipi-kata` success, attempts 1 <http[^|]+\|Prow>/);
+  assert.match(JSON.stringify(final.body!.blocks), /`aws-ipi-coco` error, attempts 1 <http[^|]+\|Prow>/);
   assert.equal(kills, 3, 'one while following, one per phase');
 
   // The webhook URL is nowhere: histories, the worker's output.

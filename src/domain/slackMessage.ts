@@ -16,6 +16,9 @@ export type SlackBlock =
 const MAX_SECTION = 2900;
 const MAX_LINES = 40;
 
+/** The tally's order, whatever the row's. */
+const VERDICT_ORDER = ['success', 'failure', 'error', 'aborted', 'unknown', 'failed-to-trigger'];
+
 const ICON: Record<string, string> = {
   success: ':white_check_mark:',
   failure: ':x:',
@@ -39,7 +42,8 @@ export function describeEvent(event: NotificationEvent): { title: string; lines:
     case 'payload-final': {
       const counts = new Map<string, number>();
       for (const j of event.jobs) counts.set(j.verdict, (counts.get(j.verdict) ?? 0) + 1);
-      const tally = [...counts].map(([v, n]) => `${n} ${v}`).join(', ');
+      const order = (v: string) => (VERDICT_ORDER.indexOf(v) + 1 || VERDICT_ORDER.length + 1);
+      const tally = [...counts].sort(([a], [b]) => order(a) - order(b)).map(([v, n]) => `${n} ${v}`).join(', ');
       const green = event.jobs.every((j) => j.verdict === 'success');
       return {
         title: `OCP ${event.version}: ${event.payload} ${green ? 'is green' : 'is not green'} on OSC (${tally})`,
