@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createNotifyActivities } from '../src/activities/notify';
@@ -287,6 +288,19 @@ describe('the client and the notify activity, against a local receiver (no Tempo
     // The same process's retry: it remembers.
     assert.deepEqual(await new MockActivityEnvironment({ attempt: 2 }).run(on.notify, { ...event, key: 'k-1' }), { key: 'k-1', state: 'sent', earlier: true });
     assert.equal(receiver.requests.length - before, 1, 'one POST for k-1');
+
+    // Cancelled while the receiver holds the POST: the activity ends with Temporal's cancellation.
+    receiver.responder = () => ({ status: 200, holdMs: 3000 });
+    try {
+      const env = new MockActivityEnvironment();
+      const n = receiver.requests.length;
+      const running = env.run(on.notify, { ...event, key: 'k-cancel' });
+      await receiver.until(() => receiver.requests.length > n, 'the held POST');
+      env.cancel();
+      await assert.rejects(running, (err: unknown) => err instanceof CancelledFailure);
+    } finally {
+      receiver.responder = () => undefined;
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { Context, log } from '@temporalio/activity';
+import { abortable } from '../clients/abortable';
 import type { HealthClient } from '../clients/health';
 import type { WebhookClient } from '../clients/webhook';
 import { passFailedEvent, upstreamDownEvents, type PassHealthReport } from '../domain/upstreamHealth';
@@ -50,7 +51,9 @@ export function createNotifyActivities(deps: NotifyDeps | undefined) {
         return { key: event.key, state: 'sent', earlier: true };
       }
       const webhook = deps.webhook;
-      const res = await asActivity(() => webhook.post(slackMessage(event), event.key, ctx.cancellationSignal));
+      // Cancelled: the POST is aborted and the activity ends with Temporal's cancellation.
+      const signal = ctx.cancellationSignal;
+      const res = await asActivity(() => abortable(webhook.post(slackMessage(event), event.key, signal), signal));
       ctx.heartbeat({ delivered: event.key } satisfies Delivered);
       delivered.push(event.key);
       if (delivered.length > DELIVERED_KEPT) delivered.shift();

@@ -12,7 +12,7 @@ export interface WebhookRequest {
 }
 
 /** Decides the answer to a request: a status (and headers), or undefined for 200. */
-export type Responder = (req: WebhookRequest, nth: number) => { status: number; headers?: Record<string, string>; body?: string } | undefined;
+export type Responder = (req: WebhookRequest, nth: number) => { status: number; headers?: Record<string, string>; body?: string; holdMs?: number } | undefined;
 
 /**
  * A local Slack-compatible receiver (node:http): records every POST with its Idempotency-Key
@@ -83,6 +83,8 @@ export class WebhookReceiver {
     const answer = req.method === 'POST' && req.url === this.secretPath ? this.responder(entry, nth) : { status: 404, body: 'no_service' };
     entry.status = answer?.status ?? 200;
     this.requests.push(entry);
+    if (answer?.holdMs) await new Promise((r) => setTimeout(r, answer.holdMs));
+    if (res.destroyed) return;
     res.writeHead(entry.status, { 'Content-Type': 'text/plain', ...(answer?.headers ?? {}) });
     res.end(answer?.body ?? (entry.status < 300 ? 'ok' : 'error'), () => this.onAnswered(entry));
   }
