@@ -9,6 +9,8 @@ import { RateLimiter } from './clients/rateLimiter';
 import { ReleaseControllerClient } from './clients/releaseController';
 import { LedgerClient } from './clients/ledger';
 import { TriggerRecordClient } from './clients/triggerRecords';
+import { HealthClient } from './clients/health';
+import { readWebhookUrl, WebhookClient } from './clients/webhook';
 import { discoverVersions, type WatcherConfig } from './config/load';
 import { resolvePassPlan } from './config/plan';
 import { ledgerOptionsOf } from './config/ledgerOptions';
@@ -55,6 +57,12 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
       // `ocpVersions: discover`: the streams the release controller has now, from discover.min.
       const accepted = await releaseController.acceptedStreams();
       return resolvePassPlan(config, request, discoverVersions(config, accepted));
+    },
+    // Notifications: off without a webhook file; the URL is read from it on every use.
+    notify: {
+      ...(config.notify.webhookFile ? { webhook: new WebhookClient({ url: () => readWebhookUrl(config.notify.webhookFile!) }) } : {}),
+      health: new HealthClient(options.client, config.taskQueue),
+      downPasses: config.notify.downPasses,
     },
     gangwayBudget: {
       taskQueue: gangwayTaskQueue(config.taskQueue),

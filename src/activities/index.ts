@@ -20,6 +20,9 @@ import { findEarlierTrigger } from './earlierTrigger';
 import { FAILURE_TYPES } from '../domain/failureTypes';
 import { asActivity, toApplicationFailure } from './failures';
 import { whileHeartbeating } from './heartbeat';
+import { createNotifyActivities, type NotifyDeps } from './notify';
+
+export type { NotifyDeps, PassNoticeRequest } from './notify';
 
 export interface ActivityDeps {
   /** The Temporal client the record clients use: their calls are cancelled with the activity. */
@@ -40,6 +43,8 @@ export interface ActivityDeps {
    * Left out (tests with in-memory upstreams), every request goes as soon as its client allows.
    */
   gangwayBudget?: GangwayBudget;
+  /** Notifications (`notify:` config); left out, they are off. */
+  notify?: NotifyDeps;
 }
 
 export interface GangwayBudget {
@@ -72,6 +77,9 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 /** Thin wrappers: the clients do the work and classify failures; these only adapt to Temporal. */
 export function createActivities(deps: ActivityDeps) {
   return {
+    // `notify` and `passNotices` (src/activities/notify.ts).
+    ...createNotifyActivities(deps.notify),
+
     async findLatestAcceptedRelease(stream: string): Promise<Release> {
       return asActivity(() => deps.releaseController.latestAccepted(stream));
     },

@@ -34,6 +34,8 @@ export function formatReport(summary: PassSummary, header: ReportHeader): string
   if (summary.dryRun) lines.push(`Jobs that would be triggered: ${t.wouldTrigger}`);
   if (t.versionsWithoutRelease) lines.push(`Versions without an Accepted release: ${t.versionsWithoutRelease}`);
   if (t.versionsFailed) lines.push(`Versions that could not be checked: ${t.versionsFailed}`);
+  // A notification that could not be sent is reported, never a reason to fail the pass.
+  for (const n of summary.notifications ?? []) if (n.state === 'failed') lines.push(`Notification not sent (${n.key}): ${n.reason ?? 'unknown reason'}`);
   lines.push('', finalLine(summary), '');
   return lines.join('\n');
 }

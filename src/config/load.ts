@@ -4,6 +4,7 @@ import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { DEFAULT_FOLLOW, followSettingsProblem, formatDuration, type FollowSettings } from '../domain/follow';
 import { DEFAULT_RETRIGGER, retriggerSettingsProblem, type RetriggerSettings } from '../domain/retrigger';
 import { DEFAULT_MAX_PAYLOADS_PER_PASS, type PayloadMode } from '../domain/payloads';
+import { DEFAULT_DOWN_PASSES } from '../domain/upstreamHealth';
 import type { DedupPolicy, JobSpec, RetrySettings, VersionSpec } from '../domain/types';
 import * as d from './defaults';
 import { baseUrlSchema, configFileSchema, describeSchemaError, ocpVersionSchema, type ConfigFile } from './schema';
@@ -45,6 +46,8 @@ export interface WatcherConfig {
   follow: FollowSettings;
   /** Bounded retrigger: which final states are retried, how often, after which backoff. */
   retrigger: RetriggerSettings;
+  /** Notifications: the file holding the webhook URL (none: off), and after how many down passes in a row an upstream is announced. */
+  notify: { webhookFile?: string; downPasses: number };
   httpTimeoutMs: number;
   schedule: { id: string; cron: string; timezone: string; catchupWindowMs: number };
   taskQueue: string;
@@ -361,6 +364,8 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
   const secretsDir = env.SECRETS_DIR || d.DEFAULT_SECRETS_DIR;
   const tokenFile = env.GANGWAY_TOKEN_FILE || file.gangway?.tokenFile || path.join(secretsDir, d.TOKEN_FILE_NAME);
 
+  const webhookFile = env.NOTIFY_WEBHOOK_FILE || file.notify?.webhookFile;
+
   const httpTimeout = file.http?.timeout ?? '60s';
   const inFlightGrace = file.trigger?.inFlightGrace ?? '60s';
   const httpTimeoutMs = parseDuration(httpTimeout);
@@ -455,6 +460,10 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     payloads,
     follow,
     retrigger,
+    notify: {
+      ...(webhookFile ? { webhookFile } : {}),
+      downPasses: file.notify?.downPasses ?? DEFAULT_DOWN_PASSES,
+    },
     httpTimeoutMs,
     schedule: {
       id: file.schedule?.id ?? d.DEFAULT_SCHEDULE_ID,

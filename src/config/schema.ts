@@ -124,6 +124,13 @@ export const configFileSchema = z.strictObject({
       superseded: z.boolean().optional(),
     })
     .optional(),
+  // Notifications to a Slack-compatible webhook; the URL is a secret, kept in a file.
+  notify: z
+    .strictObject({
+      webhookFile: z.string().min(1).optional(),
+      downPasses: z.number().int().min(1).max(100).optional(),
+    })
+    .optional(),
   jobPrefix: z.string().optional(),
   jobs: jobList.optional(),
   // Per version, a list used instead of `jobs` (keys are quoted versions: "4.17").

@@ -18,6 +18,7 @@ import { attemptWorkflowId } from './labels';
 import { compareNightlies } from './nightly';
 import { attemptsAllowed, DEFAULT_RETRIGGER, planRetry, type RetriableState, RETRIABLE_STATES, type RetriggerSettings, retriggerSettingsProblem } from './retrigger';
 import type { RetrySettings } from './types';
+import type { LedgerNotices, RetryView } from './notifications';
 
 /** Workflow type of the ledger. */
 export const LEDGER_WORKFLOW_TYPE = 'versionLedger';
@@ -151,6 +152,8 @@ export interface LedgerState {
   /** The newest payload this ledger ever recorded as triggered; survives pruning. */
   newestTriggered: string | null;
   paused: PausedRecord | null;
+  /** The notifications this ledger has taken (src/domain/notifications.ts); absent before they existed. */
+  notices?: LedgerNotices;
 }
 
 // ---- Requests and results --------------------------------------------------------------------
@@ -879,6 +882,17 @@ export class Ledger {
       }
     }
     return targets.sort((x, y) => x.atMs - y.atMs);
+  }
+
+  /** Bounded retrigger's view of a job, for notifications: a retry still to come, or none left. */
+  retryView(): RetryView {
+    return {
+      pending: (p, j) => planRetry(j.attempts, this.isSuperseded(p.name), this.retrigger).due,
+      exhausted: (p, j) => {
+        const plan = planRetry(j.attempts, this.isSuperseded(p.name), this.retrigger);
+        return !plan.due && plan.why === 'exhausted';
+      },
+    };
   }
 
   /** When the soonest attempt the ledger starts is due (ms since the epoch), or undefined. */

@@ -1,5 +1,6 @@
 // Plain data that crosses workflow boundaries. Nothing here may import Node modules:
 // workflow code imports this file and must stay replay-safe.
+import type { NotificationOutcome } from './notifications';
 
 export type DedupPolicy = 'exact-payload' | 'recent-success';
 
@@ -210,6 +211,8 @@ export interface PassSummary {
   discovered?: DiscoveredStreams;
   versions: VersionResult[];
   totals: Totals;
+  /** What became of the pass's notifications (README, "Notifications"); absent when it sent none. */
+  notifications?: NotificationOutcome[];
 }
 
 export interface TriggerRequest {

@@ -6,7 +6,10 @@ import { isLegacyPassInput, parsePassRequest, PassRequestError } from '../domain
 import { OCP_VERSION, PAYLOAD } from '../domain/searchAttributes';
 import { countTotals } from '../domain/summary';
 import type { DeckStatus, LegacyPassInput, PassPlan, PassRequest, PassSummary, Release, VersionResult } from '../domain/types';
+import { passFailureReasons, upstreamHealthOf } from '../domain/upstreamHealth';
+import type { NotificationOutcome } from '../domain/notifications';
 import { failureDetail } from './failures';
+import { notifyPass } from './notices';
 import { versionWorkflowId } from './ids';
 import { legacyPass } from './legacy/buildWatcherV1';
 import { summaryQuery, versionProgressSignal, type VersionProgress } from './messages';
@@ -44,6 +47,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   const finished = new Set<string>();
   let deck: DeckStatus = { state: 'pending' };
   let finishedAt: string | undefined;
+  let notifications: NotificationOutcome[] | undefined;
 
   const summary = (): PassSummary => ({
     workflowId: info.workflowId,
@@ -57,6 +61,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     ...(plan?.discovered ? { discovered: plan.discovered } : {}),
     versions,
     totals: countTotals(versions),
+    ...(notifications?.length ? { notifications } : {}),
   });
   setHandler(summaryQuery, summary);
   setHandler(versionProgressSignal, (progress: VersionProgress) => {
@@ -75,6 +80,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   } catch (err) {
     const detail = failureDetail(err);
     if (detail.type === FAILURE_TYPES.invalidPassInput) throw invalidInput(detail.reason);
+    await notifyPass({ passId: info.workflowId, upstreams: {} }, [`could not resolve the pass input: ${detail.reason}`]);
     throw ApplicationFailure.create({ type: 'PlanFailed', message: `could not resolve the pass input: ${detail.reason}`, nonRetryable: true });
   }
   const { settings } = plan;
@@ -187,6 +193,9 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
 
   const payloads = versions.flatMap((v) => [...(v.earlier ?? []).map((e) => e.release.name), ...(v.release ? [v.release.name] : [])]);
   if (payloads.length) upsertSearchAttributes([{ key: PAYLOAD, value: payloads }]);
+  // Notifications (pass failed, an upstream down passes in a row) never fail the pass.
+  const done = summary();
+  notifications = await notifyPass(upstreamHealthOf(done), passFailureReasons(done));
   finishedAt = new Date().toISOString();
   return summary();
 }

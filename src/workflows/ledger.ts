@@ -19,6 +19,7 @@ import {
 } from '../domain/ledger';
 import { failureDetail } from './failures';
 import { postAttempt } from './ledgerLaunch';
+import { startLedgerNotices } from './notices';
 import { forEachLimited } from './pool';
 import {
   claimTriggerUpdate,
@@ -105,6 +106,8 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   const soonest = () => Math.min(ledger.nextLookDueMs(follow) ?? Infinity, soonestLaunch());
   // Wakes the loop when a launch appears before the patch was taken (e.g. a retest Update).
   const launchNews = () => !retriggerOn && (retriggerBlocked ? !workflowInfo().unsafe.isReplaying : hasLaunches());
+  // Notifications (payload final, retries exhausted) are sent beside the main loop, from the state.
+  const notices = startLedgerNotices(ledger.state, ledger.retryView());
 
   while (!longEnough()) {
     if (!retriggerOn && hasLaunches()) {
@@ -140,6 +143,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   // Handlers are synchronous, so none is ever half done; this stays for any that may not be.
   // An attempt being started finishes in this run: its record then goes on with the state.
   await condition(() => allHandlersFinished() && launching.size === 0);
+  await notices.stop();
   await continueAsNew<typeof versionLedger>({
     version,
     keepPayloads,
