@@ -15,6 +15,7 @@ import { PassRequestError } from '../domain/passRequest';
 import type { DedupPolicy, DeckSnapshot, PassPlan, PassRequest, Release, TriggerRecordOutcome, TriggerRecordState, TriggerRequest, TriggerResult } from '../domain/types';
 import { findEarlierTrigger } from './earlierTrigger';
 import { FAILURE_TYPES } from '../domain/failureTypes';
+import type { MetricRecorder } from '../domain/metrics';
 import { asActivity, toApplicationFailure } from './failures';
 import { whileHeartbeating } from './heartbeat';
 
@@ -37,6 +38,8 @@ export interface ActivityDeps {
    * Left out (tests with in-memory upstreams), every request goes as soon as its client allows.
    */
   gangwayBudget?: GangwayBudget;
+  /** The worker's metrics (src/domain/metrics.ts): here, the waits for a Gangway permit. */
+  metrics?: MetricRecorder;
 }
 
 export interface GangwayBudget {
@@ -194,7 +197,7 @@ export function createActivities(deps: ActivityDeps) {
     // after it, which come after the grace and Deck's lag, or a request of an activity
     // scheduled on another queue by a trigger from before that queue) first takes a permit.
     const paidByDispatch = !deps.gangwayBudget || (!lookUpFirst && info.taskQueue === deps.gangwayBudget.taskQueue);
-    const gangway = paidByDispatch ? deps.gangway : withPermits(deps.gangway, deps.gangwayBudget!, `${run?.workflowId ?? info.activityId}/attempt-${info.attempt}`);
+    const gangway = paidByDispatch ? deps.gangway : withPermits(deps.gangway, deps.gangwayBudget!, `${run?.workflowId ?? info.activityId}/attempt-${info.attempt}`, deps.metrics);
     if (lookUpFirst) {
       if (info.attempt > 1) {
         const graceLeft = info.currentAttemptScheduledTimestampMs + deps.trigger.inFlightGraceMs - Date.now();
@@ -238,13 +241,15 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 /** The two Gangway requests a trigger makes, each after a permit (`name` prefixes the permits' workflow IDs). */
-function withPermits(gangway: GangwayClient, budget: GangwayBudget, name: string): Pick<GangwayClient, 'listExecutions' | 'createExecution'> {
+function withPermits(gangway: GangwayClient, budget: GangwayBudget, name: string, metrics?: MetricRecorder): Pick<GangwayClient, 'listExecutions' | 'createExecution'> {
   const permit = async (what: string) => {
     const ctx = Context.current();
     const id = `osc-gangway-permit/${name}/${what}-${randomUUID().slice(0, 8)}`;
     const started = Date.now();
     await budget.permit(id, ctx.cancellationSignal);
-    log.info('Gangway permit taken', { permit: id, waitMs: Date.now() - started });
+    const waitMs = Date.now() - started;
+    metrics?.record('gangwayRateLimitWait', { kind: 'permit' }, waitMs / 1000);
+    log.info('Gangway permit taken', { permit: id, waitMs });
   };
   return {
     listExecutions: async (jobName) => {

@@ -22,6 +22,8 @@ export interface RunOptions extends PassRequest {
   err?: (line: string) => void;
   /** SIGINT/SIGTERM handling; by default one listening on this process for as long as the run lasts. */
   interrupt?: Interrupt;
+  /** The Runtime serves /metrics (`--metrics-port`): keep its state gauges fresh too. */
+  metrics?: boolean;
 }
 
 export interface RunOutcome {
@@ -79,7 +81,7 @@ async function startAndFollow(options: RunOptions, input: PassRequest, tokenLine
   if (!serverFromEnvironment()) options.log(`Starting the embedded Temporal dev server (history in ${defaultDbFile()})`);
   let session: Session;
   try {
-    session = await openSession({ config: options.config, withWorker: true });
+    session = await openSession({ config: options.config, withWorker: true, ...(options.metrics ? { stateGauges: true } : {}) });
   } catch (error) {
     if (interrupt.signal) return interrupted();
     throw error;

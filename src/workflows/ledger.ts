@@ -12,8 +12,11 @@ import {
   parseLedgerInput,
   type FollowTarget,
   type LedgerInput,
+  type RecordVerdictRequest,
 } from '../domain/ledger';
 import { failureDetail } from './failures';
+import { attemptIn, COUNTED_VERDICTS } from '../domain/metrics';
+import { countInWorkflow } from './metrics';
 import { forEachLimited } from './pool';
 import {
   claimTriggerUpdate,
@@ -65,7 +68,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   setHandler(recordTriggerUpdate, (req) => apply(() => ledger.recordTrigger(req, now())), {
     validator: (req) => validate(() => ledger.checkRecordTrigger(req)),
   });
-  setHandler(recordVerdictUpdate, (req) => apply(() => ledger.recordVerdict(req, now())), {
+  setHandler(recordVerdictUpdate, (req) => apply(() => recordVerdict(req)), {
     validator: (req) => validate(() => ledger.checkRecordVerdict(req)),
   });
   setHandler(pauseUpdate, (req) => apply(() => ledger.pause(req, now())), { validator: (req) => validate(() => ledger.checkPause(req)) });
@@ -73,6 +76,14 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   setHandler(retestUpdate, (req) => apply(() => ledger.retest(req, now())), { validator: (req) => validate(() => ledger.checkRetest(req)) });
   setHandler(matrixQuery, () => ledger.matrix());
   setHandler(newestTriggeredQuery, () => ledger.state.newestTriggered);
+
+  /** The Update's rule; a verdict it makes final is counted (the attempt's state changed, not only its URL). */
+  function recordVerdict(req: RecordVerdictRequest) {
+    const before = attemptIn(ledger.state, req.payload, req.job, req.attempt).state;
+    const r = ledger.recordVerdict(req, now());
+    if (r.attempt.state !== before) countVerdict(version, attemptIn(ledger.state, req.payload, req.job, req.attempt).shortName, r.attempt.state);
+    return r;
+  }
 
   const longEnough = () => {
     const info = workflowInfo();
@@ -122,6 +133,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
     try {
       const r = ledger.recordLook(target, seen, now(), follow);
       if (r.done && r.changed) {
+        countVerdict(version, target.shortName, r.attempt.state);
         log.info('Follow-through: verdict recorded', { version, payload: target.payload, job: target.shortName, attempt: target.attempt, state: r.attempt.state });
       }
     } catch (err) {
@@ -130,6 +142,11 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
       log.warn('Follow-through: the attempt is no longer in the ledger', { version, payload: target.payload, job: target.shortName, reason: err.message });
     }
   }
+}
+
+/** A final verdict (or `unknown`) newly recorded: counted once, live (see ./metrics). */
+function countVerdict(version: string, job: string, state: string): void {
+  if (COUNTED_VERDICTS.includes(state)) countInWorkflow('verdicts', { version, job, verdict: state });
 }
 
 /**
