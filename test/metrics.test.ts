@@ -26,6 +26,7 @@ import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher, summaryQuery, versionWorkflowId } from '../src/workflows/buildWatcher';
 import { tempDir, writeTokenFile } from './helpers/config';
 import { scrape, select, total, type Sample } from './helpers/prometheus';
+import { dashboardExpressions, groupingLabels, metricNames, ruleExpressions, TARGET_LABELS } from './helpers/promql';
 import { WorkerProcess } from './helpers/workerProcess';
 
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
@@ -231,6 +232,14 @@ describe('/metrics of a real worker process, across a SIGKILL and a replay', () 
     assert.ok(samples.some((s) => s.name.startsWith('temporal_') && s.labels.task_queue === taskQueue), "the SDK's worker metrics");
     // Nothing secret, no upstream URL.
     for (const secret of [token, sims.gangwayUrl, sims.deckUrl, sims.releaseControllerUrl]) assert.ok(!text.includes(secret), `not in /metrics: ${secret}`);
+    // Every metric the Grafana dashboard and the alerts read is served, with the labels they group by.
+    for (const { where, expr } of [...dashboardExpressions(), ...ruleExpressions()]) {
+      for (const name of metricNames(expr)) {
+        const found = select(samples, name);
+        assert.ok(found.length > 0, `${where}: ${name} is not on /metrics`);
+        for (const label of groupingLabels(expr).filter((l) => !TARGET_LABELS.includes(l))) assert.ok(found.some((s) => label in s.labels), `${where}: ${name} has no label ${label}`);
+      }
+    }
     const names = [...new Set(samples.filter((s) => s.name.startsWith('osc_')).map((s) => s.name))].sort();
     process.stdout.write(`# watcher metrics: ${names.join(' ')}\n`);
   });

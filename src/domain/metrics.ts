@@ -193,3 +193,17 @@ export function notGreen(matrix: Pick<LedgerMatrix, 'payloads'>): NotGreen {
   }
   return { count, ...(oldest !== undefined ? { oldestFirstSeenMs: oldest } : {}) };
 }
+
+/**
+ * The series names Prometheus sees for each metric, with the Runtime installed as cli/logging.ts
+ * does (countersTotalSuffix; no unit suffix): `_total` on counters, `_bucket`/`_sum`/`_count` on
+ * histograms. Checked against a real scrape by test/metrics.test.ts.
+ */
+export function exportedSeries(): Map<string, { key: MetricKey; labels: readonly string[] }> {
+  const out = new Map<string, { key: MetricKey; labels: readonly string[] }>();
+  for (const [key, d] of Object.entries(METRICS) as Array<[MetricKey, MetricDef<string>]>) {
+    const names = d.kind === 'counter' ? [`${d.name}_total`] : d.kind === 'histogram' ? [`${d.name}_bucket`, `${d.name}_sum`, `${d.name}_count`] : [d.name];
+    for (const name of names) out.set(name, { key, labels: name.endsWith('_bucket') ? [...d.labels, 'le'] : d.labels });
+  }
+  return out;
+}
