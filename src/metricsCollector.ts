@@ -41,6 +41,7 @@ export class StateGauges {
   private readonly newestRelease = new Map<string, { name: string; closeTimeMs: number }>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(private readonly options: StateGaugeOptions) {
     this.passes = new PassRecordClient(options.client, options.config.taskQueue);
@@ -53,7 +54,9 @@ export class StateGauges {
   start(): this {
     const tick = () => {
       this.running ??= this.refresh()
-        .catch((err) => this.options.onError?.(err))
+        .catch((err) => {
+          if (!this.stopped) this.options.onError?.(err);
+        })
         .finally(() => (this.running = undefined));
     };
     tick();
@@ -61,9 +64,13 @@ export class StateGauges {
     return this;
   }
 
+  /**
+   * No more refreshes. One under way is not waited for: a ledger query needs a worker, and the
+   * worker may be gone already; closing the connection ends it, and its error is not reported.
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
-    await this.running;
   }
 
   /** One refresh: the passes completed since the last one, then every version's ledger. */
