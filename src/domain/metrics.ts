@@ -82,7 +82,7 @@ export const METRICS = {
     kind: 'gauge',
     labels: ['version'] as const,
     valueType: 'float',
-    help: 'Age of the newest Accepted nightly the last pass found for the version (from the time in its name)',
+    help: 'Age of the newest Accepted nightly of the version, as the latest completed pass that found one saw it (from the time in its name)',
   }),
   payloadsNotGreen: def({
     name: `${METRIC_PREFIX}payloads_not_green`,
