@@ -18,6 +18,7 @@ import { PassRequestError } from '../domain/passRequest';
 import type { DedupPolicy, DeckSnapshot, PassPlan, PassRequest, PreviousPayload, Release, TriggerRecordOutcome, TriggerRecordState, TriggerRequest, TriggerResult } from '../domain/types';
 import { findEarlierTrigger } from './earlierTrigger';
 import { FAILURE_TYPES } from '../domain/failureTypes';
+import type { MetricRecorder } from '../domain/metrics';
 import { asActivity, toApplicationFailure } from './failures';
 import { whileHeartbeating } from './heartbeat';
 import { createNotifyActivities, type NotifyDeps } from './notify';
@@ -45,6 +46,8 @@ export interface ActivityDeps {
   gangwayBudget?: GangwayBudget;
   /** Notifications (`notify:` config); left out, they are off. */
   notify?: NotifyDeps;
+  /** The worker's metrics (src/domain/metrics.ts): here, the waits for a Gangway permit. */
+  metrics?: MetricRecorder;
 }
 
 export interface GangwayBudget {
@@ -240,7 +243,7 @@ export function createActivities(deps: ActivityDeps) {
     // after it, which come after the grace and Deck's lag, or a request of an activity
     // scheduled on another queue by a trigger from before that queue) first takes a permit.
     const paidByDispatch = !deps.gangwayBudget || (!lookUpFirst && info.taskQueue === deps.gangwayBudget.taskQueue);
-    const gangway = paidByDispatch ? bound(deps.gangway, signal) : withPermits(deps.gangway, deps.gangwayBudget!, `${run?.workflowId ?? info.activityId}/attempt-${info.attempt}`, signal);
+    const gangway = paidByDispatch ? bound(deps.gangway, signal) : withPermits(deps.gangway, deps.gangwayBudget!, `${run?.workflowId ?? info.activityId}/attempt-${info.attempt}`, signal, deps.metrics);
     if (lookUpFirst) {
       if (info.attempt > 1) {
         const graceLeft = info.currentAttemptScheduledTimestampMs + deps.trigger.inFlightGraceMs - Date.now();
@@ -294,12 +297,14 @@ function bound(gangway: GangwayClient, signal: AbortSignal): TriggerGangway {
 }
 
 /** The two Gangway requests a trigger makes, each after a permit (`name` prefixes the permits' workflow IDs). */
-function withPermits(gangway: GangwayClient, budget: GangwayBudget, name: string, signal: AbortSignal): TriggerGangway {
+function withPermits(gangway: GangwayClient, budget: GangwayBudget, name: string, signal: AbortSignal, metrics?: MetricRecorder): TriggerGangway {
   const permit = async (what: string) => {
     const id = `osc-gangway-permit/${name}/${what}-${randomUUID().slice(0, 8)}`;
     const started = Date.now();
     await budget.permit(id, signal);
-    log.info('Gangway permit taken', { permit: id, waitMs: Date.now() - started });
+    const waitMs = Date.now() - started;
+    metrics?.record('gangwayRateLimitWait', { kind: 'permit' }, waitMs / 1000);
+    log.info('Gangway permit taken', { permit: id, waitMs });
   };
   return {
     listExecutions: async (jobName) => {

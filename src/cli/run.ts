@@ -31,6 +31,8 @@ export interface RunOptions extends PassRequest {
   wait?: boolean;
   /** How often `--wait` asks the ledgers (default 1 s, or follow.pollEvery if shorter). */
   waitPollEveryMs?: number;
+  /** The Runtime serves /metrics (`--metrics-port`): keep its state gauges fresh too. */
+  metrics?: boolean;
 }
 
 export interface RunOutcome {
@@ -90,7 +92,7 @@ async function startAndFollow(options: RunOptions, input: PassRequest, tokenLine
   if (!serverFromEnvironment()) options.log(`Starting the embedded Temporal dev server (history in ${defaultDbFile()})`);
   let session: Session;
   try {
-    session = await openSession({ config: options.config, withWorker: true });
+    session = await openSession({ config: options.config, withWorker: true, ...(options.metrics ? { stateGauges: true } : {}) });
   } catch (error) {
     if (interrupt.signal) return interrupted();
     throw error;

@@ -1,6 +1,6 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { UpstreamError } from './errors';
-import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY } from './http';
+import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY, type UpstreamObserver } from './http';
 import type { RateLimiter } from './rateLimiter';
 
 export interface CreateExecutionRequest {
@@ -35,6 +35,8 @@ export interface GangwayClientOptions {
   rateLimiter?: RateLimiter;
   /** Hears each wait for a rate-limit slot, for the log. */
   onRateLimitWait?: (waitMs: number, what: string) => void;
+  /** Hears each request's status class, for the metrics. */
+  observer?: UpstreamObserver;
 }
 
 // Gangway answers 500 for an unknown job: retrying will not make the job exist.
@@ -44,7 +46,7 @@ export class GangwayClient {
   private readonly http: AxiosInstance;
 
   constructor(private readonly options: GangwayClientOptions) {
-    this.http = createHttp(options.baseUrl, options.timeoutMs);
+    this.http = createHttp(options.baseUrl, options.timeoutMs, { upstream: 'gangway', observer: options.observer });
   }
 
   /**

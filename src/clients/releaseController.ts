@@ -2,7 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { Release } from '../domain/types';
 import { NoAcceptedReleaseError, UpstreamError } from './errors';
-import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY } from './http';
+import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY, type UpstreamObserver } from './http';
 
 // pullSpec is opaque (contracts.md §1), but it ends up in a POST body and a label
 // annotation, so reject anything that does not look like an image reference.
@@ -20,8 +20,8 @@ export const releaseTagSchema = z.object({
 export class ReleaseControllerClient {
   private readonly http: AxiosInstance;
 
-  constructor(baseUrl: string, timeoutMs: number) {
-    this.http = createHttp(baseUrl, timeoutMs);
+  constructor(baseUrl: string, timeoutMs: number, observer?: UpstreamObserver) {
+    this.http = createHttp(baseUrl, timeoutMs, { upstream: 'release-controller', observer });
   }
 
   /** Newest Accepted tag of a stream (the controller answers only Accepted ones). */

@@ -49,6 +49,8 @@ export interface WatcherConfig {
   /** Notifications: the file holding the webhook URL (none: off), and after how many down passes in a row an upstream is announced. */
   notify: { webhookFile?: string; downPasses: number };
   httpTimeoutMs: number;
+  /** Prometheus `/metrics` (src/domain/metrics.ts): served on `port` when set; state gauges re-read every `refreshEveryMs`. */
+  metrics: { port?: number; refreshEveryMs: number };
   schedule: { id: string; cron: string; timezone: string; catchupWindowMs: number };
   taskQueue: string;
   /** How long workflows cached by a worker that died wait before another worker takes them. */
@@ -465,6 +467,10 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
       downPasses: file.notify?.downPasses ?? DEFAULT_DOWN_PASSES,
     },
     httpTimeoutMs,
+    metrics: {
+      ...(file.metrics?.port !== undefined ? { port: file.metrics.port } : {}),
+      refreshEveryMs: fromFile(() => atLeast('metrics.refreshEvery', file.metrics?.refreshEvery ?? '1m', 1000)),
+    },
     schedule: {
       id: file.schedule?.id ?? d.DEFAULT_SCHEDULE_ID,
       cron: file.schedule?.cron ?? d.DEFAULT_CRON,
@@ -476,6 +482,12 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     shutdownGraceMs: parseDuration(file.temporal?.shutdownGrace ?? '30s'),
     source,
   };
+}
+
+function atLeast(key: string, text: string, minMs: number): number {
+  const ms = parseDuration(text);
+  if (ms < minMs) throw new ConfigError(`${key}: must be at least ${minMs / 1000}s, got ${text}`);
+  return ms;
 }
 
 function trimUrl(url: string): string {

@@ -131,6 +131,13 @@ export const configFileSchema = z.strictObject({
       downPasses: z.number().int().min(1).max(100).optional(),
     })
     .optional(),
+  // Prometheus /metrics of `worker` and `run` (off without a port; --metrics-port wins).
+  metrics: z
+    .strictObject({
+      port: z.number().int().min(1).max(65535).optional(),
+      refreshEvery: duration.optional(),
+    })
+    .optional(),
   jobPrefix: z.string().optional(),
   jobs: jobList.optional(),
   // Per version, a list used instead of `jobs` (keys are quoted versions: "4.17").

@@ -16,10 +16,13 @@ import {
   parseLedgerInput,
   type FollowTarget,
   type LedgerInput,
+  type RecordVerdictRequest,
 } from '../domain/ledger';
 import { failureDetail } from './failures';
 import { postAttempt } from './ledgerLaunch';
 import { startLedgerNotices } from './notices';
+import { attemptIn, COUNTED_VERDICTS } from '../domain/metrics';
+import { countInWorkflow } from './metrics';
 import { forEachLimited } from './pool';
 import {
   claimTriggerUpdate,
@@ -80,7 +83,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   setHandler(recordTriggerUpdate, (req) => apply(() => ledger.recordTrigger(req, now())), {
     validator: (req) => validate(() => ledger.checkRecordTrigger(req)),
   });
-  setHandler(recordVerdictUpdate, (req) => apply(() => ledger.recordVerdict(req, now())), {
+  setHandler(recordVerdictUpdate, (req) => apply(() => recordVerdict(req)), {
     validator: (req) => validate(() => ledger.checkRecordVerdict(req)),
   });
   setHandler(pauseUpdate, (req) => apply(() => ledger.pause(req, now())), { validator: (req) => validate(() => ledger.checkPause(req)) });
@@ -89,6 +92,14 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   setHandler(matrixQuery, () => ledger.matrix());
   setHandler(newestTriggeredQuery, () => ledger.state.newestTriggered);
   setHandler(earlierTriesSinceQuery, (payload, job) => ledger.earlierTriesSince(String(payload), String(job)));
+
+  /** The Update's rule; a verdict it makes final is counted (the attempt's state changed, not only its URL). */
+  function recordVerdict(req: RecordVerdictRequest) {
+    const before = attemptIn(ledger.state, req.payload, req.job, req.attempt).state;
+    const r = ledger.recordVerdict(req, now());
+    if (r.attempt.state !== before) countVerdict(version, attemptIn(ledger.state, req.payload, req.job, req.attempt).shortName, r.attempt.state);
+    return r;
+  }
 
   const longEnough = () => {
     const info = workflowInfo();
@@ -193,6 +204,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
     try {
       const r = ledger.recordLook(target, seen, now(), follow);
       if (r.done && r.changed) {
+        countVerdict(version, target.shortName, r.attempt.state);
         log.info('Follow-through: verdict recorded', { version, payload: target.payload, job: target.shortName, attempt: target.attempt, state: r.attempt.state });
       }
     } catch (err) {
@@ -201,6 +213,11 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
       log.warn('Follow-through: the attempt is no longer in the ledger', { version, payload: target.payload, job: target.shortName, reason: err.message });
     }
   }
+}
+
+/** A final verdict (or `unknown`) newly recorded: counted once, live (see ./metrics). */
+function countVerdict(version: string, job: string, state: string): void {
+  if (COUNTED_VERDICTS.includes(state)) countInWorkflow('verdicts', { version, job, verdict: state });
 }
 
 /**

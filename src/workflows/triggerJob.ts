@@ -6,6 +6,7 @@ import type { RetrySettings, TriggerRequest, TriggerResult } from '../domain/typ
 import { failureDetail } from './failures';
 import { toRetryPolicy } from './retry';
 import { DECISION } from '../domain/searchAttributes';
+import { countInWorkflow } from './metrics';
 
 export interface TriggerJobInput {
   request: TriggerRequest;
@@ -45,13 +46,16 @@ export async function triggerJob(input: TriggerJobInput): Promise<TriggerResult>
     retry: toRetryPolicy(input.retry),
   });
   const { request } = input;
+  const counted = (result: 'triggered' | 'failed') => countInWorkflow('triggers', { version: request.version, job: request.job.shortName, result });
   try {
     const result = await triggerGangwayJob(request);
     upsertSearchAttributes([{ key: DECISION, value: 'triggered' }]);
+    counted('triggered');
     return result;
   } catch (err) {
     const detail = failureDetail(err);
     upsertSearchAttributes([{ key: DECISION, value: 'failed' }]);
+    counted('failed');
     log.warn('Trigger failed', { job: request.job.name, payload: request.release.name, reason: detail.reason });
     throw ApplicationFailure.create({ type: FAILURE_TYPES.triggerFailed, message: detail.reason, nonRetryable: true, details: [detail] });
   }

@@ -19,6 +19,7 @@ import { buildTriggerRequest } from '../domain/trigger';
 import type { JobOutcome, JobSpec, PassSettings, PayloadOutcome, Release, VersionPlan, VersionResult } from '../domain/types';
 import { failureDetail } from './failures';
 import { versionProgressSignal } from './messages';
+import { countInWorkflow } from './metrics';
 import { forEachLimited } from './pool';
 import { toRetryPolicy } from './retry';
 import { triggerJob } from './triggerJob';
@@ -89,6 +90,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     const reason = `${release.name} is older than ${newer}, which this watcher already triggered for OCP ${plan.version}; not going back`;
     log.warn('Newest Accepted release is older than one already triggered', { version: plan.version, release: release.name, newer });
     state.jobs = state.jobs.map((j) => ({ ...j, decision: 'skipped', reason }));
+    for (const j of state.jobs) countDecision(j);
     state.state = 'done';
     return state;
   }
@@ -142,6 +144,11 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
   function setOutcome(i: number, outcome: JobOutcome): void {
     state.jobs[i] = outcome;
     progress.changed(outcome);
+    countDecision(outcome);
+  }
+
+  function countDecision(outcome: JobOutcome): void {
+    if (outcome.decision !== 'pending') countInWorkflow('decisions', { version: plan.version, job: outcome.shortName, decision: outcome.decision });
   }
 
   /** A newer payload already triggered means the stream went back (a tag was rejected or pruned after the fact). */
