@@ -19,7 +19,7 @@ import { IDEMPOTENCY_HEADER, readWebhookUrl, WebhookClient, WebhookUrlNotFoundEr
 import { ConfigError, loadConfig, type WatcherConfig } from '../src/config/load';
 import { emptyLedgerState, Ledger, ledgerWorkflowId, type LedgerState } from '../src/domain/ledger';
 import { DEFAULT_RETRIGGER } from '../src/domain/retrigger';
-import { baselineNotices, dueLedgerEvents, payloadFinalKey, takeNotice, type NotificationEvent } from '../src/domain/notifications';
+import { baselineNotices, dueLedgerEvents, payloadFinalKey, takeNotice, type NotificationEvent, type RetryView } from '../src/domain/notifications';
 import { slackMessage } from '../src/domain/slackMessage';
 import {
   emptyHealthState,
@@ -101,6 +101,14 @@ describe('events, keys and messages (no server)', () => {
     other.recordLook({ payload: P, job: KATA.name, attempt: 1, executionId: 'e-azure-ipi-kata' }, { state: 'pending' }, T(3600 * 30), { pollEveryMs: 1000, maxPollEveryMs: 1000, deadlineMs: 10_000 });
     other.recordVerdict({ payload: P, job: COCO.name, attempt: 1, state: 'error' }, T(60));
     assert.deepEqual(dueLedgerEvents(other.state).map((e) => e.key), [`payload-final/4.21/${P}`], 'unknown (deadline) and error are final');
+
+    // The ledger's own retries (the RetryView hook): an `error` with a retry pending is not final;
+    // once its retries are used up, the job is exhausted and the payload final.
+    let retries = { pending: true, exhausted: false };
+    const view: RetryView = { pending: (_p, j) => j.shortName === 'aws-ipi-coco' && retries.pending, exhausted: (_p, j) => j.shortName === 'aws-ipi-coco' && retries.exhausted };
+    assert.deepEqual(dueLedgerEvents(other.state, view), [], 'a retry is pending');
+    retries = { pending: false, exhausted: true };
+    assert.deepEqual(dueLedgerEvents(other.state, view).map((e) => e.key), [`retries-exhausted/4.21/${P}/aws-ipi-coco/attempt-1`, `payload-final/4.21/${P}`]);
   });
 
   test('with bounded retrigger: an ERROR with a retry to come is not final; out of retries it is retries-exhausted, then payload-final', () => {

@@ -61,46 +61,54 @@ export interface LedgerNotices {
 }
 
 /**
- * What the ledger's bounded-retrigger rules (src/domain/retrigger.ts, `planRetry`) say of a job:
- * `pending` while the ledger will trigger it again by itself (an `error` or `aborted` with
- * retries left), `exhausted` once its retries are used up. Without the rules (a state read on its
- * own) nothing is pending and only the pass's attempt limit exhausts a job.
+ * The hook for bounded retriggers (issue 9, item 4): how the ledger's own retries bear on its
+ * events. `pending`: the ledger will trigger this job again by itself (an `error` with retries
+ * left, its backoff running), so it is not final yet. `exhausted`: the job used its last retry
+ * and did not succeed (the `retries-exhausted` event). The ledger passes its own view to
+ * `startLedgerNotices`; without one, NO_RETRIGGER: nothing is pending, and a job is exhausted
+ * when it used the `maxAttempts` its claims gave (the pass's limit on failed triggers).
  */
 export interface RetryView {
   pending(payload: PayloadRecord, job: JobRecord): boolean;
   exhausted(payload: PayloadRecord, job: JobRecord): boolean;
 }
 
-export const NO_RETRIES: RetryView = { pending: () => false, exhausted: () => false };
+export const NO_RETRIGGER: RetryView = {
+  pending: () => false,
+  exhausted: (_payload, job) => attemptsExhausted(job) && lastOf(job)?.state !== 'success',
+};
 
 const SETTLED: readonly string[] = [...FINAL_STATES, 'unknown'];
 
 /**
  * The job's verdict will not change by itself: its latest attempt ended (or follow-through gave
  * up), no retrigger and no retest is pending. A failed trigger is settled only once the attempts
- * are exhausted, since the next pass may claim it again.
+ * are exhausted, since the next pass (or the ledger) may try again.
  */
-export function jobSettled(job: JobRecord, retryPending = false): boolean {
-  const latest = job.attempts[job.attempts.length - 1];
-  if (!latest || job.retest || retryPending) return false;
+export function jobSettled(payload: PayloadRecord, job: JobRecord, retries: RetryView = NO_RETRIGGER): boolean {
+  const latest = lastOf(job);
+  if (!latest || job.retest || retries.pending(payload, job)) return false;
   if (SETTLED.includes(latest.state)) return true;
-  return latest.state === 'failed-to-trigger' && attemptsExhausted(job);
+  return latest.state === 'failed-to-trigger' && (attemptsExhausted(job) || retries.exhausted(payload, job));
 }
 
 /** Every job the ledger has for this payload is settled (jobs Deck showed tested were never claimed: not in the row). */
-export function payloadFinal(payload: PayloadRecord, retries: RetryView = NO_RETRIES): boolean {
-  return payload.jobs.length > 0 && payload.jobs.every((j) => jobSettled(j, retries.pending(payload, j)));
+export function payloadFinal(payload: PayloadRecord, retries: RetryView = NO_RETRIGGER): boolean {
+  return payload.jobs.length > 0 && payload.jobs.every((j) => jobSettled(payload, j, retries));
 }
 
 function attemptsExhausted(job: JobRecord): boolean {
   return job.maxAttempts !== undefined && job.attempts.length >= job.maxAttempts;
 }
 
+function lastOf(job: JobRecord) {
+  return job.attempts[job.attempts.length - 1];
+}
+
 /** The job used its last allowed attempt and did not succeed: the `retries-exhausted` event. */
-export function retriesExhausted(payload: PayloadRecord, job: JobRecord, retries: RetryView = NO_RETRIES): boolean {
-  const latest = job.attempts[job.attempts.length - 1];
-  if (!latest || latest.state === 'success' || !jobSettled(job, retries.pending(payload, job))) return false;
-  return attemptsExhausted(job) || retries.exhausted(payload, job);
+export function retriesExhausted(payload: PayloadRecord, job: JobRecord, retries: RetryView = NO_RETRIGGER): boolean {
+  const latest = lastOf(job);
+  return !!latest && latest.state !== 'success' && jobSettled(payload, job, retries) && retries.exhausted(payload, job);
 }
 
 export function jobRow(job: JobRecord): NoticeJobRow {
@@ -127,7 +135,7 @@ export function retriesExhaustedEvent(version: string, payload: PayloadRecord, j
 }
 
 /** The ledger's events that hold now and were not taken yet, oldest payload first. Changes nothing. */
-export function dueLedgerEvents(state: LedgerState, retries: RetryView = NO_RETRIES): NotificationEvent[] {
+export function dueLedgerEvents(state: LedgerState, retries: RetryView = NO_RETRIGGER): NotificationEvent[] {
   const taken = new Set(state.notices?.keys ?? []);
   const due: NotificationEvent[] = [];
   for (const p of [...state.payloads].reverse()) {
@@ -157,7 +165,7 @@ export function takeNotice(state: LedgerState, key: string): void {
  * final in it is taken without a message, so a ledger upgraded with ten finished payloads does
  * not announce them all at once.
  */
-export function baselineNotices(state: LedgerState, retries: RetryView = NO_RETRIES): void {
+export function baselineNotices(state: LedgerState, retries: RetryView = NO_RETRIGGER): void {
   if (state.notices) return;
   state.notices = { keys: dueLedgerEvents(state, retries).map((e) => e.key) };
 }

@@ -1,7 +1,7 @@
 import { condition, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { WatcherActivities } from '../activities';
 import type { LedgerState } from '../domain/ledger';
-import { baselineNotices, dueLedgerEvents, NO_RETRIES, type RetryView, takeNotice, type NotificationEvent, type NotificationOutcome } from '../domain/notifications';
+import { baselineNotices, dueLedgerEvents, NO_RETRIGGER, takeNotice, type NotificationEvent, type NotificationOutcome, type RetryView } from '../domain/notifications';
 import type { PassHealthReport } from '../domain/upstreamHealth';
 import { failureDetail } from './failures';
 
@@ -46,9 +46,10 @@ export async function sendNotice(event: NotificationEvent): Promise<Notification
  * the same workflow task, so a replay or a new worker never starts it again, and continue-as-new
  * hands the marks on. Events are sent one at a time; follow-through does not wait for them.
  * `stop` (before continue-as-new) lets the message under way finish; what is still due is sent by
- * the next run, from the state.
+ * the next run, from the state. `retries`: the ledger's bounded retriggers, as they bear on
+ * "final" and "exhausted" (src/domain/notifications.ts, RetryView).
  */
-export function startLedgerNotices(state: LedgerState, retries: RetryView = NO_RETRIES): { stop(): Promise<void> } {
+export function startLedgerNotices(state: LedgerState, retries: RetryView = NO_RETRIGGER): { stop(): Promise<void> } {
   // A state from before notifications: what is already final is not announced.
   baselineNotices(state, retries);
   let stopping = false;
