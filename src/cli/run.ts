@@ -10,6 +10,7 @@ import { Interrupt, type StopSignal } from './interrupt';
 import { followPass } from './progress';
 import { exitCodeFor, formatReport } from './report';
 import { defaultDbFile, openSession, type Session } from './session';
+import { passStartMetadata } from './passMetadata';
 
 export interface RunOptions extends PassRequest {
   config: WatcherConfig;
@@ -95,6 +96,7 @@ async function startAndFollow(options: RunOptions, input: PassRequest, tokenLine
         workflowId,
         taskQueue: options.config.taskQueue,
         args: [input],
+        ...passStartMetadata(options.config, input),
       });
     } catch (error) {
       if (!interrupt.signal) throw error;

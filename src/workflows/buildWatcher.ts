@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, log, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeckVerdictAnswer, WatcherActivities } from '../activities';
 import type { DeckVerdict } from '../domain/decide';
 import { FAILURE_TYPES } from '../domain/failureTypes';
@@ -12,6 +12,8 @@ import { legacyPass } from './legacy/buildWatcherV1';
 import { summaryQuery, versionProgressSignal, type VersionProgress } from './messages';
 import { toRetryPolicy } from './retry';
 import { versionPass } from './versionPass';
+import { activitySummary, passDetailsMarkdown, versionDetailsStatic, versionSummaryLine } from '../domain/uiText';
+import { callWithSummary, staticMetadata, uiMetadataPatched } from './uiMetadata';
 
 export { summaryQuery } from './messages';
 export { versionWorkflowId } from './ids';
@@ -38,6 +40,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   }
 
   const info = workflowInfo();
+  const ui = uiMetadataPatched();
   const startedAtMs = Date.now();
   let plan: PassPlan | undefined;
   let versions: VersionResult[] = [];
@@ -59,6 +62,9 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     totals: countTotals(versions),
   });
   setHandler(summaryQuery, summary);
+  // The Temporal UI's current details: the matrix so far (no command: answered by a query).
+  const showDetails = () => setCurrentDetails(passDetailsMarkdown(summary(), { namespace: info.namespace, taskQueue: info.taskQueue }));
+  showDetails();
   setHandler(versionProgressSignal, (progress: VersionProgress) => {
     // Sent by our own children, but still data from outside this workflow: check its shape.
     const v = versions.find((x) => x.version === progress?.version);
@@ -67,11 +73,12 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
       const i = v.jobs.findIndex((j) => j.job === job?.job);
       if (i >= 0) v.jobs[i] = job;
     }
+    showDetails();
   });
 
   const { resolvePass } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '1m', retry: PLAN_RETRY });
   try {
-    plan = await resolvePass(request);
+    plan = await callWithSummary(ui, resolvePass, () => activitySummary.resolvePass(request), request);
   } catch (err) {
     const detail = failureDetail(err);
     if (detail.type === FAILURE_TYPES.invalidPassInput) throw invalidInput(detail.reason);
@@ -80,6 +87,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   const { settings } = plan;
   versions = plan.versions.map((v) => ({ version: v.version, stream: v.stream, state: 'discovering', jobs: [] }));
   upsertSearchAttributes([{ key: OCP_VERSION, value: plan.versions.map((v) => v.version) }]);
+  showDetails();
 
   const { findLatestAcceptedRelease, fetchDeckVerdicts } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '10m',
@@ -91,7 +99,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     plan.versions.map(async (v, i): Promise<Release | undefined> => {
       const result = versions[i]!;
       try {
-        const release = await findLatestAcceptedRelease(v.stream);
+        const release = await callWithSummary(ui, findLatestAcceptedRelease, () => activitySummary.findLatestAcceptedRelease(v.stream), v.stream);
         result.release = { name: release.name, pullSpec: release.pullSpec };
         result.state = 'deciding';
         result.jobs = v.jobs.map((job) => ({ job: job.name, shortName: job.shortName, decision: 'pending', reason: 'waiting' }));
@@ -115,7 +123,8 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   } else {
     let answer: DeckVerdictAnswer | undefined;
     try {
-      answer = await fetchDeckVerdicts({
+      const payloadNames = questions.map((q) => q.release.name);
+      answer = await callWithSummary(ui, fetchDeckVerdicts, () => activitySummary.fetchDeckVerdicts(payloadNames), {
         questions,
         labelPrefix: settings.labelPrefix,
         dedupPolicy: settings.dedupPolicy,
@@ -141,6 +150,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     }
   }
 
+  showDetails();
   // Progress from many children is spaced out more, so the pass's history stays bounded.
   const progressEveryMs = Math.max(2000, questions.length * 400);
   const results = await Promise.allSettled(
@@ -160,6 +170,11 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
           { key: OCP_VERSION, value: [q.version] },
           { key: PAYLOAD, value: [q.release.name] },
         ],
+        ...staticMetadata(
+          ui,
+          () => versionSummaryLine(q.version, q.release, q.jobs.length, settings.dryRun),
+          () => versionDetailsStatic(q.version, plan!.versions.find((v) => v.version === q.version)!.stream, q.release, q.jobs),
+        ),
       }),
     ),
   );
@@ -175,6 +190,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   const payloads = versions.flatMap((v) => (v.release ? [v.release.name] : []));
   if (payloads.length) upsertSearchAttributes([{ key: PAYLOAD, value: payloads }]);
   finishedAt = new Date().toISOString();
+  showDetails();
   return summary();
 }
 

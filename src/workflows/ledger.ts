@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, log, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { WatcherActivities } from '../activities';
 import { FOLLOW_CONCURRENCY, type FollowSettings, type Look } from '../domain/follow';
 import {
@@ -13,6 +13,7 @@ import {
   type FollowTarget,
   type LedgerInput,
 } from '../domain/ledger';
+import { ledgerDetailsMarkdown } from '../domain/uiText';
 import { failureDetail } from './failures';
 import { forEachLimited } from './pool';
 import {
@@ -60,17 +61,25 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   const ledger = new Ledger(parsed.state ?? emptyLedgerState(version), keepPayloads);
   // Workflow time: recorded in history, the same on replay.
   const now = () => new Date().toISOString();
+  // The Temporal UI's current details: the matrix in Markdown, kept current after every change
+  // (no command: answered by the `__temporal_workflow_metadata` query).
+  const showDetails = () => setCurrentDetails(ledgerDetailsMarkdown(ledger.matrix(), { namespace: workflowInfo().namespace }));
+  const shown = <T>(result: T): T => {
+    showDetails();
+    return result;
+  };
+  showDetails();
 
-  setHandler(claimTriggerUpdate, (req) => apply(() => ledger.claim(req, now())), { validator: (req) => validate(() => ledger.checkClaim(req)) });
-  setHandler(recordTriggerUpdate, (req) => apply(() => ledger.recordTrigger(req, now())), {
+  setHandler(claimTriggerUpdate, (req) => shown(apply(() => ledger.claim(req, now()))), { validator: (req) => validate(() => ledger.checkClaim(req)) });
+  setHandler(recordTriggerUpdate, (req) => shown(apply(() => ledger.recordTrigger(req, now()))), {
     validator: (req) => validate(() => ledger.checkRecordTrigger(req)),
   });
-  setHandler(recordVerdictUpdate, (req) => apply(() => ledger.recordVerdict(req, now())), {
+  setHandler(recordVerdictUpdate, (req) => shown(apply(() => ledger.recordVerdict(req, now()))), {
     validator: (req) => validate(() => ledger.checkRecordVerdict(req)),
   });
-  setHandler(pauseUpdate, (req) => apply(() => ledger.pause(req, now())), { validator: (req) => validate(() => ledger.checkPause(req)) });
-  setHandler(resumeUpdate, () => apply(() => ledger.resume()));
-  setHandler(retestUpdate, (req) => apply(() => ledger.retest(req, now())), { validator: (req) => validate(() => ledger.checkRetest(req)) });
+  setHandler(pauseUpdate, (req) => shown(apply(() => ledger.pause(req, now()))), { validator: (req) => validate(() => ledger.checkPause(req)) });
+  setHandler(resumeUpdate, () => shown(apply(() => ledger.resume())));
+  setHandler(retestUpdate, (req) => shown(apply(() => ledger.retest(req, now()))), { validator: (req) => validate(() => ledger.checkRetest(req)) });
   setHandler(matrixQuery, () => ledger.matrix());
   setHandler(newestTriggeredQuery, () => ledger.state.newestTriggered);
 
@@ -121,6 +130,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
     }
     try {
       const r = ledger.recordLook(target, seen, now(), follow);
+      showDetails();
       if (r.done && r.changed) {
         log.info('Follow-through: verdict recorded', { version, payload: target.payload, job: target.shortName, attempt: target.attempt, state: r.attempt.state });
       }

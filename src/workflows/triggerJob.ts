@@ -6,6 +6,8 @@ import type { RetrySettings, TriggerRequest, TriggerResult } from '../domain/typ
 import { failureDetail } from './failures';
 import { toRetryPolicy } from './retry';
 import { DECISION } from '../domain/searchAttributes';
+import { activitySummary } from '../domain/uiText';
+import { callWithSummary, uiMetadataPatched } from './uiMetadata';
 
 export interface TriggerJobInput {
   request: TriggerRequest;
@@ -42,8 +44,10 @@ export async function triggerJob(input: TriggerJobInput): Promise<TriggerResult>
     retry: toRetryPolicy(input.retry),
   });
   const { request } = input;
+  // Called after the Gangway queue's patch, so both markers keep their order in history.
+  const ui = uiMetadataPatched();
   try {
-    const result = await triggerGangwayJob(request);
+    const result = await callWithSummary(ui, triggerGangwayJob, () => activitySummary.triggerGangwayJob(request.job.shortName ?? request.job.name, request.release.name), request);
     upsertSearchAttributes([{ key: DECISION, value: 'triggered' }]);
     return result;
   } catch (err) {
