@@ -29,13 +29,18 @@ const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const SCREENSHOT = path.resolve(__dirname, '../../docs/status-page.png');
 const UI = 'http://localhost:8233';
 
-/** CHROMIUM_PATH, then Debian's /usr/bin/chromium, then chromium-browser (Ubuntu's name) on PATH. */
-function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
-  for (const p of candidates) if (existsSync(p)) return p;
+/**
+ * CHROMIUM_PATH (when set, only it), then Debian's /usr/bin/chromium, then chromium-browser
+ * (Ubuntu's name) or chromium on PATH. `reason` says why none is used.
+ */
+function findChromium(): { path: string } | { reason: string } {
+  const explicit = process.env.CHROMIUM_PATH;
+  if (explicit) return existsSync(explicit) ? { path: explicit } : { reason: `CHROMIUM_PATH=${explicit} does not exist` };
+  for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (existsSync(p)) return { path: p };
   const which = spawnSync('sh', ['-c', 'command -v chromium-browser || command -v chromium'], { encoding: 'utf8' });
   const found = which.stdout.trim();
-  return which.status === 0 && found ? found : undefined;
+  if (which.status === 0 && found) return { path: found };
+  return { reason: 'no Chromium found (CHROMIUM_PATH, /usr/bin/chromium, chromium-browser or chromium on PATH); install it with: apt-get install -y chromium' };
 }
 
 const matrixOf = (payload: string, jobs: Array<[string, LedgerMatrix['payloads'][0]['jobs'][0]['verdict'], string?]>): LedgerMatrix => ({
@@ -118,7 +123,8 @@ describe('the page without a server', () => {
 });
 
 describe('the page in a real browser, against a demo-like run', () => {
-  const chromium = findChromium();
+  const found = findChromium();
+  const chromium = 'path' in found ? found.path : undefined;
   let temporal: TestTemporal | undefined;
   let sims: Simulators | undefined;
   let serveProc: ChildProcess | undefined;
@@ -136,7 +142,7 @@ describe('the page in a real browser, against a demo-like run', () => {
 
   test('cells, colours and links in Chromium; /api/status is `status --json`; screenshot', { timeout: 180_000 }, async (t) => {
     if (!chromium) {
-      t.skip('no Chromium found (CHROMIUM_PATH, /usr/bin/chromium, chromium-browser); install it with: apt-get install -y chromium');
+      t.skip('reason' in found ? found.reason : 'no Chromium');
       return;
     }
     const { default: puppeteer } = await import('puppeteer-core');
