@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, log, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeckVerdictAnswer, WatcherActivities } from '../activities';
 import type { DeckVerdict } from '../domain/decide';
 import { FAILURE_TYPES } from '../domain/failureTypes';
@@ -13,7 +13,7 @@ import { summaryQuery, versionProgressSignal, type VersionProgress } from './mes
 import { toRetryPolicy } from './retry';
 import { versionPass } from './versionPass';
 import { activitySummary, passDetailsMarkdown, versionDetailsStatic, versionSummaryLine } from '../domain/uiText';
-import { callWithSummary, staticMetadata, uiMetadataPatched } from './uiMetadata';
+import { callWithSummary, showCurrentDetails, staticMetadata, uiMetadataPatched } from './uiMetadata';
 
 export { summaryQuery } from './messages';
 export { versionWorkflowId } from './ids';
@@ -63,7 +63,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   });
   setHandler(summaryQuery, summary);
   // The Temporal UI's current details: the matrix so far (no command: answered by a query).
-  const showDetails = () => setCurrentDetails(passDetailsMarkdown(summary(), { namespace: info.namespace, taskQueue: info.taskQueue }));
+  const showDetails = () => showCurrentDetails(() => passDetailsMarkdown(summary(), { namespace: info.namespace, taskQueue: info.taskQueue }));
   showDetails();
   setHandler(versionProgressSignal, (progress: VersionProgress) => {
     // Sent by our own children, but still data from outside this workflow: check its shape.

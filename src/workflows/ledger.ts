@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, log, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { WatcherActivities } from '../activities';
 import { FOLLOW_CONCURRENCY, type FollowSettings, type Look } from '../domain/follow';
 import {
@@ -16,6 +16,7 @@ import {
 import { ledgerDetailsMarkdown } from '../domain/uiText';
 import { failureDetail } from './failures';
 import { forEachLimited } from './pool';
+import { showCurrentDetails } from './uiMetadata';
 import {
   claimTriggerUpdate,
   matrixQuery,
@@ -63,7 +64,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   const now = () => new Date().toISOString();
   // The Temporal UI's current details: the matrix in Markdown, kept current after every change
   // (no command: answered by the `__temporal_workflow_metadata` query).
-  const showDetails = () => setCurrentDetails(ledgerDetailsMarkdown(ledger.matrix(), { namespace: workflowInfo().namespace }));
+  const showDetails = () => showCurrentDetails(() => ledgerDetailsMarkdown(ledger.matrix(), { namespace: workflowInfo().namespace }));
   const shown = <T>(result: T): T => {
     showDetails();
     return result;

@@ -1,4 +1,4 @@
-import { patched, type ActivityFunctionWithOptions } from '@temporalio/workflow';
+import { log, patched, setCurrentDetails, type ActivityFunctionWithOptions } from '@temporalio/workflow';
 
 /**
  * Marks the runs whose commands carry Temporal UI metadata: a summary on each activity call,
@@ -25,4 +25,17 @@ export function callWithSummary<F extends (...args: any[]) => Promise<any>>(
 /** Static summary and details for a child this workflow starts, when `on`. */
 export function staticMetadata(on: boolean, summary: () => string, details: () => string): { staticSummary?: string; staticDetails?: string } {
   return on ? { staticSummary: summary(), staticDetails: details() } : {};
+}
+
+/**
+ * Sets the workflow's current details (the Temporal UI's "current details", answered by the
+ * `__temporal_workflow_metadata` query; no command). A failure to build them is logged, never
+ * allowed to fail an Update handler or the workflow task: they are only a view.
+ */
+export function showCurrentDetails(build: () => string): void {
+  try {
+    setCurrentDetails(build());
+  } catch (err) {
+    log.warn('Could not build the current details for the Temporal UI', { error: String(err) });
+  }
 }
