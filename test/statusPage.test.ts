@@ -23,6 +23,7 @@ import type { ProwJobState } from '../src/simulators';
 import { buildWatcher } from '../src/workflows/buildWatcher';
 import { JOB_PREFIX, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
+import { FreezableProxy } from './helpers/tcpProxy';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
@@ -122,7 +123,7 @@ describe('the page without a server', () => {
   });
 });
 
-describe('the page in a real browser, against a demo-like run', () => {
+describe('serve on a dev server: the page in a real browser against a demo-like run; Temporal away', () => {
   const found = findChromium();
   const chromium = 'path' in found ? found.path : undefined;
   let temporal: TestTemporal | undefined;
@@ -130,7 +131,6 @@ describe('the page in a real browser, against a demo-like run', () => {
   let serveProc: ChildProcess | undefined;
 
   before(async () => {
-    if (!chromium) return;
     temporal = await startTestTemporal();
   });
 
@@ -323,6 +323,46 @@ describe('the page in a real browser, against a demo-like run', () => {
       assert.match(served.output.join(''), /Received SIGTERM: status page stopped/);
       assert.ok(!served.output.join('').includes('CANARY'), 'no token in what serve printed');
     });
+  });
+
+  test('Temporal away: / and /api/status answer 503 with one line, /healthz still 200', { timeout: 120_000 }, async () => {
+    const [host, port] = temporal!.server.address.split(':');
+    const proxy = new FreezableProxy({ host: host!, port: Number(port) });
+    const address = await proxy.listen();
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: tempDir('osc-watcher-serve-'),
+      OCP_VERSIONS: '4.21',
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: temporal!.server.namespace,
+      TEMPORAL_TASK_QUEUE: `serve-away-${process.pid}`,
+    };
+    const served = await startServe(env);
+    try {
+      const ok = await fetch(served.url);
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /<h2>OCP 4\.21<\/h2><p class="facts">no ledger yet/);
+      assert.deepEqual(await (await fetch(`${served.url}api/status`)).json(), { versions: [{ version: '4.21', paused: null, newestTriggered: null, payloads: [] }] });
+
+      await proxy.close();
+      const started = Date.now();
+      const api = await fetch(`${served.url}api/status`);
+      const waited = (Date.now() - started) / 1000;
+      assert.equal(api.status, 503);
+      const body = (await api.json()) as { error: string };
+      // The client retries for about 20 s; the page says so after 10.
+      assert.equal(body.error, 'could not read the ledgers: Temporal did not answer within 10 s');
+      assert.ok(waited < 15, `waited ${waited} s`);
+      assert.ok(!body.error.includes('\n'));
+      const page = await fetch(served.url);
+      assert.equal(page.status, 503);
+      assert.match(await page.text(), /^could not read the ledgers: .*\n$/);
+      assert.equal((await fetch(`${served.url}healthz`)).status, 200);
+      process.stdout.write(`# Temporal away: 503 after ${waited.toFixed(1)} s\n`);
+    } finally {
+      served.child.kill('SIGTERM');
+      await new Promise((resolve) => served.child.once('exit', resolve));
+    }
   });
 });
 

@@ -18,6 +18,8 @@ import { listLedgerVersions, readStatus, type StatusReport } from './statusRead'
 // dev server with a worker beside it (to answer the ledgers' queries).
 
 export const DEFAULT_SERVE_PORT = 8088;
+/** A page that waits longer than this for the ledgers says so (503) rather than hang. */
+const READ_TIMEOUT_MS = 10_000;
 
 export interface ServeOptions {
   config: WatcherConfig;
@@ -96,7 +98,7 @@ async function handle(
   const json = path === '/api/status';
   let report: StatusReport;
   try {
-    report = await read();
+    report = await withTimeout(read(), READ_TIMEOUT_MS, `Temporal did not answer within ${READ_TIMEOUT_MS / 1000} s`);
   } catch (err) {
     // Temporal away, a ledger not answering: say so, and let the next request try again.
     const reason = `could not read the ledgers: ${oneLine(err)}`;
@@ -119,6 +121,14 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
     'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
   });
   res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function oneLine(err: unknown): string {
