@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { LedgerClient } from '../src/clients/ledger';
 import { UpstreamError } from '../src/clients/errors';
 import { ConfigError, loadConfig, type WatcherConfig } from '../src/config/load';
-import { triggerWorkflowId } from '../src/domain/labels';
+import { triggerWorkflowId, triggerWorkflowIdOf } from '../src/domain/labels';
+import { attemptsText } from '../src/domain/matrixView';
 import { ledgerWorkflowId, type LedgerMatrix } from '../src/domain/ledger';
 import type { PassRequest, PassSummary } from '../src/domain/types';
 import { UsageError } from '../src/cli/errors';
@@ -269,12 +270,12 @@ describe('serve on a dev server: the page in a real browser against a demo-like 
               const latest = j.attempts.at(-1)!;
               assert.equal(cell.verdict, j.verdict, `${p.name} ${j.shortName}`);
               assert.ok(cell.className.split(' ').includes(`verdict-${j.verdict}`), cell.className);
-              assert.equal(cell.attempts, String(j.attempts.length));
+              assert.equal(cell.attempts, attemptsText(j));
               assert.equal(cell.prow, latest.url ?? null, `${p.name} ${j.shortName}: the Prow link is the attempt's URL`);
               if (['success', 'failure', 'error', 'aborted', 'running'].includes(j.verdict)) {
                 assert.match(cell.prow ?? '', new RegExp(`/logs/${JOB_PREFIX}-${j.shortName}/\\d+$`));
               }
-              assert.equal(cell.temporal, `${UI}/namespaces/${temporal!.server.namespace}/workflows/${encodeURIComponent(triggerWorkflowId(j.job, p.name))}`);
+              assert.equal(cell.temporal, `${UI}/namespaces/${temporal!.server.namespace}/workflows/${encodeURIComponent(triggerWorkflowIdOf(j.job, p.name, latest))}`);
               checked += 1;
             }
           }

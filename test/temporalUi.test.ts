@@ -149,6 +149,7 @@ describe('the Temporal UI on a dev server', () => {
         `resolvePass: Resolve the pass input ${JSON.stringify(request)} against the worker's configuration`,
         'findLatestAcceptedRelease: Newest Accepted nightly of 4.21.0-0.nightly',
         `fetchDeckVerdicts: Deck: runs of the watched jobs for ${payload}`,
+        'passNotices: Count the upstreams this pass found down; decide its notifications',
       ]);
       const versionSummaries = await summariesOf(versionWorkflowId(passId, '4.21'));
       assert.ok(versionSummaries.includes('ledgerNewestTriggered: Ledger of OCP 4.21: newest payload triggered'), versionSummaries.join('\n'));
@@ -170,7 +171,7 @@ describe('the Temporal UI on a dev server', () => {
       sims.setProwJobState(ids.get('aws-ipi-coco')!, 'failure');
       const ledgers = new LedgerClient(client, { taskQueue: config.taskQueue, follow: config.follow });
       const urlOf = (id: string) => sims.prowJobs().find((p) => p.metadata.name === id)!.status.url!;
-      const want = [`✅ success 1 [Prow](${urlOf(ids.get('azure-ipi-kata')!)})`, `❌ failure 1 [Prow](${urlOf(ids.get('aws-ipi-coco')!)})`];
+      const want = [`✅ success 1/3 [Prow](${urlOf(ids.get('azure-ipi-kata')!)})`, `❌ failure 1/3 [Prow](${urlOf(ids.get('aws-ipi-coco')!)})`];
       let ledgerDetails = '';
       const until = Date.now() + 20_000;
       while (!want.every((w) => ledgerDetails.includes(w))) {

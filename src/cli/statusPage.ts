@@ -1,4 +1,4 @@
-import { triggerWorkflowId } from '../domain/labels';
+import { triggerWorkflowIdOf } from '../domain/labels';
 import { ledgerWorkflowId, type LedgerMatrix, type MatrixJob, type MatrixPayload } from '../domain/ledger';
 import { attemptsText, jobColumns, prowUrlOf } from '../domain/matrixView';
 import { attemptDetail, describePaused } from './status';
@@ -138,7 +138,7 @@ function renderRow(p: MatrixPayload, columns: Array<{ shortName: string }>, ctx:
 function renderCell(p: MatrixPayload, job: MatrixJob, ctx: PageContext): string {
   const latest = job.attempts[job.attempts.length - 1];
   const prow = link(safeHref(prowUrlOf(job)), 'Prow', 'prow');
-  const workflowId = triggerWorkflowId(job.job, p.name);
+  const workflowId = triggerWorkflowIdOf(job.job, p.name, latest);
   const temporal = ctx.uiUrl ? link(temporalUiUrl(ctx.uiUrl, ctx.namespace, workflowId), 'workflow', 'temporal') : '';
   // The URL is the link above; the text says the rest (when it ended, the next look, why it gave up).
   const detail = latest ? attemptDetail({ ...latest, url: undefined, executionId: undefined }) : '';

@@ -43,6 +43,14 @@ export function attemptWorkflowId(jobName: string, releaseName: string, attempt:
   return `${triggerWorkflowId(jobName, releaseName)}/attempt-${attempt}`;
 }
 
+/**
+ * The trigger workflow of one attempt: the pass's attempts keep the (job, payload) ID; the
+ * attempts the ledger starts itself (retries, retests) have their own.
+ */
+export function triggerWorkflowIdOf(jobName: string, releaseName: string, attempt?: { attempt: number; retry?: true; retest?: true }): string {
+  return attempt && (attempt.retry || attempt.retest) ? attemptWorkflowId(jobName, releaseName, attempt.attempt) : triggerWorkflowId(jobName, releaseName);
+}
+
 export function labelKeys(prefix: string) {
   return {
     attempt: `${prefix}/attempt`,

@@ -18,7 +18,7 @@ import { attemptWorkflowId } from './labels';
 import { compareNightlies } from './nightly';
 import { attemptsAllowed, DEFAULT_RETRIGGER, planRetry, type RetriableState, RETRIABLE_STATES, type RetriggerSettings, retriggerSettingsProblem } from './retrigger';
 import type { RetrySettings } from './types';
-import { type LedgerNotices, NO_RETRIGGER, type RetryView } from './notifications';
+import type { LedgerNotices, RetryView } from './notifications';
 
 /** Workflow type of the ledger. */
 export const LEDGER_WORKFLOW_TYPE = 'versionLedger';
@@ -890,7 +890,9 @@ export class Ledger {
       pending: (p, j) => planRetry(j.attempts, this.isSuperseded(p.name), this.retrigger).due,
       exhausted: (p, j) => {
         const plan = planRetry(j.attempts, this.isSuperseded(p.name), this.retrigger);
-        return (!plan.due && plan.why === 'exhausted') || NO_RETRIGGER.exhausted(p, j);
+        // Out of retries, or out of the attempts the pass's claims allow (a trigger that kept failing).
+        const claimsUsedUp = j.maxAttempts !== undefined && j.attempts.length >= j.maxAttempts && lastOf(j.attempts)?.state !== 'success';
+        return (!plan.due && plan.why === 'exhausted') || claimsUsedUp;
       },
     };
   }

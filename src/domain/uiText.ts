@@ -1,4 +1,4 @@
-import { triggerWorkflowId } from './labels';
+import { triggerWorkflowIdOf } from './labels';
 import { ledgerWorkflowId, type LedgerMatrix } from './ledger';
 import { attemptsText, jobColumns } from './matrixView';
 import type { JobSpec, PassRequest, PassSummary, Release } from './types';
@@ -148,6 +148,10 @@ export const activitySummary = {
   lookupTriggerRecord: (shortName: string, payload: string) => line(`Was ${shortName} for ${payload} triggered? (dry run)`),
   awaitTriggerRecord: (shortName: string, payload: string) => line(`Wait for the trigger of ${shortName} for ${payload} in progress`),
   triggerGangwayJob: (shortName: string, payload: string) => line(`POST ${shortName} for ${payload}`),
+  findReleasesToTrigger: (stream: string, maxPerPass: number) => line(`Accepted nightlies of ${stream} newer than the newest triggered (at most ${maxPerPass})`),
+  ledgerPreviousVerdicts: (version: string) => line(`Ledger of OCP ${version}: verdicts of the previous payloads`),
+  passNotices: () => line('Count the upstreams this pass found down; decide its notifications'),
+  notify: (key: string) => line(`Notify the webhook: ${key}`),
 };
 
 // ---- The ledger -----------------------------------------------------------------------------
@@ -186,7 +190,7 @@ export function ledgerDetailsMarkdown(matrix: LedgerMatrix, ctx: { namespace: st
       const latest = j.attempts[j.attempts.length - 1];
       const mark = VERDICT_MARK[j.verdict] ?? '';
       const prow = mdLink('Prow', latest?.url);
-      const trigger = workflowLink('trigger', ctx.namespace, triggerWorkflowId(j.job, p.name));
+      const trigger = workflowLink('trigger', ctx.namespace, triggerWorkflowIdOf(j.job, p.name, latest));
       return [`${mark} ${md(j.verdict)}`.trim(), attemptsText(j), prow, trigger].filter(Boolean).join(' ');
     });
     out.push(`| ${md(p.name)} | ${cells.join(' | ')} |`);

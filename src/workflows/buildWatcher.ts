@@ -87,7 +87,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   } catch (err) {
     const detail = failureDetail(err);
     if (detail.type === FAILURE_TYPES.invalidPassInput) throw invalidInput(detail.reason);
-    await notifyPass({ passId: info.workflowId, upstreams: {} }, [`could not resolve the pass input: ${detail.reason}`]);
+    await notifyPass({ passId: info.workflowId, upstreams: {} }, [`could not resolve the pass input: ${detail.reason}`], ui);
     throw ApplicationFailure.create({ type: 'PlanFailed', message: `could not resolve the pass input: ${detail.reason}`, nonRetryable: true });
   }
   const { settings } = plan;
@@ -109,7 +109,11 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
       const result = versions[i]!;
       try {
         const found = every
-          ? await findReleasesToTrigger({ version: v.version, stream: v.stream, maxPerPass: every.maxPerPass })
+          ? await callWithSummary(ui, findReleasesToTrigger, () => activitySummary.findReleasesToTrigger(v.stream, every.maxPerPass), {
+              version: v.version,
+              stream: v.stream,
+              maxPerPass: every.maxPerPass,
+            })
           : [await callWithSummary(ui, findLatestAcceptedRelease, () => activitySummary.findLatestAcceptedRelease(v.stream), v.stream)];
         const release = found[found.length - 1]!;
         result.release = { name: release.name, pullSpec: release.pullSpec };
@@ -210,7 +214,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   if (payloads.length) upsertSearchAttributes([{ key: PAYLOAD, value: payloads }]);
   // Notifications (pass failed, an upstream down passes in a row) never fail the pass.
   const done = summary();
-  notifications = await notifyPass(upstreamHealthOf(done), passFailureReasons(done));
+  notifications = await notifyPass(upstreamHealthOf(done), passFailureReasons(done), ui);
   finishedAt = new Date().toISOString();
   showDetails();
   return summary();

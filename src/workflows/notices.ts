@@ -3,7 +3,9 @@ import type { WatcherActivities } from '../activities';
 import type { LedgerState } from '../domain/ledger';
 import { baselineNotices, dueLedgerEvents, NO_RETRIGGER, takeNotice, type NotificationEvent, type NotificationOutcome, type RetryView } from '../domain/notifications';
 import type { PassHealthReport } from '../domain/upstreamHealth';
+import { activitySummary } from '../domain/uiText';
 import { failureDetail } from './failures';
+import { callWithSummary } from './uiMetadata';
 
 // Notifications, from workflow state: each event's `notify` activity is started once, by the
 // workflow that owns the event (README, "Notifications"). A message that cannot be sent is
@@ -28,10 +30,10 @@ const NOTIFY_OPTIONS = {
 const PASS_NOTICES_OPTIONS = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 } } as const;
 
 /** Sends one event; a failure becomes an outcome, logged. */
-export async function sendNotice(event: NotificationEvent): Promise<NotificationOutcome> {
+export async function sendNotice(event: NotificationEvent, ui = false): Promise<NotificationOutcome> {
   const { notify } = proxyActivities<WatcherActivities>(NOTIFY_OPTIONS);
   try {
-    return await notify(event);
+    return await callWithSummary(ui, notify, () => activitySummary.notify(event.key), event);
   } catch (err) {
     const reason = failureDetail(err).reason;
     log.warn('Notification not sent', { key: event.key, reason });
@@ -78,16 +80,16 @@ export function startLedgerNotices(state: LedgerState, retries: RetryView = NO_R
  * with the events due: `pass-failed`, `upstream-down`), then each sent. Only passes that recorded
  * the marker do this; a failure is reported, never thrown.
  */
-export async function notifyPass(health: PassHealthReport, failures: string[]): Promise<NotificationOutcome[] | undefined> {
+export async function notifyPass(health: PassHealthReport, failures: string[], ui = false): Promise<NotificationOutcome[] | undefined> {
   if (!patched(PASS_NOTIFY_PATCH)) return undefined;
   const { passNotices } = proxyActivities<WatcherActivities>(PASS_NOTICES_OPTIONS);
   let events: NotificationEvent[];
   try {
-    events = await passNotices({ health, failures });
+    events = await callWithSummary(ui, passNotices, () => activitySummary.passNotices(), { health, failures });
   } catch (err) {
     const reason = failureDetail(err).reason;
     log.warn('Pass notifications not decided', { reason });
     return [{ key: `pass-notices/${health.passId}`, state: 'failed', reason }];
   }
-  return Promise.all(events.map(sendNotice));
+  return Promise.all(events.map((e) => sendNotice(e, ui)));
 }

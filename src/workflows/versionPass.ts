@@ -116,7 +116,11 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
   if (patched(PREVIOUS_VERDICTS_PATCH)) {
     const decided = [release.name, ...(input.earlier ?? []).map((e) => e.release.name)];
     try {
-      const previous = await ledgerPreviousVerdicts(plan.version, { exclude: decided, limit: PREVIOUS_PAYLOADS_SHOWN, order: plan.jobs.map((j) => j.shortName) });
+      const previous = await callWithSummary(ui, ledgerPreviousVerdicts, () => activitySummary.ledgerPreviousVerdicts(plan.version), plan.version, {
+        exclude: decided,
+        limit: PREVIOUS_PAYLOADS_SHOWN,
+        order: plan.jobs.map((j) => j.shortName),
+      });
       if (previous.length > 0) state.previous = previous;
     } catch (err) {
       // Only the report's look back is lost.
