@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, log, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeckVerdictAnswer, WatcherActivities } from '../activities';
 import type { DeckVerdict } from '../domain/decide';
 import { FAILURE_TYPES } from '../domain/failureTypes';
@@ -107,11 +107,14 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     }),
   );
 
-  // Deck once, and only when some version has a payload to decide for.
+  // Deck once, and only when some version has a payload to decide for, that its ledger says
+  // could still bring a trigger (a pass that finds nothing new asks Deck nothing).
   const questions = plan.versions.flatMap((v, i) => (releases[i] ? [{ version: v.version, release: releases[i]!, jobs: v.jobs }] : []));
   let verdicts: Record<string, Array<DeckVerdict | null>> | undefined;
   if (questions.length === 0) {
     deck = { state: 'not-needed' };
+  } else if (patched(DECK_ONLY_FOR_NEW_WORK) && !(await anyNewWork(questions, settings.retry))) {
+    deck = { state: 'not-needed', reason: 'every payload was already triggered by this watcher for every job' };
   } else {
     let answer: DeckVerdictAnswer | undefined;
     try {
@@ -176,6 +179,21 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   if (payloads.length) upsertSearchAttributes([{ key: PAYLOAD, value: payloads }]);
   finishedAt = new Date().toISOString();
   return summary();
+}
+
+/** Since this patch, the pass asks the ledgers before Deck (new commands: an activity). */
+const DECK_ONLY_FOR_NEW_WORK = 'deck-only-for-new-work';
+
+/** Whether any version's payload could still bring a trigger; if the ledgers cannot say, yes. */
+async function anyNewWork(questions: Array<{ version: string; release: Release; jobs: PassPlan['versions'][number]['jobs'] }>, retry: PassPlan['settings']['retry']): Promise<boolean> {
+  const { versionsWithNewWork } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '1m', retry: toRetryPolicy(retry) });
+  try {
+    const versions = await versionsWithNewWork(questions.map((q) => ({ version: q.version, payload: q.release.name, jobs: q.jobs.map((j) => j.name) })));
+    return versions.length > 0;
+  } catch (err) {
+    log.warn('Could not ask the ledgers what is new; fetching Deck', { reason: failureDetail(err).reason });
+    return true;
+  }
 }
 
 function invalidInput(message: string): ApplicationFailure {
