@@ -77,7 +77,8 @@ export async function scheduleCommand(
       case 'describe': {
         const d = await handle.describe();
         out(`Schedule ${id}`);
-        out(`  cron: ${describeWhen(d)} (${d.spec.timezone ?? 'UTC'})`);
+        if (d.spec.calendars?.length || !d.spec.intervals?.length) out(`  cron: ${describeWhen(d)} (${d.spec.timezone ?? 'UTC'})`);
+        else out(`  when: ${describeWhen(d)}`);
         out(`  input: ${JSON.stringify(passInputOf(d))}`);
         // What the next pass will watch: the same resolution its worker makes at its start
         // (from this configuration, which should be the workers' own).
