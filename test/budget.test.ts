@@ -9,11 +9,12 @@ import { triggerKey, triggerWorkflowId } from '../src/domain/labels';
 import { gangwayTaskQueue } from '../src/domain/taskQueues';
 import type { PassSummary } from '../src/domain/types';
 import { parseScenario, startSimulators, type RequestLogEntry, type Simulators } from '../src/simulators';
-import { startDevServer, type DevServer } from '../src/temporal/devServer';
+import type { DevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher } from '../src/workflows';
 import { CANARY_TOKEN, JOB_NAMES, tempDir, writeTokenFile } from './helpers/config';
 import { pullSpecOf } from './helpers/scenarios';
+import { testServer } from './helpers/server';
 import { WorkerProcess } from './helpers/workerProcess';
 
 // One Gangway budget for all workers: three real `osc-build-watcher worker` processes on one
@@ -50,7 +51,8 @@ let taskQueue: string;
 const workers: WorkerProcess[] = [];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const tagFor = (version: string, pass: number) => `${version}.0-0.nightly-2026-12-0${pass + 1}-000${pass}42`;
+// The time of day from the pid: tags (and so trigger records) of their own on a server kept between runs.
+const tagFor = (version: string, pass: number) => `${version}.0-0.nightly-2026-12-0${pass + 1}-${String(process.pid % 10_000).padStart(4, '0')}${pass}2`;
 
 before(async () => {
   const work = tempDir('osc-budget-');
@@ -60,7 +62,7 @@ before(async () => {
       gangway: { token: CANARY_TOKEN, periodicJobs: JOB_NAMES },
     }),
   );
-  dev = await startDevServer();
+  dev = await testServer();
   connection = await Connection.connect({ address: dev.address });
   await ensureSearchAttributes(connection, dev.namespace);
   client = new Client({ connection, namespace: dev.namespace });

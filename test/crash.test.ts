@@ -7,11 +7,12 @@ import { loadConfig } from '../src/config/load';
 import { triggerKey } from '../src/domain/labels';
 import type { PassSummary } from '../src/domain/types';
 import { parseScenario, startSimulators, type Fault, type Simulators } from '../src/simulators';
-import { startDevServer, type DevServer } from '../src/temporal/devServer';
+import type { DevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher } from '../src/workflows';
 import { CANARY_TOKEN, JOB_NAMES, tempDir, writeTokenFile } from './helpers/config';
 import { pullSpecOf } from './helpers/scenarios';
+import { testServer } from './helpers/server';
 import { FreezableProxy } from './helpers/tcpProxy';
 import { WorkerProcess } from './helpers/workerProcess';
 
@@ -77,7 +78,7 @@ before(async () => {
       gangway: { token: CANARY_TOKEN, periodicJobs: JOB_NAMES },
     }),
   );
-  dev = await startDevServer();
+  dev = await testServer();
   const [host, port] = dev.address.split(':');
   proxy = new FreezableProxy({ host: host!, port: Number(port) });
   await proxy.listen();

@@ -14,6 +14,7 @@ import type { ClaimRequest, ClaimResult, RecordResult, RecordTriggerRequest } fr
 import type { ExecutionState } from '../domain/follow';
 import { triggerKeyLabel } from '../domain/labels';
 import { judgeAll, type DeckQuestion, type DeckVerdicts } from '../domain/decide';
+import { ledgerHasWork, type NewWorkQuestion } from '../domain/newWork';
 import { PassRequestError } from '../domain/passRequest';
 import type { DedupPolicy, DeckSnapshot, PassPlan, PassRequest, PreviousPayload, Release, TriggerRecordOutcome, TriggerRecordState, TriggerRequest, TriggerResult } from '../domain/types';
 import { findEarlierTrigger } from './earlierTrigger';
@@ -130,6 +131,24 @@ export function createActivities(deps: ActivityDeps) {
     /** Tells the version's ledger what became of a granted attempt. */
     async ledgerRecordTrigger(version: string, request: RecordTriggerRequest): Promise<RecordResult> {
       return asActivity(() => cancellable(() => deps.ledger.recordTrigger(version, request, { updateId: updateIdOf('record') })));
+    },
+
+    /**
+     * Which of these versions' payloads could still bring a trigger, by their ledgers (the pass
+     * fetches Deck only for those). A ledger that cannot be read counts as new work.
+     */
+    async versionsWithNewWork(questions: NewWorkQuestion[]): Promise<string[]> {
+      const answers = await Promise.all(
+        questions.map(async (q) => {
+          try {
+            return ledgerHasWork(await deps.ledger.matrix(q.version), q.payload, q.jobs);
+          } catch (err) {
+            log.warn('Ledger not readable; counting its version as new', { version: q.version, error: (err as Error).message });
+            return true;
+          }
+        }),
+      );
+      return questions.filter((_, i) => answers[i]).map((q) => q.version);
     },
 
     /** The newest payload the version's ledger says this watcher triggered (null: no ledger, or none yet). */

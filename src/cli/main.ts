@@ -2,7 +2,7 @@
 import { Argument, Command, CommanderError } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { TokenNotFoundError } from '../clients/errors';
-import { ConfigError, loadConfig, type WatcherConfig } from '../config/load';
+import { ConfigError, loadConfig, withScheduleEvery, type ScheduleSettings, type WatcherConfig } from '../config/load';
 import { PassRequestError } from '../domain/passRequest';
 import type { PassSummary } from '../domain/types';
 import { gangwayTaskQueue } from '../domain/taskQueues';
@@ -27,12 +27,22 @@ function list(value: string): string[] {
   return items;
 }
 
-
 /** `--metrics-port`: a TCP port, 1 to 65535. */
 function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--metrics-port: expected a TCP port (1-65535), got "${value}"`);
   return n;
+}
+
+/** `schedule apply --every 10m`: polling, with a catch-up window of one interval at most. */
+function everyFromFlag(config: WatcherConfig, every: string): ScheduleSettings {
+  try {
+    const polling = withScheduleEvery(config.schedule, every);
+    return { ...polling, catchupWindowMs: Math.min(polling.catchupWindowMs, config.schedule.catchupWindowMs) };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`--${err.message}`);
+    throw err;
+  }
 }
 
 function configFrom(program: Command): WatcherConfig {
@@ -122,8 +132,13 @@ export function buildProgram(): Command {
     .option('--note <text>', 'note for pause/unpause')
     .option('--start <iso>', 'backfill start time')
     .option('--end <iso>', 'backfill end time')
-    .action(async (action: ScheduleAction, opts: { note?: string; start?: string; end?: string }) => {
-      const config = configFrom(program);
+    .option('--every <duration>', 'apply/create: a pass every so often (e.g. 10m) instead of daily; as config schedule.every')
+    .action(async (action: ScheduleAction, opts: { note?: string; start?: string; end?: string; every?: string }) => {
+      let config = configFrom(program);
+      if (opts.every !== undefined) {
+        if (action !== 'apply' && action !== 'create') throw new UsageError(`schedule ${action}: --every goes with apply or create`);
+        config = { ...config, schedule: everyFromFlag(config, opts.every) };
+      }
       if (!serverFromEnvironment()) {
         throw new UsageError('schedule needs a long-running Temporal server: set TEMPORAL_ADDRESS (host:port)');
       }

@@ -22,6 +22,7 @@ export function formatReport(summary: PassSummary, header: ReportHeader): string
   ];
   if (header.tokenLine) lines.push(header.tokenLine);
   if (summary.deck.state === 'ok') lines.push(`✓ Deck: ${summary.deck.matched} runs of the watched jobs among ${summary.deck.scanned} ProwJobs`);
+  else if (summary.deck.state === 'not-needed' && summary.deck.reason) lines.push(`Deck: not asked (${summary.deck.reason})`);
   else if (summary.deck.state === 'unavailable') lines.push(`⚠ Failed to query Deck API: ${summary.deck.reason} (deciding from trigger records only)`);
   if (summary.discovered) {
     const d = summary.discovered;

@@ -2,25 +2,29 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, t
 import type { WatcherConfig } from '../config/load';
 import { resolvePassPlan } from '../config/plan';
 import type { PassRequest } from '../domain/types';
+import { formatDuration } from '../domain/follow';
 import { calendarsAsCron } from './cron';
 import { buildWatcher } from '../workflows/buildWatcher';
 import { UsageError } from './errors';
 import { scheduleStartMetadata } from './passMetadata';
 
-export const SCHEDULE_ACTIONS = ['apply', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
+export const SCHEDULE_ACTIONS = ['apply', 'create', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
 export type ScheduleAction = (typeof SCHEDULE_ACTIONS)[number];
 
 /**
- * Overlap SKIP: a pass still running at the next midnight is not doubled; the next one
- * would find the same payloads, and the trigger records already make doubling harmless.
- * Catch-up window (6 h default): a server or worker that was down at 00:00 still runs that
- * day's pass when it is back soon; older missed passes are dropped, because the next pass
- * covers the same newest payloads.
+ * Overlap SKIP: a pass still running at the next midnight (or interval) is not doubled; the
+ * next one would find the same payloads, and the trigger records already make doubling harmless.
+ * Catch-up window (6 h default; one interval when polling): a server or worker that was down at
+ * 00:00 still runs that day's pass when it is back soon; older missed passes are dropped,
+ * because the next pass covers the same newest payloads.
+ * `schedule.every` (freshness mode): a pass every so often instead of daily; one that finds
+ * nothing new costs a release-controller request per version and no Deck request.
  */
 export function scheduleOptions(config: WatcherConfig): ScheduleOptions {
+  const { everyMs } = config.schedule;
   return {
     scheduleId: config.schedule.id,
-    spec: { cronExpressions: [config.schedule.cron], timezone: config.schedule.timezone },
+    spec: everyMs ? { intervals: [{ every: everyMs }] } : { cronExpressions: [config.schedule.cron], timezone: config.schedule.timezone },
     action: {
       type: 'startWorkflow',
       workflowType: buildWatcher,
@@ -34,8 +38,13 @@ export function scheduleOptions(config: WatcherConfig): ScheduleOptions {
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: config.schedule.catchupWindowMs, pauseOnFailure: false },
     // The server stores cron as calendars; the memo keeps the text an operator wrote.
-    memo: { description: 'osc-build-watcher daily pass', cron: config.schedule.cron },
+    memo: everyMs ? { description: `osc-build-watcher pass every ${formatDuration(everyMs)}`, every: formatDuration(everyMs) } : { description: 'osc-build-watcher daily pass', cron: config.schedule.cron },
   };
+}
+
+/** What the schedule does, for the lines `apply` prints. */
+function when(config: WatcherConfig): string {
+  return config.schedule.everyMs ? `every ${formatDuration(config.schedule.everyMs)}` : `"${config.schedule.cron}" ${config.schedule.timezone}`;
 }
 
 export interface ScheduleCommandOptions {
@@ -55,22 +64,24 @@ export async function scheduleCommand(
   const handle = client.schedule.getHandle(id);
   try {
     switch (action) {
-      case 'apply': {
+      case 'apply':
+      case 'create': {
         const options = scheduleOptions(config);
         try {
           await client.schedule.create(options);
-          out(`Created schedule ${id}: "${config.schedule.cron}" ${config.schedule.timezone}`);
+          out(`Created schedule ${id}: ${when(config)}`);
         } catch (err) {
           if (!(err instanceof ScheduleAlreadyRunning)) throw err;
           await handle.update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: options.policies }));
-          out(`Updated schedule ${id}: "${config.schedule.cron}" ${config.schedule.timezone}`);
+          out(`Updated schedule ${id}: ${when(config)}`);
         }
         return;
       }
       case 'describe': {
         const d = await handle.describe();
         out(`Schedule ${id}`);
-        out(`  cron: ${describeWhen(d)} (${d.spec.timezone ?? 'UTC'})`);
+        if (d.spec.calendars?.length || !d.spec.intervals?.length) out(`  cron: ${describeWhen(d)} (${d.spec.timezone ?? 'UTC'})`);
+        else out(`  when: ${describeWhen(d)}`);
         out(`  input: ${JSON.stringify(passInputOf(d))}`);
         // What the next pass will watch: the same resolution its worker makes at its start
         // (from this configuration, which should be the workers' own).
@@ -124,7 +135,7 @@ export async function scheduleCommand(
 
 /** The schedule's real spec, as cron text where it is one, whatever created it. */
 function describeWhen(d: ScheduleDescription): string {
-  const parts = [...(d.spec.calendars ?? []).map(calendarsAsCron), ...(d.spec.intervals ?? []).map((i) => `every ${String(i.every)}`)];
+  const parts = [...(d.spec.calendars ?? []).map(calendarsAsCron), ...(d.spec.intervals ?? []).map((i) => `every ${typeof i.every === 'number' ? formatDuration(i.every) : String(i.every)}`)];
   return parts.length ? parts.join('; ') : '(no times)';
 }
 

@@ -61,7 +61,18 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   try {
     const connection = await connectClient(target);
     cleanups.unshift(() => connection.close());
-    if (options.prepareNamespace ?? true) await ensureSearchAttributes(connection, target.namespace);
+    if (options.prepareNamespace ?? true) {
+      // A fresh registration takes seconds to be usable on a production server (setup.ts).
+      const since = Date.now();
+      let waited = false;
+      await ensureSearchAttributes(connection, target.namespace, {
+        onWait: (reason) => {
+          waited = true;
+          process.stderr.write(`Waiting (up to 60 s) until the server accepts the search attributes: ${reason}\n`);
+        },
+      });
+      if (waited) process.stderr.write(`Search attributes accepted after ${((Date.now() - since) / 1000).toFixed(1)} s\n`);
+    }
     if (devServer) await ensureRetention(connection, target.namespace, EMBEDDED_RETENTION_DAYS);
     const client = new Client({ connection, namespace: target.namespace });
     let worker: WatcherWorkers | undefined;

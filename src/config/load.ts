@@ -9,6 +9,49 @@ import type { DedupPolicy, JobSpec, RetrySettings, VersionSpec } from '../domain
 import * as d from './defaults';
 import { baseUrlSchema, configFileSchema, describeSchemaError, ocpVersionSchema, type ConfigFile } from './schema';
 
+export interface ScheduleSettings {
+  id: string;
+  cron: string;
+  timezone: string;
+  catchupWindowMs: number;
+  everyMs?: number;
+}
+
+/** Shorter than this, passes would mostly find nothing new, and the release controller would feel it. */
+export const MIN_SCHEDULE_EVERY_MS = 60_000;
+
+function scheduleSettings(file: ConfigFile): ScheduleSettings {
+  const s = file.schedule;
+  if (s?.every !== undefined && s.cron !== undefined) throw new ConfigError('schedule: set cron or every, not both');
+  const base: ScheduleSettings = {
+    id: s?.id ?? d.DEFAULT_SCHEDULE_ID,
+    cron: s?.cron ?? d.DEFAULT_CRON,
+    timezone: s?.timezone ?? 'UTC',
+    catchupWindowMs: parseDuration(s?.catchupWindow ?? '6h'),
+  };
+  if (s?.every === undefined) return base;
+  try {
+    return withScheduleEvery(base, s.every, s.catchupWindow === undefined ? undefined : base.catchupWindowMs);
+  } catch (err) {
+    throw new ConfigError(`schedule.${(err as Error).message}`);
+  }
+}
+
+/**
+ * Polling every `every` (config `schedule.every`, or `schedule apply --every`). The catch-up
+ * window is one interval at most (by default exactly one): a worker back after an outage runs
+ * one missed pass, not a pile of them; the next pass covers the same payloads anyway.
+ */
+export function withScheduleEvery(schedule: ScheduleSettings, every: string, catchupWindowMs?: number): ScheduleSettings {
+  if (!/^\d+(ms|s|m|h|d)$/.test(every)) throw new ConfigError(`every: must be a duration like 10m or 1h, got "${every}"`);
+  const everyMs = parseDuration(every);
+  if (everyMs < MIN_SCHEDULE_EVERY_MS) throw new ConfigError(`every: at least 1m, got ${every}`);
+  if (catchupWindowMs !== undefined && catchupWindowMs > everyMs) {
+    throw new ConfigError(`catchupWindow: at most one interval (every: ${every}) when polling, so missed passes do not pile up`);
+  }
+  return { ...schedule, everyMs, catchupWindowMs: catchupWindowMs ?? everyMs };
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -51,7 +94,8 @@ export interface WatcherConfig {
   httpTimeoutMs: number;
   /** Prometheus `/metrics` (src/domain/metrics.ts): served on `port` when set; state gauges re-read every `refreshEveryMs`. */
   metrics: { port?: number; refreshEveryMs: number };
-  schedule: { id: string; cron: string; timezone: string; catchupWindowMs: number };
+  /** `everyMs` set: a pass every so often (freshness mode) instead of `cron`. */
+  schedule: ScheduleSettings;
   taskQueue: string;
   /** How long workflows cached by a worker that died wait before another worker takes them. */
   stickyQueueTimeoutMs: number;
@@ -473,12 +517,7 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
       ...(file.metrics?.port !== undefined ? { port: file.metrics.port } : {}),
       refreshEveryMs: fromFile(() => atLeast('metrics.refreshEvery', file.metrics?.refreshEvery ?? '1m', 1000)),
     },
-    schedule: {
-      id: file.schedule?.id ?? d.DEFAULT_SCHEDULE_ID,
-      cron: file.schedule?.cron ?? d.DEFAULT_CRON,
-      timezone: file.schedule?.timezone ?? 'UTC',
-      catchupWindowMs: parseDuration(file.schedule?.catchupWindow ?? '6h'),
-    },
+    schedule: fromFile(() => scheduleSettings(file)),
     taskQueue: env.TEMPORAL_TASK_QUEUE || file.temporal?.taskQueue || d.DEFAULT_TASK_QUEUE,
     stickyQueueTimeoutMs: parseDuration(file.temporal?.stickyQueueTimeout ?? '10s'),
     shutdownGraceMs: parseDuration(file.temporal?.shutdownGrace ?? '30s'),

@@ -158,6 +158,8 @@ export const configFileSchema = z.strictObject({
     .strictObject({
       id: z.string().min(1).optional(),
       cron: cron.optional(),
+      /** Polling instead of daily (freshness mode): a pass every this long, e.g. 10m. */
+      every: duration.optional(),
       timezone: z.string().min(1).optional(),
       catchupWindow: duration.optional(),
     })

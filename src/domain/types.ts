@@ -141,8 +141,8 @@ export interface DeckSnapshot {
 
 export type DeckStatus =
   | { state: 'pending' }
-  /** No version had a release to decide for, so Deck was not asked. */
-  | { state: 'not-needed' }
+  /** No version had a release to decide for, or (reason set) none had anything new to trigger, so Deck was not asked. */
+  | { state: 'not-needed'; reason?: string }
   | { state: 'ok'; fetchedAt: string; scanned: number; matched: number }
   | { state: 'unavailable'; reason: string; tooLarge?: { bytes: number; limitBytes: number } };
 

@@ -150,6 +150,7 @@ export const activitySummary = {
   triggerGangwayJob: (shortName: string, payload: string) => line(`POST ${shortName} for ${payload}`),
   findReleasesToTrigger: (stream: string, maxPerPass: number) => line(`Accepted nightlies of ${stream} newer than the newest triggered (at most ${maxPerPass})`),
   ledgerPreviousVerdicts: (version: string) => line(`Ledger of OCP ${version}: verdicts of the previous payloads`),
+  versionsWithNewWork: (payloads: string[]) => line(`Ledgers: anything left to trigger for ${payloads.join(', ')}? (else Deck is not asked)`),
   passNotices: () => line('Count the upstreams this pass found down; decide its notifications'),
   notify: (key: string) => line(`Notify the webhook: ${key}`),
 };

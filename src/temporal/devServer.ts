@@ -26,6 +26,10 @@ export interface DevServerOptions {
   port?: number;
   /** How long to wait for a server we spawned; a cold start on 2 cores can take 10 s or more. */
   startTimeoutMs?: number;
+  /** Register the watcher's search attributes at start (default); false leaves it to ensureSearchAttributes. */
+  searchAttributes?: boolean;
+  /** `--dynamic-config-value KEY=VALUE`s, e.g. to make the server behave like a production one in a test. */
+  dynamicConfigValues?: string[];
 }
 
 async function freePort(): Promise<number> {
@@ -82,7 +86,8 @@ async function launch(options: DevServerOptions, namespace: string): Promise<Dev
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'error'];
   args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
-  args.push(...searchAttributeArgs());
+  if (options.searchAttributes !== false) args.push(...searchAttributeArgs());
+  for (const value of options.dynamicConfigValues ?? []) args.push('--dynamic-config-value', value);
 
   // The server needs none of our secrets: a token set for local use stays in this process.
   const { [TOKEN_ENV_VAR]: _token, ...serverEnv } = process.env;

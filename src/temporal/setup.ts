@@ -1,6 +1,7 @@
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
 import { ALL_SEARCH_ATTRIBUTES } from '../domain/searchAttributes';
+import { awaitSearchAttributesUsable, type UsableOptions } from './searchAttributeProbe';
 
 // Proto enum values of IndexedValueType, and the names the temporal CLI uses for them.
 const INDEXED_TYPE = { KEYWORD: 2, KEYWORD_LIST: 7 } as const;
@@ -12,9 +13,16 @@ export function cliTypeName(key: (typeof ALL_SEARCH_ATTRIBUTES)[number]): string
 
 /**
  * The workflows set these attributes at start; a server without them would fail every pass.
- * Registers what is missing, or says exactly which command an operator must run.
+ * Registers what is missing, or says exactly which command an operator must run; then waits
+ * until the server accepts them (a fresh registration takes seconds: searchAttributeProbe.ts).
  */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+export async function ensureSearchAttributes(connection: Connection, namespace: string, usable: UsableOptions = {}): Promise<string[]> {
+  const added = await registerSearchAttributes(connection, namespace);
+  await awaitSearchAttributesUsable(connection, namespace, usable);
+  return added;
+}
+
+async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
   const missing = ALL_SEARCH_ATTRIBUTES.filter((k) => !known.has(k.name));

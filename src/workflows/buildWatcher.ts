@@ -135,12 +135,16 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   /** With `every`: the older payloads of a version, each asked of Deck under its own key. */
   const earlierOf = (i: number) => (chosen[i] ?? []).slice(0, -1).map((release) => ({ key: `${plan!.versions[i]!.version}/${release.name}`, release }));
 
-  // Deck once, and only when some version has a payload to decide for.
+  // Deck once, and only when some version has a payload to decide for, that its ledger says
+  // could still bring a trigger (a pass that finds nothing new asks Deck nothing).
   const questions = plan.versions.flatMap((v, i) => (releases[i] ? [{ version: v.version, release: releases[i]!, jobs: v.jobs }] : []));
   const earlierQuestions = plan.versions.flatMap((v, i) => earlierOf(i).map((e) => ({ version: v.version, key: e.key, release: e.release, jobs: v.jobs })));
   let verdicts: Record<string, Array<DeckVerdict | null>> | undefined;
   if (questions.length === 0) {
     deck = { state: 'not-needed' };
+  } else if (patched(DECK_ONLY_FOR_NEW_WORK) && earlierQuestions.length === 0 && !(await anyNewWork(questions, settings.retry, ui))) {
+    // (Older payloads chosen in `every` mode are newer than any triggered: new work by definition.)
+    deck = { state: 'not-needed', reason: 'every payload was already triggered by this watcher for every job' };
   } else {
     let answer: DeckVerdictAnswer | undefined;
     try {
@@ -218,6 +222,22 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   finishedAt = new Date().toISOString();
   showDetails();
   return summary();
+}
+
+/** Since this patch, the pass asks the ledgers before Deck (new commands: an activity). */
+const DECK_ONLY_FOR_NEW_WORK = 'deck-only-for-new-work';
+
+/** Whether any version's payload could still bring a trigger; if the ledgers cannot say, yes. */
+async function anyNewWork(questions: Array<{ version: string; release: Release; jobs: PassPlan['versions'][number]['jobs'] }>, retry: PassPlan['settings']['retry'], ui: boolean): Promise<boolean> {
+  const { versionsWithNewWork } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '1m', retry: toRetryPolicy(retry) });
+  try {
+    const asked = questions.map((q) => ({ version: q.version, payload: q.release.name, jobs: q.jobs.map((j) => j.name) }));
+    const versions = await callWithSummary(ui, versionsWithNewWork, () => activitySummary.versionsWithNewWork(asked.map((q) => q.payload)), asked);
+    return versions.length > 0;
+  } catch (err) {
+    log.warn('Could not ask the ledgers what is new; fetching Deck', { reason: failureDetail(err).reason });
+    return true;
+  }
 }
 
 function invalidInput(message: string): ApplicationFailure {
