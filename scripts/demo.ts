@@ -1,6 +1,8 @@
 // `npm run demo`: the watcher end to end on one machine. Starts the upstream simulators,
-// then runs the real CLI twice against them on an embedded Temporal dev server that keeps
-// its history in a fresh SQLite file: the first pass triggers, the second finds nothing new.
+// then runs the real CLI against them on an embedded Temporal dev server that keeps its history
+// in a fresh SQLite file: the first pass (`run --wait`) triggers and waits for the verdicts (one
+// job ends ERROR and its ledger retries it), `status` shows the matrix, the second pass finds
+// nothing new.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,9 +36,17 @@ async function main(): Promise<void> {
     // Short retries so the demo's one failing upstream does not keep you waiting, and a Gangway
     // rate limit of one create a second after a burst of 5 (production: 9 a minute), so the
     // spacing shows in the log without a two-minute wait.
+    // Follow-through and retriggers on a demo's clock: the simulated jobs end a second after
+    // they are created (scenarios/demo.yaml), so look every half second and retry after one.
     writeFileSync(
       configFile,
-      'retry:\n  initialInterval: 200ms\n  maximumInterval: 1s\n  maximumAttempts: 3\ngangway:\n  rateLimit: { perMinute: 60, burst: 5 }\n',
+      [
+        'retry:\n  initialInterval: 200ms\n  maximumInterval: 1s\n  maximumAttempts: 3',
+        'gangway:\n  rateLimit: { perMinute: 60, burst: 5 }',
+        'follow: { pollEvery: 500ms, maxPollEvery: 1s, deadline: 3m }',
+        'retrigger: { backoff: { initial: 1s, max: 4s } }',
+        '',
+      ].join('\n'),
     );
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -51,9 +61,12 @@ async function main(): Promise<void> {
     delete env.JOB_NAME;
 
     banner(`Simulators: release controller ${sims.releaseControllerUrl}, Deck ${sims.deckUrl}, Gangway ${sims.gangwayUrl}`);
-    banner('Pass 1: osc-build-watcher run');
-    const first = await runCli(['run'], env);
+    banner('Pass 1: osc-build-watcher run --wait (triggers, then waits for every verdict, retries included)');
+    const first = await runCli(['run', '--wait'], env);
     const createsAfterFirst = sims.counters()['gangway.created'] ?? 0;
+
+    banner('osc-build-watcher status --version 4.21 (the ledger: payload x job, attempts, Prow links)');
+    const status = await runCli(['status', '--version', '4.21'], env);
 
     banner('Pass 2: osc-build-watcher run (same Temporal history, so nothing is new)');
     const second = await runCli(['run'], env);
@@ -63,11 +76,14 @@ async function main(): Promise<void> {
     for (const r of sims.requests('gangway').filter((q) => q.method === 'POST')) {
       const body = r.body as { job_name?: string; pod_spec_options?: { envs?: Record<string, string> } };
       const job = body.job_name ?? decodeURIComponent(r.path.split('/').pop() ?? '');
-      process.stdout.write(`POST ${r.path} -> ${r.status}  ${job.replace(/^.*downstream-release-/, '')}  RELEASE_IMAGE_LATEST=${body.pod_spec_options?.envs?.RELEASE_IMAGE_LATEST ?? '(none)'}\n`);
+      const attempt = (body as { pod_spec_options?: { labels?: Record<string, string> } }).pod_spec_options?.labels?.['osc-build-watcher/attempt'];
+      process.stdout.write(
+        `POST ${r.path} -> ${r.status}  ${job.replace(/^.*downstream-release-/, '')}  RELEASE_IMAGE_LATEST=${body.pod_spec_options?.envs?.RELEASE_IMAGE_LATEST ?? '(none)'}${attempt ? `  attempt=${attempt} (retry)` : ''}\n`,
+      );
     }
     process.stdout.write(`\nProwJobs created: pass 1: ${createsAfterFirst}, pass 2: ${createsAfterSecond - createsAfterFirst}\n`);
-    process.stdout.write(`Exit codes: pass 1: ${first}, pass 2: ${second}\n`);
-    if (createsAfterFirst === 0 || createsAfterSecond !== createsAfterFirst) process.exitCode = 1;
+    process.stdout.write(`Exit codes: pass 1 (run --wait): ${first}, status: ${status}, pass 2: ${second}\n`);
+    if (createsAfterFirst === 0 || createsAfterSecond !== createsAfterFirst || first !== 0 || status !== 0) process.exitCode = 1;
   } finally {
     await sims.close();
     rmSync(work, { recursive: true, force: true });

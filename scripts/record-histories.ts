@@ -15,13 +15,15 @@
 //     azure-ipi-coco is triggered again, the two aws jobs are "already triggered by this watcher".
 //     The 4.21 ledger follows its executions (every second at first): pass 1's are no longer in
 //     Deck, pass 2's azure-ipi-coco ends success, and the ledger records that verdict.
+//     4.19's aws-ipi-coco then ends ERROR: its ledger retries it after the (shortened) backoff, as
+//     attempt 2 with its own trigger workflow, which is recorded too.
 //   pass 3 (4.20, 4.21), dry run with Deck down (HTTP 400): everything is decided from the
 //     trigger records: would-trigger, or skipped as already triggered.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LedgerClient } from '../src/clients/ledger';
 import type { WatcherConfig } from '../src/config/load';
-import { triggerWorkflowId } from '../src/domain/labels';
+import { attemptWorkflowId, triggerWorkflowId } from '../src/domain/labels';
 import type { Decision, PassRequest, PassSummary } from '../src/domain/types';
 import { startSimulators } from '../src/simulators';
 import { buildWatcher } from '../src/workflows/buildWatcher';
@@ -64,7 +66,13 @@ async function main(): Promise<void> {
     temporal = await startTestTemporal();
     const base = simConfig(sims, writeTokenFile(tokenDir), { taskQueue: 'record-histories' });
     // Follow-through looks soon enough for a verdict to be in the ledger's recorded history.
-    const config: WatcherConfig = { ...base, gangway: { ...base.gangway, concurrency: 1 }, follow: { pollEveryMs: 1000, maxPollEveryMs: 4000, deadlineMs: 3600_000 } };
+    const config: WatcherConfig = {
+      ...base,
+      gangway: { ...base.gangway, concurrency: 1 },
+      follow: { pollEveryMs: 1000, maxPollEveryMs: 4000, deadlineMs: 3600_000 },
+      // A retry soon enough to be in the 4.19 ledger's recorded history.
+      retrigger: { ...base.retrigger, initialMs: 500, maxMs: 1000 },
+    };
     const t = temporal;
     await t.withWorker(config, async () => {
       // Pass 1. Only 4.21 triggers, one job at a time, so the faults hit known jobs:
@@ -96,6 +104,15 @@ async function main(): Promise<void> {
         { name: 'triggerJob-4.21-azure-ipi-coco-retried-by-pass-2', workflowType: 'triggerJob', workflowId: trigger('azure-ipi-coco', tags['4.21']), description: 'The second run of a failed trigger record, triggered' },
       ]);
 
+      // Bounded retrigger: 4.19's aws-ipi-coco ends ERROR; its ledger retries it (attempt 2, its own trigger).
+      const errored = pass2.versions.find((v) => v.version === '4.19')!.jobs.find((j) => j.shortName === 'aws-ipi-coco')!.executionId!;
+      sims.setProwJobState(errored, 'error');
+      await ledgerAttempts(new LedgerClient(t.client, { taskQueue: config.taskQueue }), '4.19', tags['4.19'], 'aws-ipi-coco', 2);
+      await keep(t, [
+        { name: 'versionLedger-4.19-retry-after-error', workflowType: 'versionLedger', workflowId: `osc-ledger/${config.taskQueue}/ocp-4.19`, description: 'The ledger of 4.19 (still running): an ERROR verdict, the backoff timer, the retry started as a child (attempt 2) and recorded', running: true },
+        { name: 'triggerJob-4.19-aws-ipi-coco-attempt-2', workflowType: 'triggerJob', workflowId: attemptWorkflowId(job('aws-ipi-coco'), tags['4.19'], 2), description: "A retry's trigger, started by the ledger under its own ID, key and attempt label" },
+      ]);
+
       // Pass 3: a dry run while Deck answers 400 (permanent), so only the trigger records decide.
       sims.addFault({ endpoint: 'deck.prowjobs', status: 400, body: 'bad request' });
       const pass3 = await runPass(t, config, 'recorded-pass-3-dry-run', { versions: ['4.20', '4.21'], dryRun: true });
@@ -122,6 +139,18 @@ function job(shortName: string): string {
 
 function trigger(shortName: string, payload: string): string {
   return triggerWorkflowId(job(shortName), payload);
+}
+
+/** Bounded retrigger: waits (up to 30 s) for the ledger to record attempt `n` of the job as posted. */
+async function ledgerAttempts(ledgers: LedgerClient, version: string, payload: string, shortName: string, n: number): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const m = await ledgers.matrix(version);
+    const attempt = m?.payloads.find((p) => p.name === payload)?.jobs.find((j) => j.shortName === shortName)?.attempts[n - 1];
+    if (attempt?.executionId) return;
+    if (Date.now() > until) throw new Error(`ledger of ${version}: expected attempt ${n} of ${shortName} for ${payload} posted, got ${JSON.stringify(attempt)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Follow-through: waits (up to 30 s) for the ledger to record the job's verdict. */

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { PromiseCompletionTimeoutError, Runtime, Worker, type NativeConnection, type State, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type WatcherActivities } from './activities';
+import { countingRetries } from './activities/metrics';
 import { DeckClient } from './clients/deck';
 import { GangwayClient } from './clients/gangway';
 import { GangwayPermits } from './clients/gangwayPermits';
@@ -9,9 +10,14 @@ import { RateLimiter } from './clients/rateLimiter';
 import { ReleaseControllerClient } from './clients/releaseController';
 import { LedgerClient } from './clients/ledger';
 import { TriggerRecordClient } from './clients/triggerRecords';
+import { HealthClient } from './clients/health';
+import { readWebhookUrl, WebhookClient } from './clients/webhook';
 import { discoverVersions, type WatcherConfig } from './config/load';
 import { resolvePassPlan } from './config/plan';
+import { ledgerOptionsOf } from './config/ledgerOptions';
+import { MetricRecorder, statusClass } from './domain/metrics';
 import { gangwayTaskQueue } from './domain/taskQueues';
+import type { UpstreamObserver } from './clients/http';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './workflowBundle';
 
 export interface WatcherWorkerOptions {
@@ -27,11 +33,17 @@ export interface WatcherWorkerOptions {
 /** The only place where endpoints and the token file meet the workflows. */
 export async function createWatcherWorker(options: WatcherWorkerOptions): Promise<WatcherWorkers> {
   const { config } = options;
-  const releaseController = new ReleaseControllerClient(config.endpoints.releaseController, config.httpTimeoutMs);
+  // The Runtime's meter: served on /metrics when the Runtime was installed with a port (cli/logging.ts).
+  const metrics = new MetricRecorder(Runtime.instance().metricMeter);
+  const observer: UpstreamObserver = {
+    request: (api, status) => metrics.add('upstreamRequests', { api, status_class: statusClass(status) }),
+    deckBytes: (endpoint, bytes) => metrics.add('deckBytes', { endpoint }, bytes),
+  };
+  const releaseController = new ReleaseControllerClient(config.endpoints.releaseController, config.httpTimeoutMs, observer);
   const permits = new GangwayPermits(options.client, config.taskQueue);
   const activities = createActivities({
     releaseController,
-    deck: new DeckClient(config.endpoints.deck, config.httpTimeoutMs),
+    deck: new DeckClient(config.endpoints.deck, config.httpTimeoutMs, observer),
     gangway: new GangwayClient({
       baseUrl: config.endpoints.gangway,
       timeoutMs: config.httpTimeoutMs,
@@ -40,14 +52,17 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
       // Beside the budget all workers share (the Gangway task queue, below), each process keeps
       // its own bucket: it caps the burst of one process, whatever the server hands it at once.
       rateLimiter: new RateLimiter(config.gangway.rateLimit.perMinute, config.gangway.rateLimit.burst),
-      onRateLimitWait: (waitMs, what) =>
-        Runtime.instance().logger.info('Waiting for a Gangway rate-limit slot', { waitMs, request: what }),
+      onRateLimitWait: (waitMs, what) => {
+        metrics.record('gangwayRateLimitWait', { kind: 'process' }, waitMs / 1000);
+        Runtime.instance().logger.info('Waiting for a Gangway rate-limit slot', { waitMs, request: what });
+      },
+      observer,
     }),
     deckFilter: config.deck,
     trigger: config.trigger,
     triggerRecords: new TriggerRecordClient(options.client),
     // A ledger a claim starts follows its ProwJobs on this configuration's schedule.
-    ledger: new LedgerClient(options.client, { taskQueue: config.taskQueue, follow: config.follow }),
+    ledger: new LedgerClient(options.client, ledgerOptionsOf(config)),
     temporal: options.client,
     resolvePlan: async (request) => {
       if (!config.discover || config.versions.length > 0) return resolvePassPlan(config, request);
@@ -55,16 +70,24 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
       const accepted = await releaseController.acceptedStreams();
       return resolvePassPlan(config, request, discoverVersions(config, accepted));
     },
+    // Notifications: off without a webhook file; the URL is read from it on every use.
+    notify: {
+      ...(config.notify.webhookFile ? { webhook: new WebhookClient({ url: () => readWebhookUrl(config.notify.webhookFile!) }) } : {}),
+      health: new HealthClient(options.client, config.taskQueue),
+      downPasses: config.notify.downPasses,
+    },
     gangwayBudget: {
       taskQueue: gangwayTaskQueue(config.taskQueue),
       permit: (id, signal) => permits.take(id, signal),
     },
+    metrics,
   });
   return createWorkerPair({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: config.taskQueue,
     activities,
+    metrics,
     gangwayActivitiesPerMinute: config.gangway.rateLimit.perMinute,
     workerOptions: {
       ...workflowCode(options.workflowBundle),
@@ -81,6 +104,8 @@ export interface WorkerPairOptions {
   activities: WatcherActivities;
   /** The budget of the Gangway task queue, for all its workers; undefined: no limit (tests with in-memory upstreams). */
   gangwayActivitiesPerMinute: number | undefined;
+  /** Where both workers count activity retries (src/domain/metrics.ts); none: not counted. */
+  metrics?: MetricRecorder;
   /** For the watcher's own worker (workflow code, sticky queue, ...); the shutdown grace applies to both. */
   workerOptions: Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'activities'>;
 }
@@ -94,8 +119,10 @@ export interface WorkerPairOptions {
  */
 export async function createWorkerPair(options: WorkerPairOptions): Promise<WatcherWorkers> {
   const { activities } = options;
+  const interceptors = options.metrics ? { interceptors: { activity: [countingRetries(options.metrics)] } } : {};
   const main = await Worker.create({
     ...options.workerOptions,
+    ...interceptors,
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
@@ -106,6 +133,7 @@ export async function createWorkerPair(options: WorkerPairOptions): Promise<Watc
     namespace: options.namespace,
     taskQueue: gangwayTaskQueue(options.taskQueue),
     activities: { triggerGangwayJob: activities.triggerGangwayJob, takeGangwayPermit: activities.takeGangwayPermit },
+    ...interceptors,
     ...(options.gangwayActivitiesPerMinute !== undefined ? { maxTaskQueueActivitiesPerSecond: options.gangwayActivitiesPerMinute / 60 } : {}),
     ...(options.workerOptions.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.workerOptions.shutdownGraceTime } : {}),
   });

@@ -12,7 +12,9 @@ import { SCHEDULE_ACTIONS } from '../src/cli/schedule';
 import { buildProgram } from '../src/cli/main';
 import { DEFAULT_SECRETS_DIR, TOKEN_FILE_NAME } from '../src/config/defaults';
 import { loadConfig } from '../src/config/load';
+import { exportedSeries, METRICS, type MetricKey } from '../src/domain/metrics';
 import { PREBUILT_WORKFLOW_BUNDLE } from '../src/workflowBundle';
+import { DASHBOARD_FILE, dashboardExpressions, groupingLabels, metricNames, ruleExpressions, TARGET_LABELS } from './helpers/promql';
 
 // Compiled tests run from dist/test/.
 const REPO = path.resolve(__dirname, '../..');
@@ -549,5 +551,82 @@ describe('docker-compose.yml', () => {
       const deps = Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on ?? {});
       for (const dep of deps) assert.ok(services[dep], `${name} depends on ${dep}, which is not a service`);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Metrics: the Service, the ServiceMonitor and the alerts of deploy/, and the Grafana dashboard,
+// against the metrics the code exports (src/domain/metrics.ts). test/metrics.test.ts checks the
+// same expressions against a real worker's /metrics, the SDK's metrics included.
+
+describe('metrics in deploy/', () => {
+  const deployDir = path.join(REPO, 'deploy');
+  const docsOf = (dir: string) =>
+    walk(path.join(deployDir, dir))
+      .filter((f) => /\.ya?ml$/.test(f) && path.basename(f) !== 'kustomization.yaml' && path.basename(f) !== 'config.yaml')
+      .flatMap((f) => yamlDocs(f) as Obj[]);
+  const baseDocs = docsOf('base');
+  const monitoring = docsOf('monitoring');
+  const deployment = baseDocs.find((d) => d.kind === 'Deployment')!;
+  const service = baseDocs.find((d) => d.kind === 'Service')!;
+  const serviceMonitor = monitoring.find((d) => d.kind === 'ServiceMonitor')!;
+  const rules = monitoring.find((d) => d.kind === 'PrometheusRule')!;
+  const config = loadConfig({ configPath: path.join(deployDir, 'base/config.yaml'), env: {} });
+  const series = exportedSeries();
+
+  test('the worker serves /metrics on config.yaml\'s metrics.port, named `metrics`; the Service selects the worker pods', () => {
+    assert.ok(config.metrics.port, 'config.yaml sets metrics.port');
+    const container = deployment.spec.template.spec.containers[0] as Obj;
+    const port = ((container.ports ?? []) as Obj[]).find((p) => p.name === 'metrics');
+    assert.equal(port?.containerPort, config.metrics.port, 'the container port is metrics.port');
+    assert.ok(service, 'a Service in deploy/base');
+    const podLabels = deployment.spec.template.metadata.labels as Obj;
+    for (const [k, v] of Object.entries(service.spec.selector as Obj)) assert.equal(podLabels[k], v, `the Service selects ${k}=${v}, the pods have ${podLabels[k]}`);
+    const servicePort = (service.spec.ports as Obj[]).find((p) => p.name === 'metrics');
+    assert.ok(servicePort && (servicePort.targetPort === 'metrics' || servicePort.targetPort === config.metrics.port), 'the Service port `metrics` targets the container port');
+  });
+
+  test('the ServiceMonitor and the PrometheusRule live in deploy/monitoring, out of the base; the ServiceMonitor scrapes the Service\'s port', () => {
+    for (const d of baseDocs) assert.doesNotMatch(String(d.apiVersion), /monitoring\.coreos\.com/, `${d.kind} ${d.metadata?.name}: the base must apply without the Prometheus Operator`);
+    assert.ok(serviceMonitor && rules, 'a ServiceMonitor and a PrometheusRule in deploy/monitoring');
+    for (const [k, v] of Object.entries(serviceMonitor.spec.selector.matchLabels as Obj)) assert.equal((service.metadata.labels as Obj)[k], v, `the ServiceMonitor selects ${k}=${v}`);
+    const endpoints = serviceMonitor.spec.endpoints as Obj[];
+    assert.ok(endpoints.length > 0 && endpoints.every((e) => e.port === 'metrics' && (e.path ?? '/metrics') === '/metrics'));
+  });
+
+  test('two alerts: no successful pass for 26 h, a payload not green after 24 h', () => {
+    const byName = new Map(ruleExpressions().map((r) => [r.rule.alert as string, r]));
+    assert.deepEqual([...byName.keys()].sort(), ['OscBuildWatcherNoSuccessfulPass', 'OscBuildWatcherPayloadNotGreen']);
+    const noPass = byName.get('OscBuildWatcherNoSuccessfulPass')!;
+    assert.match(noPass.expr, /time\(\) - max\(osc_build_watcher_last_successful_pass_timestamp_seconds\) > 26 \* 3600/);
+    assert.match(noPass.expr, /absent_over_time\(osc_build_watcher_last_successful_pass_timestamp_seconds\[26h\]\)/, 'also when no worker reports one');
+    assert.match(byName.get('OscBuildWatcherPayloadNotGreen')!.expr, /osc_build_watcher_oldest_not_green_payload_age_seconds\) > 24 \* 3600/);
+    for (const r of byName.values()) {
+      assert.match(String(r.rule.for), /^\d+[smh]$/, `${r.where}: for`);
+      assert.ok(r.rule.annotations?.summary && r.rule.labels?.severity, `${r.where}: summary and severity`);
+    }
+  });
+
+  test('the dashboard and the rules read only metrics the code exports, grouped by labels they have', () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as Obj;
+    assert.equal(dashboard.uid, 'osc-build-watcher');
+    const ids = (dashboard.panels as Obj[]).map((p) => p.id);
+    assert.equal(new Set(ids).size, ids.length, 'panel ids are unique');
+    const expressions = [...dashboardExpressions(), ...ruleExpressions()];
+    const used = new Set<string>();
+    for (const { where, expr } of expressions) {
+      const names = metricNames(expr);
+      assert.ok(names.length > 0, `${where}: reads no metric (${expr})`);
+      for (const name of names.filter((x) => x.startsWith('osc_'))) {
+        const known = series.get(name);
+        assert.ok(known, `${where}: ${name} is not exported (${[...series.keys()].join(', ')})`);
+        used.add(known.key);
+        for (const label of groupingLabels(expr)) assert.ok(known.labels.includes(label) || TARGET_LABELS.includes(label), `${where}: ${name} has no label ${label}`);
+      }
+    }
+    // Every watcher metric shows somewhere on the dashboard.
+    const onDashboard = new Set(dashboardExpressions().flatMap((e) => metricNames(e.expr)).map((x) => series.get(x)?.key));
+    for (const key of Object.keys(METRICS)) assert.ok(onDashboard.has(key as MetricKey), `the dashboard shows ${key}`);
+    assert.ok(used.size > 0);
   });
 });

@@ -444,7 +444,7 @@ describe('versionLedger on a dev server', serverOnly, () => {
     assert.deepEqual(await client.claim(version, claimOf(p)), { granted: true, attempt: 1 });
   });
 
-  test('retest grants one new attempt, exactly once, even to racing claims', async () => {
+  test('retest: the ledger starts one new attempt itself, exactly once; racing claims and retests meet it', async () => {
     const version = freshVersion();
     const client = ledgers();
     const p = nightly(version, 10);
@@ -452,12 +452,29 @@ describe('versionLedger on a dev server', serverOnly, () => {
     await client.recordTrigger(version, { payload: p, job: KATA.name, attempt: 1, outcome: { executionId: 'e1' } });
     const r = await client.retest(version, { job: KATA.shortName, note: 'flake' });
     assert.deepEqual([r.changed, r.payload, r.nextAttempt, r.requested.note], [true, p, 2, 'flake']);
-    const results = await Promise.all(Array.from({ length: 5 }, () => client.claim(version, claimOf(p))));
-    const granted = results.filter((x) => x.granted);
-    assert.deepEqual(granted, [{ granted: true, attempt: 2, retest: true }]);
-    await client.recordTrigger(version, { payload: p, job: KATA.name, attempt: 2, outcome: { executionId: 'e2' } });
-    const after = await client.claim(version, claimOf(p));
-    assert.deepEqual(!after.granted && [after.reason, after.attempt?.attempt], ['already-triggered', 2]);
+    // The ledger claimed attempt 2 under its own trigger workflow (this worker has no Gangway
+    // queue, so that trigger waits there).
+    const triggerId = `osc-trigger/${KATA.name}/${p}/attempt-2`;
+    const results = await Promise.all([
+      ...Array.from({ length: 5 }, () => client.claim(version, claimOf(p))),
+      ...Array.from({ length: 3 }, () => client.retest(version, { job: KATA.shortName })),
+    ]);
+    for (const x of results.slice(0, 5)) assert.equal('granted' in x && !x.granted && x.reason, 'in-progress');
+    for (const x of results.slice(5)) assert.deepEqual('nextAttempt' in x && [x.changed, x.nextAttempt], [false, 2]);
+    const m = (await client.matrix(version))!;
+    const a2 = m.payloads[0]!.jobs[0]!.attempts[1]!;
+    assert.deepEqual([a2.attempt, a2.state, a2.retest, m.payloads[0]!.jobs[0]!.attempts.length], [2, 'triggering', true, 2]);
+    const trigger = temporal.client.workflow.getHandle(triggerId);
+    assert.deepEqual([(await trigger.describe()).type, (await trigger.describe()).status.name], ['triggerJob', 'RUNNING']);
+    // The trigger ends (here: terminated): the ledger records what became of it.
+    await trigger.terminate('test');
+    for (let i = 0; i < 100; i++) {
+      const state = (await client.matrix(version))!.payloads[0]!.jobs[0]!.attempts[1]!.state;
+      if (state !== 'triggering') break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const after = (await client.matrix(version))!.payloads[0]!.jobs[0]!;
+    assert.deepEqual([after.attempts.length, after.attempts[1]!.state], [2, 'failed-to-trigger']);
   });
 
   test('continue-as-new keeps the records: the new run answers the same matrix the old one ended with', async () => {
@@ -605,9 +622,10 @@ describe('versionLedger on a dev server', serverOnly, () => {
       const short = jobs[0]!.shortName;
       assert.match(out, new RegExp(`^OCP ${version.replace('.', '\\.')}: newest triggered ${payloads[1]!()}\\n`));
       assert.ok(out.indexOf(payloads[1]!()) < out.lastIndexOf(payloads[0]!()), 'newest payload first');
-      assert.match(out, new RegExp(`${short}\\s+pending\\s+attempts 2/3\\s+execution exec-new  https://prow/view/new`));
+      // 2 of 4: a failed trigger, the posted attempt, and retrigger.maxRetries (2) retries.
+      assert.match(out, new RegExp(`${short}\\s+pending\\s+attempts 2/4\\s+execution exec-new  https://prow/view/new`));
       assert.match(out, /attempt 1: failed-to-trigger  HTTP 503 from Gangway/);
-      assert.match(out, new RegExp(`${short}\\s+success\\s+attempts 1\\s+execution exec-old  https://prow/view/old`));
+      assert.match(out, new RegExp(`${short}\\s+success\\s+attempts 1/3\\s+execution exec-old  https://prow/view/old`));
     });
 
     test('pause, status shows it, resume; retest requested', async () => {
@@ -623,8 +641,9 @@ describe('versionLedger on a dev server', serverOnly, () => {
 
       const retest = await cli(['retest', '--version', version, '--job', jobs[0]!.shortName, '--payload', payloads[0]!()], env);
       assert.equal(retest.code, 0, retest.stderr);
-      assert.match(retest.stdout, new RegExp(`^Retest requested: ${jobs[0]!.shortName} for ${payloads[0]!()}; the next claim is granted attempt 2`));
-      assert.deepEqual(await ledgers().claim(version, claimOf(payloads[0]!(), jobs[0]!)), { granted: true, attempt: 2, retest: true });
+      assert.match(retest.stdout, new RegExp(`^Retest requested: ${jobs[0]!.shortName} for ${payloads[0]!()}; the ledger starts attempt 2 now`));
+      const claim2 = await ledgers().claim(version, claimOf(payloads[0]!(), jobs[0]!));
+      assert.equal(!claim2.granted && claim2.reason, 'in-progress', 'the ledger started it');
     });
 
     test('bad input: exit 2 and one line naming it', async () => {

@@ -14,7 +14,9 @@ import { testWorkflowBundle } from './helpers/temporal';
 // Compiled to dist/test: the JSON files stay in the source tree. legacy/ holds passes started
 // with the old whole-configuration input: they must replay for as long as such a pass may be open.
 // before-follow/ holds a ledger recorded before follow-through (its runs replay without the
-// FOLLOW_PATCH marker, and start following once live); neither directory is re-recorded.
+// FOLLOW_PATCH marker, and start following once live); before-retrigger/ holds a ledger recorded
+// before bounded retrigger, with ERROR and ABORTED verdicts (its runs replay without the
+// RETRIGGER_PATCH marker, so without a retry). None of these directories is re-recorded.
 const HISTORIES_DIR = path.resolve(__dirname, '..', '..', 'test', 'histories');
 const jsonIn = (dir: string) =>
   readdirSync(path.join(HISTORIES_DIR, dir))
@@ -22,7 +24,7 @@ const jsonIn = (dir: string) =>
     .sort()
     .map((f) => path.join(dir, f));
 
-const files = [...jsonIn('.'), ...jsonIn('legacy'), ...jsonIn('before-follow')];
+const files = [...jsonIn('.'), ...jsonIn('legacy'), ...jsonIn('before-follow'), ...jsonIn('before-retrigger')];
 const recorded = files.map((file) => ({ file, text: readFileSync(path.join(HISTORIES_DIR, file), 'utf8') }));
 const results = new Map<string, ReplayResult>();
 
@@ -43,12 +45,16 @@ describe('recorded histories replay against the current workflow code', () => {
 
   test('there are histories of every workflow type, today\'s and the legacy input\'s', () => {
     const typesIn = (legacy: boolean) =>
-      [...new Set(recorded.filter(({ file }) => file.startsWith('legacy') === legacy && !file.startsWith('before-follow')).map(({ text }) => (JSON.parse(text) as RecordedHistory).workflowType))].sort();
+      [...new Set(recorded.filter(({ file }) => file.startsWith('legacy') === legacy && !file.startsWith('before-')).map(({ text }) => (JSON.parse(text) as RecordedHistory).workflowType))].sort();
     assert.deepEqual(typesIn(false), ['buildWatcher', 'triggerJob', 'versionLedger', 'versionPass']);
     assert.deepEqual(typesIn(true), ['buildWatcher', 'triggerJob', 'watchVersion']);
     const beforeFollow = recorded.filter(({ file }) => file.startsWith('before-follow')).map(({ text }) => JSON.parse(text) as RecordedHistory);
     assert.deepEqual(beforeFollow.map((r) => r.workflowType), ['versionLedger']);
     assert.ok(!JSON.stringify(beforeFollow[0]!.history).includes('markerRecorded'), 'recorded without the follow-through marker');
+    const beforeRetrigger = recorded.filter(({ file }) => file.startsWith('before-retrigger')).map(({ text }) => JSON.parse(text) as RecordedHistory);
+    assert.deepEqual(beforeRetrigger.map((r) => r.workflowType), ['versionLedger']);
+    const text = JSON.stringify(beforeRetrigger[0]!.history);
+    assert.ok(!text.includes('startChildWorkflowExecutionInitiated'), 'recorded without a retry');
   });
 
   test('no history holds the Gangway token, not even base64-encoded in a payload', () => {

@@ -408,15 +408,15 @@ describe('graceful shutdown of the worker CLI', () => {
     // The held activities' results were recorded by the stopping worker, on their first attempt.
     assert.equal(byFirstWorker.length, heldAtRelease, JSON.stringify(completions));
     assert.ok(byFirstWorker.every((c) => c.attempt === 1), JSON.stringify(byFirstWorker));
-    // An activity that was not held may still be retried: the server can hand its task to the
-    // stopping worker's long poll, already cancelled, and the task is lost until its heartbeat
-    // timeout. That is honest only if its earlier attempt never posted (the key has one POST in
-    // all) and the retry did not adopt an earlier attempt's creation.
-    const posted = postedKeys(sims);
-    for (const c of completions.filter((x) => x.attempt > 1)) {
-      assert.equal(posted.filter((k) => k === c.key).length, 1, `a retried Gangway activity whose key was posted more than once: ${JSON.stringify(c)}`);
-      assert.equal(c.adopted, false, `a retried Gangway activity adopted an earlier attempt's execution: ${JSON.stringify(c)}`);
-    }
+    // An activity task the server handed to the stopping worker's poll just as it was cancelled is
+    // lost until its heartbeat timeout, then retried by the new worker. That is allowed: what must
+    // hold is that such an earlier attempt never posted (one POST per trigger, below) and that no
+    // attempt had to adopt an execution an earlier one created.
+    const retried = completions.filter((c) => c.attempt > 1);
+    assert.ok(
+      retried.every((c) => c.identity !== `${firstPid}@${os.hostname()}`),
+      `the stopping worker completed a retried attempt: ${JSON.stringify(retried)}`,
+    );
     assert.equal(createPosts(sims, keys), keys.length, 'one POST per trigger, none sent twice');
     assert.doesNotMatch(output, /earlier attempt/);
     assert.deepEqual(problems, []);

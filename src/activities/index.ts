@@ -5,6 +5,9 @@ import type { GangwayClient } from '../clients/gangway';
 import type { ReleaseControllerClient } from '../clients/releaseController';
 import type { Client } from '@temporalio/client';
 import { abortable } from '../clients/abortable';
+import { NoAcceptedReleaseError, UpstreamError } from '../clients/errors';
+import { choosePayloads } from '../domain/payloads';
+import { previousPayloads } from '../domain/previous';
 import type { LedgerClient } from '../clients/ledger';
 import type { TriggerRecordClient } from '../clients/triggerRecords';
 import type { ClaimRequest, ClaimResult, RecordResult, RecordTriggerRequest } from '../domain/ledger';
@@ -12,11 +15,15 @@ import type { ExecutionState } from '../domain/follow';
 import { triggerKeyLabel } from '../domain/labels';
 import { judgeAll, type DeckQuestion, type DeckVerdicts } from '../domain/decide';
 import { PassRequestError } from '../domain/passRequest';
-import type { DedupPolicy, DeckSnapshot, PassPlan, PassRequest, Release, TriggerRecordOutcome, TriggerRecordState, TriggerRequest, TriggerResult } from '../domain/types';
+import type { DedupPolicy, DeckSnapshot, PassPlan, PassRequest, PreviousPayload, Release, TriggerRecordOutcome, TriggerRecordState, TriggerRequest, TriggerResult } from '../domain/types';
 import { findEarlierTrigger } from './earlierTrigger';
 import { FAILURE_TYPES } from '../domain/failureTypes';
+import type { MetricRecorder } from '../domain/metrics';
 import { asActivity, toApplicationFailure } from './failures';
 import { whileHeartbeating } from './heartbeat';
+import { createNotifyActivities, type NotifyDeps } from './notify';
+
+export type { NotifyDeps, PassNoticeRequest } from './notify';
 
 export interface ActivityDeps {
   /** The Temporal client the record clients use: their calls are cancelled with the activity. */
@@ -26,7 +33,7 @@ export interface ActivityDeps {
   gangway: GangwayClient;
   deckFilter: { org: string; repo: string };
   trigger: { inFlightGraceMs: number; deckLagToleranceMs: number };
-  /** Trigger records: dry-run lookups, the newest triggered payload, earlier runs of a trigger. */
+  /** Trigger records: dry-run lookups, the wait for a trigger in progress (and, for passes of older code, the newest triggered payload). */
   triggerRecords: TriggerRecordClient;
   /** The per-version ledgers: the durable record of what was triggered (it outlives retention). */
   ledger: LedgerClient;
@@ -37,6 +44,10 @@ export interface ActivityDeps {
    * Left out (tests with in-memory upstreams), every request goes as soon as its client allows.
    */
   gangwayBudget?: GangwayBudget;
+  /** Notifications (`notify:` config); left out, they are off. */
+  notify?: NotifyDeps;
+  /** The worker's metrics (src/domain/metrics.ts): here, the waits for a Gangway permit. */
+  metrics?: MetricRecorder;
 }
 
 export interface GangwayBudget {
@@ -69,6 +80,9 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 /** Thin wrappers: the clients do the work and classify failures; these only adapt to Temporal. */
 export function createActivities(deps: ActivityDeps) {
   return {
+    // `notify` and `passNotices` (src/activities/notify.ts).
+    ...createNotifyActivities(deps.notify),
+
     async findLatestAcceptedRelease(stream: string): Promise<Release> {
       return asActivity(() => deps.releaseController.latestAccepted(stream));
     },
@@ -123,6 +137,26 @@ export function createActivities(deps: ActivityDeps) {
       return asActivity(() => cancellable(() => deps.ledger.newestTriggered(version)));
     },
 
+    /** The report's look back: the verdicts so far of the version's previous payloads, small (domain/previous.ts). */
+    async ledgerPreviousVerdicts(version: string, query: { exclude: string[]; limit: number; order?: string[] }): Promise<PreviousPayload[]> {
+      return asActivity(async () => previousPayloads(await cancellable(() => deps.ledger.matrix(version)), query.exclude, query.limit, query.order));
+    },
+
+    /**
+     * `payloads: every`: the stream's Accepted payloads newer than the newest this version's
+     * ledger triggered, oldest first, at most `maxPerPass` (domain/payloads.ts). Only the chosen
+     * ones enter history, never the controller's whole tag list.
+     */
+    async findReleasesToTrigger(query: { version: string; stream: string; maxPerPass: number }): Promise<Release[]> {
+      return asActivity(async () => {
+        const newest = await cancellable(() => deps.ledger.newestTriggered(query.version));
+        const accepted = await deps.releaseController.acceptedTags(query.stream);
+        const chosen = choosePayloads(accepted, newest, query.maxPerPass);
+        if (chosen.length === 0) throw new NoAcceptedReleaseError(`release controller ${query.stream}/tags: no Accepted tag`);
+        return chosen;
+      });
+    },
+
     /**
      * Follow-through (run by the version ledgers): where one execution is, from Deck's
      * `/prowjob?prowjob=<id>`. `missing` is an answer, not a failure: Deck lags and forgets.
@@ -155,6 +189,8 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * The newest payload this watcher has triggered for a version, from the trigger records
      * (completed triggerJob workflows) of the last two weeks: nightlies expire after 14 days.
+     * A visibility search: only passes recorded before `VISIBILITY_OFF_PATCH` still call it
+     * (versionPass asks the ledger alone now). Kept registered so they replay and finish.
      */
     async newestTriggeredPayload(version: string): Promise<string | null> {
       return asActivity(async () => (await deps.triggerRecords.newestTriggeredPayload(version)) ?? null);
@@ -183,10 +219,23 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   async function trigger(request: TriggerRequest): Promise<TriggerResult> {
+    const ctx = Context.current();
+    const attempt = attemptSignal(ctx);
+    try {
+      return await triggerWithin(request, attempt.signal);
+    } finally {
+      attempt.dispose();
+    }
+  }
+
+  /** `signal`: the activity cancelled, or this attempt out of time; every Gangway request honours it. */
+  async function triggerWithin(request: TriggerRequest, signal: AbortSignal): Promise<TriggerResult> {
     const info = Context.current().info;
     const facts = { job: request.job.name, payload: request.release.name, attempt: info.attempt };
     const run = info.workflowExecution;
-    const earlierRunStartMs = run ? await deps.triggerRecords.earliestOtherRunStartMs(run.workflowId, run.runId) : undefined;
+    // The ledger, not a visibility search, says whether an earlier try of this trigger (a failed
+    // run of the same trigger workflow) may have posted: visibility lags behind.
+    const earlierRunStartMs = run ? await cancellable(() => deps.ledger.earlierTriesSinceMs(request.version, request.release.name, request.job.name)) : undefined;
     const lookUpFirst = info.attempt > 1 || earlierRunStartMs !== undefined;
     // Every Gangway request is paid for by one dispatch from the Gangway task queue, which the
     // server paces for all workers. A POST sent right after its activity was dispatched from
@@ -194,7 +243,7 @@ export function createActivities(deps: ActivityDeps) {
     // after it, which come after the grace and Deck's lag, or a request of an activity
     // scheduled on another queue by a trigger from before that queue) first takes a permit.
     const paidByDispatch = !deps.gangwayBudget || (!lookUpFirst && info.taskQueue === deps.gangwayBudget.taskQueue);
-    const gangway = paidByDispatch ? deps.gangway : withPermits(deps.gangway, deps.gangwayBudget!, `${run?.workflowId ?? info.activityId}/attempt-${info.attempt}`);
+    const gangway = paidByDispatch ? bound(deps.gangway, signal) : withPermits(deps.gangway, deps.gangwayBudget!, `${run?.workflowId ?? info.activityId}/attempt-${info.attempt}`, signal, deps.metrics);
     if (lookUpFirst) {
       if (info.attempt > 1) {
         const graceLeft = info.currentAttemptScheduledTimestampMs + deps.trigger.inFlightGraceMs - Date.now();
@@ -237,25 +286,61 @@ export function createActivities(deps: ActivityDeps) {
   }
 }
 
+type TriggerGangway = Pick<GangwayClient, 'listExecutions' | 'createExecution'>;
+
+/** The two Gangway requests a trigger makes, each abandoned when `signal` aborts. */
+function bound(gangway: GangwayClient, signal: AbortSignal): TriggerGangway {
+  return {
+    listExecutions: (jobName) => gangway.listExecutions(jobName, { signal }),
+    createExecution: (request) => gangway.createExecution(request, { signal }),
+  };
+}
+
 /** The two Gangway requests a trigger makes, each after a permit (`name` prefixes the permits' workflow IDs). */
-function withPermits(gangway: GangwayClient, budget: GangwayBudget, name: string): Pick<GangwayClient, 'listExecutions' | 'createExecution'> {
+function withPermits(gangway: GangwayClient, budget: GangwayBudget, name: string, signal: AbortSignal, metrics?: MetricRecorder): TriggerGangway {
   const permit = async (what: string) => {
-    const ctx = Context.current();
     const id = `osc-gangway-permit/${name}/${what}-${randomUUID().slice(0, 8)}`;
     const started = Date.now();
-    await budget.permit(id, ctx.cancellationSignal);
-    log.info('Gangway permit taken', { permit: id, waitMs: Date.now() - started });
+    await budget.permit(id, signal);
+    const waitMs = Date.now() - started;
+    metrics?.record('gangwayRateLimitWait', { kind: 'permit' }, waitMs / 1000);
+    log.info('Gangway permit taken', { permit: id, waitMs });
   };
   return {
     listExecutions: async (jobName) => {
       await permit('list');
-      return gangway.listExecutions(jobName);
+      return gangway.listExecutions(jobName, { signal });
     },
     createExecution: async (request) => {
       await permit('create');
-      return gangway.createExecution(request);
+      return gangway.createExecution(request, { signal });
     },
   };
+}
+
+/** Before the server's start-to-close timeout ends the attempt, this much earlier (the clocks and the dispatch differ a little). */
+export function attemptMarginMs(startToCloseMs: number): number {
+  return Math.max(1000, Math.min(10_000, Math.floor(startToCloseMs / 10)));
+}
+
+/**
+ * Aborts when the activity is cancelled (its heartbeat told it so: a timeout, the workflow's
+ * request, the worker shutting down) or, at the latest, just before its start-to-close timeout
+ * ends this attempt on the server. So no wait (a rate-limit slot, a permit) and no request of
+ * an abandoned attempt outlives it: once the server starts the next attempt, this one sends
+ * nothing more and its request in flight is cut off (what Gangway received before is what the
+ * next attempt's in-flight grace and lookup are for).
+ */
+function attemptSignal(ctx: Context): { signal: AbortSignal; dispose: () => void } {
+  const timeoutMs = ctx.info.startToCloseTimeoutMs;
+  if (!(timeoutMs > 0)) return { signal: ctx.cancellationSignal, dispose: () => {} };
+  const deadline = new AbortController();
+  const ms = Math.max(0, timeoutMs - attemptMarginMs(timeoutMs));
+  const timer = setTimeout(
+    () => deadline.abort(new UpstreamError('gangway', `attempt ${ctx.info.attempt} abandoned ${Math.round(ms / 1000)} s after it started, before its start-to-close timeout; the next attempt looks for what it may have created`, true)),
+    ms,
+  );
+  return { signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]), dispose: () => clearTimeout(timer) };
 }
 
 export type WatcherActivities = ReturnType<typeof createActivities>;

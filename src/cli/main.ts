@@ -27,9 +27,20 @@ function list(value: string): string[] {
 }
 
 
+/** `--metrics-port`: a TCP port, 1 to 65535. */
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--metrics-port: expected a TCP port (1-65535), got "${value}"`);
+  return n;
+}
+
 function configFrom(program: Command): WatcherConfig {
   const opts = program.opts<{ config?: string }>();
   return loadConfig(opts.config ? { configPath: opts.config } : {});
+}
+
+function metricsLine(port: number): string {
+  return `Metrics: http://0.0.0.0:${port}/metrics (the SDK's and the watcher's)`;
 }
 
 export function buildProgram(): Command {
@@ -47,9 +58,12 @@ export function buildProgram(): Command {
     .option('--versions <list>', 'only these OCP versions, e.g. 4.20,4.21', list)
     .option('--jobs <list>', 'only these jobs (suffix or full name), comma-separated', list)
     .option('--workflow-id <id>', 'workflow ID of the pass (default: generated)')
-    .action(async (opts: { dryRun?: boolean; json?: boolean; versions?: string[]; jobs?: string[]; workflowId?: string }) => {
+    .option('--wait', 'after the pass, wait for the verdicts of the jobs it triggered (retries included), then print the matrix; exit 0 all green, 1 some not green, 3 follow.deadline passed')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port while the run lasts (default: off)', port)
+    .action(async (opts: { dryRun?: boolean; json?: boolean; versions?: string[]; jobs?: string[]; workflowId?: string; wait?: boolean; metricsPort?: number }) => {
       const config = configFrom(program);
-      installLogger('WARN');
+      installLogger('WARN', { metricsPort: opts.metricsPort });
+      if (opts.metricsPort !== undefined) stderr(metricsLine(opts.metricsPort));
       const outcome = await runPass({
         config,
         ...(opts.dryRun ? { dryRun: true } : {}),
@@ -57,6 +71,8 @@ export function buildProgram(): Command {
         ...(opts.versions ? { versions: opts.versions } : {}),
         ...(opts.jobs ? { jobs: opts.jobs } : {}),
         ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
+        ...(opts.wait ? { wait: true } : {}),
+        ...(opts.metricsPort !== undefined ? { metrics: true } : {}),
         out: stdout,
         log: opts.json ? stderr : stdout,
         err: stderr,
@@ -67,11 +83,14 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .description('run a long-lived worker (needs TEMPORAL_ADDRESS); stops gracefully on SIGTERM/SIGINT')
-    .action(async () => {
+    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (default: metrics.port, else off)', port)
+    .action(async (opts: { metricsPort?: number }) => {
       const config = configFrom(program);
       if (!serverFromEnvironment()) throw new UsageError('worker needs a Temporal server: set TEMPORAL_ADDRESS (host:port)');
-      installLogger('INFO');
-      const session = await openSession({ config, withWorker: true });
+      const metricsPort = opts.metricsPort ?? config.metrics.port;
+      installLogger('INFO', { metricsPort });
+      if (metricsPort !== undefined) stderr(metricsLine(metricsPort));
+      const session = await openSession({ config, withWorker: true, stateGauges: metricsPort !== undefined });
       let signals = 0;
       const onSignal = (signal: string) => {
         // The SDK starts a graceful shutdown on the first signal; a second one means "now".

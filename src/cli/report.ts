@@ -1,4 +1,4 @@
-import type { JobOutcome, PassSummary, VersionResult } from '../domain/types';
+import type { JobOutcome, PassSummary, PreviousPayload, VersionResult } from '../domain/types';
 
 const RULE = '=========================================';
 const THIN = '----------------------------------------';
@@ -34,6 +34,8 @@ export function formatReport(summary: PassSummary, header: ReportHeader): string
   if (summary.dryRun) lines.push(`Jobs that would be triggered: ${t.wouldTrigger}`);
   if (t.versionsWithoutRelease) lines.push(`Versions without an Accepted release: ${t.versionsWithoutRelease}`);
   if (t.versionsFailed) lines.push(`Versions that could not be checked: ${t.versionsFailed}`);
+  // A notification that could not be sent is reported, never a reason to fail the pass.
+  for (const n of summary.notifications ?? []) if (n.state === 'failed') lines.push(`Notification not sent (${n.key}): ${n.reason ?? 'unknown reason'}`);
   lines.push('', finalLine(summary), '');
   return lines.join('\n');
 }
@@ -65,8 +67,26 @@ function formatVersion(v: VersionResult): string[] {
     else lines.push(`  ⚠ Failed to query release controller for ${v.stream}: ${v.releaseError ?? 'still running'}`);
     return lines;
   }
+  for (const e of v.earlier ?? []) {
+    // `payloads: every`: the older payloads this pass caught up on, oldest first.
+    lines.push(`  ✓ Accepted release newer than the last triggered: ${e.release.name}`, `    pullSpec: ${e.release.pullSpec}`);
+    for (const job of e.jobs) lines.push('', `Job: ${job.job}`, `  ${jobLine(job, e.release.name)}`);
+    lines.push('');
+  }
   lines.push(`  ✓ Latest accepted release: ${v.release.name}`, `    pullSpec: ${v.release.pullSpec}`);
   for (const job of v.jobs) lines.push('', `Job: ${job.job}`, `  ${jobLine(job, v.release.name)}`);
+  lines.push(...formatPrevious(v.previous ?? []));
+  return lines;
+}
+
+/** The verdicts so far of the version's previous payloads (its ledger), newest first: one line per payload. */
+export function formatPrevious(previous: PreviousPayload[]): string[] {
+  if (previous.length === 0) return [];
+  const lines = ['', 'Previous payloads (verdicts so far):'];
+  for (const p of previous) {
+    const jobs = p.jobs.map((j) => `${j.shortName} ${j.verdict}${j.attempts > 1 ? ` (${j.attempts} attempts)` : ''}`);
+    lines.push(`  ${p.name}: ${jobs.join(', ') || 'no job recorded'}`);
+  }
   return lines;
 }
 

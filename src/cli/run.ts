@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readGangwayToken } from '../clients/gangwayToken';
+import { LedgerClient } from '../clients/ledger';
+import { ledgerOptionsOf } from '../config/ledgerOptions';
 import type { WatcherConfig } from '../config/load';
 import { resolvePassPlan } from '../config/plan';
 import { PassRequestError } from '../domain/passRequest';
@@ -10,6 +12,9 @@ import { Interrupt, type StopSignal } from './interrupt';
 import { followPass } from './progress';
 import { exitCodeFor, formatReport } from './report';
 import { defaultDbFile, openSession, type Session } from './session';
+import { formatStatus } from './status';
+import { waitForVerdicts, type WaitOutcome } from './wait';
+import { WAIT_EXIT } from '../domain/waitVerdicts';
 
 export interface RunOptions extends PassRequest {
   config: WatcherConfig;
@@ -22,11 +27,19 @@ export interface RunOptions extends PassRequest {
   err?: (line: string) => void;
   /** SIGINT/SIGTERM handling; by default one listening on this process for as long as the run lasts. */
   interrupt?: Interrupt;
+  /** `--wait`: after the pass, keep the worker until every job it triggered has its verdict (retries included), then print the matrix. */
+  wait?: boolean;
+  /** How often `--wait` asks the ledgers (default 1 s, or follow.pollEvery if shorter). */
+  waitPollEveryMs?: number;
+  /** The Runtime serves /metrics (`--metrics-port`): keep its state gauges fresh too. */
+  metrics?: boolean;
 }
 
 export interface RunOutcome {
   exitCode: number;
   summary?: PassSummary;
+  /** With `wait`: what became of the triggered jobs. */
+  waited?: WaitOutcome;
 }
 
 export function newPassWorkflowId(now = new Date()): string {
@@ -79,7 +92,7 @@ async function startAndFollow(options: RunOptions, input: PassRequest, tokenLine
   if (!serverFromEnvironment()) options.log(`Starting the embedded Temporal dev server (history in ${defaultDbFile()})`);
   let session: Session;
   try {
-    session = await openSession({ config: options.config, withWorker: true });
+    session = await openSession({ config: options.config, withWorker: true, ...(options.metrics ? { stateGauges: true } : {}) });
   } catch (error) {
     if (interrupt.signal) return interrupted();
     throw error;
@@ -113,10 +126,23 @@ async function startAndFollow(options: RunOptions, input: PassRequest, tokenLine
     interrupt.onFirst(() => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
     });
-    const running = worker.runUntil(
-      followPass({ client: session.client, handle, log: options.log, signal: interrupt.abort.signal }),
-      { promiseCompletionTimeout: 5000 },
-    );
+    let waited: WaitOutcome | undefined;
+    const passThenWait = async () => {
+      const summary = await followPass({ client: session.client, handle, log: options.log, signal: interrupt.abort.signal });
+      if (summary && options.wait && !interrupt.signal) {
+        // The ledgers follow the jobs on this worker; their `matrix` query says when all have ended.
+        waited = await waitForVerdicts({
+          ledgers: new LedgerClient(session.client, ledgerOptionsOf(options.config)),
+          summary,
+          deadlineMs: options.config.follow.deadlineMs,
+          pollEveryMs: options.waitPollEveryMs ?? Math.min(1000, options.config.follow.pollEveryMs),
+          log: options.log,
+          signal: interrupt.abort.signal,
+        });
+      }
+      return summary;
+    };
+    const running = worker.runUntil(passThenWait(), { promiseCompletionTimeout: 5000 });
     let settled = false;
     running.then(
       () => (settled = true),
@@ -133,11 +159,39 @@ async function startAndFollow(options: RunOptions, input: PassRequest, tokenLine
     if (!summary) throw new Error(`pass ${workflowId}: followed without a summary`);
     announce = undefined;
 
-    if (options.json) options.out(`${JSON.stringify(summary, null, 2)}\n`);
-    else options.out(formatReport(summary, { date: new Date(), namespace: session.namespace, ...(tokenLine ? { tokenLine } : {}) }));
-    return { exitCode: exitCodeFor(summary), summary };
+    if (!options.wait) {
+      if (options.json) options.out(`${JSON.stringify(summary, null, 2)}\n`);
+      else options.out(formatReport(summary, { date: new Date(), namespace: session.namespace, ...(tokenLine ? { tokenLine } : {}) }));
+      return { exitCode: exitCodeFor(summary), summary };
+    }
+    const outcome = waited ?? { state: 'deadline' as const, matrices: [] };
+    if (options.json) {
+      options.out(`${JSON.stringify({ ...summary, wait: { state: outcome.state, versions: outcome.matrices } }, null, 2)}\n`);
+    } else {
+      options.out(formatReport(summary, { date: new Date(), namespace: session.namespace, ...(tokenLine ? { tokenLine } : {}) }));
+      options.out(`${formatStatus(outcome.matrices) || 'Nothing was triggered: no verdict to wait for'}\n\n${waitLine(outcome.state)}\n`);
+    }
+    return { exitCode: waitExitCode(exitCodeFor(summary), outcome.state), summary, waited: outcome };
   } finally {
     await session.close();
+  }
+}
+
+/** `run --wait`'s exit status (README, "run --wait"): the pass's own failure counts as not green. */
+export function waitExitCode(passExit: number, state: WaitOutcome['state']): number {
+  if (state === 'deadline' || state === 'interrupted') return WAIT_EXIT.deadline;
+  if (passExit !== 0 || state === 'not-green') return WAIT_EXIT.notGreen;
+  return WAIT_EXIT.green;
+}
+
+function waitLine(state: WaitOutcome['state']): string {
+  switch (state) {
+    case 'green':
+      return 'Every triggered job is green';
+    case 'not-green':
+      return 'Every triggered job has its verdict; some are not green';
+    default:
+      return 'follow.deadline passed before every triggered job had its verdict';
   }
 }
 

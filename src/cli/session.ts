@@ -1,12 +1,13 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { WatcherConfig } from '../config/load';
 import { connectClient, serverFromEnvironment } from '../temporal/connection';
 import { startDevServer, type DevServer } from '../temporal/devServer';
 import { ensureRetention, ensureSearchAttributes } from '../temporal/setup';
 import { createWatcherWorker, type WatcherWorkers } from '../worker';
+import { StateGauges } from '../metricsCollector';
 
 /** Trigger records must outlive a nightly (14 days): keep closed workflows 30 days. */
 const EMBEDDED_RETENTION_DAYS = 30;
@@ -42,6 +43,8 @@ export interface SessionOptions {
   withWorker: boolean;
   /** Register missing search attributes: needed before starting workflows, not to read them. */
   prepareNamespace?: boolean;
+  /** Keep the state gauges of /metrics fresh (src/metricsCollector.ts): with a metrics port. */
+  stateGauges?: boolean;
 }
 
 /** Connects to TEMPORAL_ADDRESS (or starts the embedded dev server) and, if asked, a worker beside it. */
@@ -71,6 +74,14 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         namespace: target.namespace,
         client,
       });
+    }
+    if (options.stateGauges) {
+      const gauges = new StateGauges({
+        client,
+        config: options.config,
+        onError: (err) => Runtime.instance().logger.warn('Could not refresh the state gauges of /metrics', { error: String((err as Error)?.message ?? err).split('\n')[0] }),
+      }).start();
+      cleanups.unshift(() => gauges.stop());
     }
     return {
       client,

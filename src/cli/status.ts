@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { LedgerClient, LedgerRejectedError } from '../clients/ledger';
 import { compareVersions, jobsForVersion, type WatcherConfig } from '../config/load';
+import { ledgerOptionsOf } from '../config/ledgerOptions';
 import { LEDGER_WORKFLOW_TYPE, ledgerWorkflowId, type LedgerMatrix, type MatrixAttempt, type MatrixJob, type PausedRecord } from '../domain/ledger';
 import type { JobSpec } from '../domain/types';
 import { serverFromEnvironment } from '../temporal/connection';
@@ -78,7 +79,7 @@ export function registerLedgerCommands(program: Command, io: LedgerCommandIo): v
 
   program
     .command('retest')
-    .description("let the next pass trigger a job again for a payload (once), even if it was triggered")
+    .description('trigger a job again now for a payload (one more attempt, beyond retrigger.maxRetries, exactly once)')
     .requiredOption('--version <version>', 'OCP version, e.g. 4.21')
     .requiredOption('--job <job>', 'short or full job name')
     .option('--payload <name>', "the payload (default: the ledger's newest)")
@@ -98,8 +99,9 @@ export function registerLedgerCommands(program: Command, io: LedgerCommandIo): v
           r.paused ? `after \`osc-build-watcher resume --version ${opts.version}\` (paused ${describePaused(r.paused)})` : '',
         ].filter(Boolean);
         io.out(
-          `${r.changed ? 'Retest requested' : 'Retest already requested'}: ${r.shortName} for ${r.payload}; the next claim is granted attempt ${r.nextAttempt}` +
-            (when.length ? `, ${when.join(' and ')}` : ''),
+          `${r.changed ? 'Retest requested' : 'Retest already requested'}: ${r.shortName} for ${r.payload}; the ledger starts attempt ${r.nextAttempt}` +
+            (when.length ? ` ${when.join(' and ')}` : ' now') +
+            `; \`osc-build-watcher status --version ${opts.version}\` follows it`,
         );
       });
     });
@@ -116,7 +118,7 @@ async function withLedgers(
   // Starting a ledger sets its search attribute, which must be registered first.
   const session = await openSession({ config, withWorker: embedded, prepareNamespace: startsLedger });
   try {
-    const ledgers = new LedgerClient(session.client, { taskQueue: config.taskQueue, follow: config.follow });
+    const ledgers = new LedgerClient(session.client, ledgerOptionsOf(config));
     const listLedgers = async () => {
       const versions: string[] = [];
       const query = `WorkflowType = '${LEDGER_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
@@ -224,7 +226,8 @@ export function formatStatus(matrices: LedgerMatrix[], withoutLedger: ReadonlySe
       for (const j of p.jobs) {
         const latest = j.attempts[j.attempts.length - 1];
         const retest = j.retestPending ? `  [retest requested ${j.retestPending.at}${j.retestPending.note ? `: ${j.retestPending.note}` : ''}]` : '';
-        lines.push(`    ${j.shortName.padEnd(width)}  ${j.verdict.padEnd(17)}  attempts ${attemptsText(j).padEnd(4)}  ${latest ? attemptDetail(latest) : ''}${retest}`.trimEnd());
+        const retry = j.retryPending ? `  [retry: attempt ${j.retryPending.attempt} at ${j.retryPending.at}]` : '';
+        lines.push(`    ${j.shortName.padEnd(width)}  ${j.verdict.padEnd(17)}  attempts ${attemptsText(j).padEnd(4)}  ${latest ? attemptDetail(latest) : ''}${retest}${retry}`.trimEnd());
         for (const a of j.attempts.slice(0, -1)) lines.push(`    ${''.padEnd(width)}    attempt ${a.attempt}: ${a.state}  ${attemptDetail(a)}`.trimEnd());
       }
     }

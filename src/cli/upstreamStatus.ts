@@ -9,6 +9,7 @@ export const UPSTREAM_OF_ACTIVITY: Readonly<Record<string, string>> = {
   findLatestAcceptedRelease: 'release controller',
   fetchDeckRuns: 'Deck',
   triggerGangwayJob: 'Gangway',
+  notify: 'notification webhook',
 };
 
 /** One pending activity, as much of it as the progress line needs. */

@@ -5,7 +5,7 @@ import type { DeckRun, DeckSnapshot, JobSpec, ProwJobState } from '../domain/typ
 import type { ExecutionState } from '../domain/follow';
 import { labelKeys } from '../domain/labels';
 import { UpstreamError } from './errors';
-import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY } from './http';
+import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY, type UpstreamObserver } from './http';
 import { streamProwJobs } from './deckBody';
 
 const KNOWN_STATES = new Set(['scheduling', 'triggered', 'pending', 'success', 'failure', 'aborted', 'error']);
@@ -20,8 +20,12 @@ export interface DeckQuery {
 export class DeckClient implements DeckProwJobReader {
   private readonly http: AxiosInstance;
 
-  constructor(baseUrl: string, private readonly timeoutMs: number) {
-    this.http = createHttp(baseUrl, timeoutMs);
+  constructor(
+    baseUrl: string,
+    private readonly timeoutMs: number,
+    private readonly observer?: UpstreamObserver,
+  ) {
+    this.http = createHttp(baseUrl, timeoutMs, { upstream: 'deck', observer });
   }
 
   /** One request for the whole pass, filtered server-side to the OSC repo, parsed as a stream. */
@@ -45,6 +49,8 @@ export class DeckClient implements DeckProwJobReader {
     const wanted = new Map(query.jobs.map((j) => [j.name, j]));
     const keys = labelKeys(query.labelPrefix);
     const runs: DeckRun[] = [];
+    const onBytes = this.observer?.deckBytes?.bind(this.observer);
+    if (onBytes) res.data.on('data', (chunk: Buffer) => onBytes('prowjobs.js', chunk.length));
     const counted = await streamProwJobs(
       res.data,
       (item) => {
@@ -96,6 +102,7 @@ export class DeckClient implements DeckProwJobReader {
     } catch (err) {
       throw errorForNetwork('deck', what, err);
     }
+    if (Buffer.isBuffer(res.data)) this.observer?.deckBytes?.('prowjob', res.data.length);
     // Strictly inflated: a cut answer could still parse, without the fields this lookup is for.
     res.data = bodyText('deck', what, res);
     if (res.status === 404) return undefined;

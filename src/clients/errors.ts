@@ -1,5 +1,5 @@
-/** `temporal`: the watcher's own trigger records, read from the Temporal server. */
-export type Upstream = 'release-controller' | 'deck' | 'gangway' | 'temporal';
+/** `temporal`: the watcher's own trigger records, read from the Temporal server. `webhook`: notifications. */
+export type Upstream = 'release-controller' | 'deck' | 'gangway' | 'temporal' | 'webhook';
 
 /**
  * The one place where "retry or not" is decided: every client throws this, and the

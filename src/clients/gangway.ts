@@ -1,6 +1,6 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { UpstreamError } from './errors';
-import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY } from './http';
+import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY, type UpstreamObserver } from './http';
 import type { RateLimiter } from './rateLimiter';
 
 export interface CreateExecutionRequest {
@@ -35,6 +35,8 @@ export interface GangwayClientOptions {
   rateLimiter?: RateLimiter;
   /** Hears each wait for a rate-limit slot, for the log. */
   onRateLimitWait?: (waitMs: number, what: string) => void;
+  /** Hears each request's status class, for the metrics. */
+  observer?: UpstreamObserver;
 }
 
 // Gangway answers 500 for an unknown job: retrying will not make the job exist.
@@ -44,21 +46,26 @@ export class GangwayClient {
   private readonly http: AxiosInstance;
 
   constructor(private readonly options: GangwayClientOptions) {
-    this.http = createHttp(options.baseUrl, options.timeoutMs);
+    this.http = createHttp(options.baseUrl, options.timeoutMs, { upstream: 'gangway', observer: options.observer });
   }
 
-  async createExecution(request: CreateExecutionRequest): Promise<CreatedExecution> {
+  /**
+   * POST one execution. `signal` (the activity's cancellation, or its attempt's deadline) ends
+   * the wait for a rate-limit slot without sending, and aborts a request under way: a create
+   * abandoned by its attempt must not reach Gangway after the next attempt has started.
+   */
+  async createExecution(request: CreateExecutionRequest, opts: RequestOptions = {}): Promise<CreatedExecution> {
     const token = await this.options.token();
-    return redactingToken(token, () => this.create(request, token));
+    return redactingToken(token, () => this.create(request, token, opts.signal));
   }
 
   /** Every execution of one job that Gangway knows, newest or not: it reads the cluster, so it does not lag like Deck. */
-  async listExecutions(jobName: string): Promise<JobExecution[]> {
+  async listExecutions(jobName: string, opts: RequestOptions = {}): Promise<JobExecution[]> {
     const token = await this.options.token();
-    return redactingToken(token, () => this.list(jobName, token));
+    return redactingToken(token, () => this.list(jobName, token, opts.signal));
   }
 
-  private async create(request: CreateExecutionRequest, token: string): Promise<CreatedExecution> {
+  private async create(request: CreateExecutionRequest, token: string, signal?: AbortSignal): Promise<CreatedExecution> {
     const what = `Gangway create ${request.jobName}`;
     const podSpecOptions = { envs: request.envs, labels: request.labels, annotations: request.annotations };
     const byPath = this.options.createForm === 'path';
@@ -68,8 +75,8 @@ export class GangwayClient {
       job_execution_type: '1',
       pod_spec_options: podSpecOptions,
     };
-    const res = await this.send(what, () =>
-      this.http.post(url, body, { headers: this.headers(token), ...RAW_BODY }),
+    const res = await this.send(what, signal, () =>
+      this.http.post(url, body, { headers: this.headers(token), ...RAW_BODY, ...(signal ? { signal } : {}) }),
     );
     if (res.status === 500 && UNKNOWN_JOB.test(String(res.data))) {
       throw new UpstreamError('gangway', `${what}: HTTP 500 failed to find associated periodic job`, false, 500);
@@ -78,13 +85,14 @@ export class GangwayClient {
     return { httpStatus: res.status, execution: parseExecution(String(res.data), what, res.status) };
   }
 
-  private async list(jobName: string, token: string): Promise<JobExecution[]> {
+  private async list(jobName: string, token: string, signal?: AbortSignal): Promise<JobExecution[]> {
     const what = `Gangway list executions of ${jobName}`;
-    const res = await this.send(what, () =>
+    const res = await this.send(what, signal, () =>
       this.http.get('/v1/executions', {
         params: { job_name: jobName },
         headers: this.headers(token),
         ...RAW_BODY,
+        ...(signal ? { signal } : {}),
       }),
     );
     if (res.status !== 200) throw errorForStatus('gangway', what, res);
@@ -103,18 +111,39 @@ export class GangwayClient {
     return { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' };
   }
 
-  private async send(what: string, call: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
-    await this.options.rateLimiter?.acquire((waitMs) => this.options.onRateLimitWait?.(waitMs, what));
+  private async send(what: string, signal: AbortSignal | undefined, call: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
+    try {
+      await this.options.rateLimiter?.acquire((waitMs) => this.options.onRateLimitWait?.(waitMs, what), signal);
+    } catch (err) {
+      throw abandoned(what, signal, err);
+    }
+    if (signal?.aborted) throw abandoned(what, signal);
     let res: AxiosResponse;
     try {
       res = await call();
     } catch (err) {
+      if (signal?.aborted) throw abandoned(what, signal, err);
       throw errorForNetwork('gangway', what, err);
     }
     // A cut-off answer is transient even to a create: a retry looks for what the POST created first.
     res.data = bodyText('gangway', what, res);
     return res;
   }
+}
+
+/** Per request: `signal` abandons it (see createExecution). */
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Why a request was abandoned: the signal's own reason when it is an error (a cancelled
+ * activity's CancelledFailure, the attempt's deadline), so the caller sees what stopped it.
+ */
+function abandoned(what: string, signal: AbortSignal | undefined, err?: unknown): unknown {
+  if (!signal?.aborted) return err;
+  if (signal.reason instanceof Error && signal.reason.name !== 'AbortError') return signal.reason;
+  return new UpstreamError('gangway', `${what}: abandoned (aborted before an answer)`, true);
 }
 
 function parseExecution(text: string, what: string, status: number): JobExecution {

@@ -17,8 +17,19 @@ const TRANSIENT_NETWORK_CODES = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
-export function createHttp(baseURL: string, timeoutMs: number): AxiosInstance {
-  return axios.create({
+/**
+ * Hears what the clients send and receive, for the worker's metrics. It is told the upstream, a
+ * status and byte counts only: never a URL, a header or a body.
+ */
+export interface UpstreamObserver {
+  /** One request: answered with `status`, or not answered at all (undefined: refused, reset, timed out). */
+  request?(upstream: Upstream, status: number | undefined): void;
+  /** Bytes of a Deck answer as they arrive (compressed when Deck sent gzip). */
+  deckBytes?(endpoint: 'prowjobs.js' | 'prowjob', bytes: number): void;
+}
+
+export function createHttp(baseURL: string, timeoutMs: number, observe?: { upstream: Upstream; observer?: UpstreamObserver }): AxiosInstance {
+  const http = axios.create({
     baseURL,
     timeout: timeoutMs,
     // Status handling is ours (errorForStatus), not axios's: it must never throw an
@@ -27,6 +38,22 @@ export function createHttp(baseURL: string, timeoutMs: number): AxiosInstance {
     maxRedirects: 0,
     headers: { 'User-Agent': 'osc-build-watcher' },
   });
+  const heard = observe?.observer?.request?.bind(observe.observer);
+  if (heard) {
+    const upstream = observe!.upstream;
+    http.interceptors.response.use(
+      (res) => {
+        heard(upstream, res.status);
+        return res;
+      },
+      (err: unknown) => {
+        // Every status is an answer (validateStatus above): what lands here got none.
+        heard(upstream, (err as { response?: { status?: number } })?.response?.status);
+        return Promise.reject(err);
+      },
+    );
+  }
+  return http;
 }
 
 /** Request options for a body we inflate ourselves (see bodyText). */

@@ -14,6 +14,7 @@ import {
   type ClaimRequest,
   type ClaimResult,
   type LedgerInput,
+  type LedgerTriggerSettings,
   type LedgerMatrix,
   type PauseResult,
   type RecordResult,
@@ -23,9 +24,11 @@ import {
   type RetestResult,
 } from '../domain/ledger';
 import type { FollowSettings } from '../domain/follow';
+import type { RetriggerSettings } from '../domain/retrigger';
 import { OCP_VERSION } from '../domain/searchAttributes';
 import {
   claimTriggerUpdate,
+  earlierTriesSinceQuery,
   matrixQuery,
   newestTriggeredQuery,
   pauseUpdate,
@@ -59,6 +62,10 @@ export interface LedgerClientOptions {
   maxHistoryEvents?: number;
   /** Follow-through's schedule for a ledger this call starts (config `follow:`); without it, the ledger's defaults. */
   follow?: FollowSettings;
+  /** Bounded retrigger for a ledger this call starts (config `retrigger:`); without it, the ledger's defaults. */
+  retrigger?: RetriggerSettings;
+  /** How a ledger this call starts posts its own attempts; without it, the ledger's defaults. */
+  trigger?: LedgerTriggerSettings;
 }
 
 export interface UpdateCallOptions {
@@ -163,12 +170,30 @@ export class LedgerClient {
     });
   }
 
+  /**
+   * Since when (ms) an earlier try of (payload, job)'s latest trigger may have posted without
+   * the ledger knowing (`Ledger.earlierTriesSince`); undefined when none, or without a ledger.
+   */
+  async earlierTriesSinceMs(version: string, payload: string, job: string): Promise<number | undefined> {
+    return this.call(version, `read the ledger of OCP ${version}`, async () => {
+      try {
+        const since = await this.handle(version).query(earlierTriesSinceQuery, payload, job);
+        return since === null ? undefined : Date.parse(since);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      }
+    });
+  }
+
   private startOperation(version: string) {
     const input: LedgerInput = {
       version,
       keepPayloads: this.options.keepPayloads ?? DEFAULT_KEEP_PAYLOADS,
       ...(this.options.maxHistoryEvents !== undefined ? { maxHistoryEvents: this.options.maxHistoryEvents } : {}),
       ...(this.options.follow ? { follow: { ...this.options.follow } } : {}),
+      ...(this.options.retrigger ? { retrigger: { ...this.options.retrigger, on: [...this.options.retrigger.on] } } : {}),
+      ...(this.options.trigger ? { trigger: { ...this.options.trigger, retry: { ...this.options.trigger.retry } } } : {}),
     };
     return new WithStartWorkflowOperation(LEDGER_WORKFLOW_TYPE, {
       workflowId: ledgerWorkflowId(this.options.taskQueue, version),

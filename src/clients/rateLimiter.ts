@@ -32,11 +32,26 @@ export class RateLimiter {
     return this.tokens >= 0 ? 0 : Math.ceil(-this.tokens / this.perMs);
   }
 
-  /** Waits for a slot; `onWait` hears how long, so callers can log it. */
-  async acquire(onWait?: (waitMs: number) => void): Promise<void> {
+  /**
+   * Waits for a slot; `onWait` hears how long, so callers can log it. An abort of `signal`
+   * (the activity cancelled, or its attempt out of time) ends the wait at once with the
+   * signal's reason: the caller then sends nothing. The slot stays spent (never a burst).
+   */
+  async acquire(onWait?: (waitMs: number) => void, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw signal.reason;
     const waitMs = this.reserve();
     if (waitMs <= 0) return;
     onWait?.(waitMs);
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, waitMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 }

@@ -2,7 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { Release } from '../domain/types';
 import { NoAcceptedReleaseError, UpstreamError } from './errors';
-import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY } from './http';
+import { bodyText, createHttp, errorForNetwork, errorForStatus, excerpt, RAW_BODY, type UpstreamObserver } from './http';
 
 // pullSpec is opaque (contracts.md §1), but it ends up in a POST body and a label
 // annotation, so reject anything that does not look like an image reference.
@@ -20,8 +20,8 @@ export const releaseTagSchema = z.object({
 export class ReleaseControllerClient {
   private readonly http: AxiosInstance;
 
-  constructor(baseUrl: string, timeoutMs: number) {
-    this.http = createHttp(baseUrl, timeoutMs);
+  constructor(baseUrl: string, timeoutMs: number, observer?: UpstreamObserver) {
+    this.http = createHttp(baseUrl, timeoutMs, { upstream: 'release-controller', observer });
   }
 
   /** Newest Accepted tag of a stream (the controller answers only Accepted ones). */
@@ -43,6 +43,25 @@ export class ReleaseControllerClient {
     }
     if (res.status !== 200) throw errorForStatus('release-controller', what, res);
     return parseLatestTag(String(res.data), what);
+  }
+
+  /**
+   * The stream's Accepted tags, as the controller lists them (newest first):
+   * `GET /api/v1/releasestream/{stream}/tags?phase=Accepted`. Empty when it has none (`tags: null`).
+   */
+  async acceptedTags(stream: string): Promise<Release[]> {
+    const what = `release controller ${stream}/tags`;
+    const url = `/api/v1/releasestream/${encodeURIComponent(stream)}/tags`;
+    let res;
+    try {
+      res = await this.http.get(url, { ...RAW_BODY, params: { phase: 'Accepted' } });
+    } catch (err) {
+      throw errorForNetwork('release-controller', what, err);
+    }
+    res.data = bodyText('release-controller', what, res);
+    if (res.status === 404) throw new UpstreamError('release-controller', `${what}: ${excerpt(res.data) || 'not found'}`, false, 404);
+    if (res.status !== 200) throw errorForStatus('release-controller', what, res);
+    return parseAcceptedTags(String(res.data), what);
   }
 
   /**
@@ -90,10 +109,22 @@ function parseJsonAnswer<T>(body: string, what: string, schema: z.ZodType<T>, ma
 }
 
 export function parseLatestTag(body: string, what = 'release controller answer'): Release {
-  const { name, phase, pullSpec } = parseJsonAnswer(body, what, releaseTagSchema, 'malformed tag');
-  if (phase !== 'Accepted') {
-    throw new UpstreamError('release-controller', `${what}: newest tag ${name} is ${phase}, not Accepted`, false);
+  const tag = parseJsonAnswer(body, what, releaseTagSchema, 'malformed tag');
+  if (tag.phase !== 'Accepted') {
+    throw new UpstreamError('release-controller', `${what}: newest tag ${tag.name} is ${tag.phase}, not Accepted`, false);
   }
+  return acceptedRelease(tag, what);
+}
+
+const tagListSchema = z.object({ name: z.string(), tags: z.array(releaseTagSchema).nullable() });
+
+/** `/tags?phase=Accepted`: every tag, checked as `/latest`'s is; a tag in another phase is left out. */
+export function parseAcceptedTags(body: string, what = 'release controller answer'): Release[] {
+  const { tags } = parseJsonAnswer(body, what, tagListSchema, 'malformed tag list');
+  return (tags ?? []).filter((t) => t.phase === 'Accepted').map((t) => acceptedRelease(t, what));
+}
+
+function acceptedRelease({ name, phase, pullSpec }: z.infer<typeof releaseTagSchema>, what: string): Release {
   if (!PULL_SPEC.test(pullSpec) || pullSpec.length > 512) {
     throw new UpstreamError('release-controller', `${what}: pullSpec of ${name} has unexpected characters`, false);
   }

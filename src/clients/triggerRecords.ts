@@ -54,7 +54,10 @@ export class TriggerRecordClient {
     });
   }
 
-  /** The newest payload a completed trigger of this OCP version carried, within the record horizon. */
+  /**
+   * The newest payload a completed trigger of this OCP version carried, within the record
+   * horizon. A visibility search (eventually consistent): only passes of older code call it.
+   */
   async newestTriggeredPayload(version: string, nowMs = Date.now()): Promise<string | undefined> {
     const since = new Date(nowMs - RECORD_HORIZON_MS).toISOString();
     const query = `WorkflowType = 'triggerJob' AND ExecutionStatus = 'Completed' AND OscOcpVersion = ${JSON.stringify(version)} AND StartTime > ${JSON.stringify(since)}`;
@@ -62,19 +65,6 @@ export class TriggerRecordClient {
       const payloads: string[] = [];
       for await (const run of this.temporal.workflow.list({ query })) payloads.push(...(run.typedSearchAttributes.get(PAYLOAD) ?? []));
       return newestNightly(payloads);
-    });
-  }
-
-  /** Start of the oldest other run under this workflow ID: a failed run may have created the execution. */
-  async earliestOtherRunStartMs(workflowId: string, currentRunId: string): Promise<number | undefined> {
-    return this.call(`earlier runs of ${workflowId}`, async () => {
-      let earliest: number | undefined;
-      for await (const run of this.temporal.workflow.list({ query: `WorkflowId = ${JSON.stringify(workflowId)}` })) {
-        if (run.runId === currentRunId) continue;
-        const start = run.startTime.getTime();
-        earliest = earliest === undefined ? start : Math.min(earliest, start);
-      }
-      return earliest;
     });
   }
 

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { DEFAULT_FOLLOW, followSettingsProblem, formatDuration, type FollowSettings } from '../domain/follow';
+import { DEFAULT_RETRIGGER, retriggerSettingsProblem, type RetriggerSettings } from '../domain/retrigger';
+import { DEFAULT_MAX_PAYLOADS_PER_PASS, type PayloadMode } from '../domain/payloads';
+import { DEFAULT_DOWN_PASSES } from '../domain/upstreamHealth';
 import type { DedupPolicy, JobSpec, RetrySettings, VersionSpec } from '../domain/types';
 import * as d from './defaults';
 import { baseUrlSchema, configFileSchema, describeSchemaError, ocpVersionSchema, type ConfigFile } from './schema';
@@ -38,9 +41,16 @@ export interface WatcherConfig {
     concurrency: number;
   };
   trigger: TriggerSettings;
+  payloads: PayloadSelection;
   /** Follow-through: the wait before the first look at a triggered job, the longest wait, when to give up. */
   follow: FollowSettings;
+  /** Bounded retrigger: which final states are retried, how often, after which backoff. */
+  retrigger: RetriggerSettings;
+  /** Notifications: the file holding the webhook URL (none: off), and after how many down passes in a row an upstream is announced. */
+  notify: { webhookFile?: string; downPasses: number };
   httpTimeoutMs: number;
+  /** Prometheus `/metrics` (src/domain/metrics.ts): served on `port` when set; state gauges re-read every `refreshEveryMs`. */
+  metrics: { port?: number; refreshEveryMs: number };
   schedule: { id: string; cron: string; timezone: string; catchupWindowMs: number };
   taskQueue: string;
   /** How long workflows cached by a worker that died wait before another worker takes them. */
@@ -88,6 +98,18 @@ export interface TriggerSettings {
   inFlightGraceMs: number;
   /** How long a retry waits for Deck to show an execution Gangway already lists. */
   deckLagToleranceMs: number;
+  /**
+   * One attempt of a trigger's Gangway activity, at most (its start-to-close timeout; default
+   * 30m). The attempt abandons its waits and its request before this runs out. Absent: 30m.
+   */
+  attemptTimeoutMs?: number;
+}
+
+/** `latest`: the stream's newest Accepted payload. `every`: each Accepted one newer than the newest triggered, oldest first. */
+export interface PayloadSelection {
+  mode: PayloadMode;
+  /** `every`: at most this many payloads per version per pass (default 3). */
+  maxPerPass: number;
 }
 
 export interface LoadOptions {
@@ -344,6 +366,8 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
   const secretsDir = env.SECRETS_DIR || d.DEFAULT_SECRETS_DIR;
   const tokenFile = env.GANGWAY_TOKEN_FILE || file.gangway?.tokenFile || path.join(secretsDir, d.TOKEN_FILE_NAME);
 
+  const webhookFile = env.NOTIFY_WEBHOOK_FILE || file.notify?.webhookFile;
+
   const httpTimeout = file.http?.timeout ?? '60s';
   const inFlightGrace = file.trigger?.inFlightGrace ?? '60s';
   const httpTimeoutMs = parseDuration(httpTimeout);
@@ -351,7 +375,19 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     heartbeatTimeoutMs: parseDuration(file.trigger?.heartbeatTimeout ?? '30s'),
     inFlightGraceMs: parseDuration(inFlightGrace),
     deckLagToleranceMs: parseDuration(file.trigger?.deckLagTolerance ?? '5m'),
+    attemptTimeoutMs: parseDuration(file.trigger?.attemptTimeout ?? '30m'),
   };
+  const attemptFloorMs = trigger.inFlightGraceMs + trigger.deckLagToleranceMs + 2 * httpTimeoutMs;
+  if (trigger.attemptTimeoutMs! < attemptFloorMs) {
+    // A retry waits out the grace and Deck's lag, then lists and posts: all within one attempt.
+    fromFile(() => {
+      throw new ConfigError(
+        `trigger.attemptTimeout (${file.trigger?.attemptTimeout}) is shorter than inFlightGrace + deckLagTolerance + 2 × http.timeout (${formatDuration(attemptFloorMs)}): a retry could not finish its lookup and its create`,
+      );
+    });
+  }
+  const payloadsFile = typeof file.payloads === 'string' ? { mode: file.payloads } : (file.payloads ?? {});
+  const payloads: PayloadSelection = { mode: payloadsFile.mode ?? 'latest', maxPerPass: payloadsFile.maxPerPass ?? DEFAULT_MAX_PAYLOADS_PER_PASS };
   if (trigger.inFlightGraceMs < httpTimeoutMs) {
     // A retry must not look for an earlier attempt's execution while that attempt's POST may still land.
     fromFile(() => {
@@ -370,6 +406,25 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
   if (followProblem) {
     fromFile(() => {
       throw new ConfigError(followProblem);
+    });
+  }
+
+  const rt = file.retrigger;
+  const retrigger: RetriggerSettings = {
+    on: rt?.on ? [...new Set(rt.on)] : [...DEFAULT_RETRIGGER.on],
+    maxRetries: rt?.maxRetries ?? DEFAULT_RETRIGGER.maxRetries,
+    initialMs: rt?.backoff?.initial ? parseDuration(rt.backoff.initial) : DEFAULT_RETRIGGER.initialMs,
+    maxMs: rt?.backoff?.max ? parseDuration(rt.backoff.max) : Math.max(DEFAULT_RETRIGGER.maxMs, rt?.backoff?.initial ? parseDuration(rt.backoff.initial) : 0),
+    superseded: rt?.superseded ?? DEFAULT_RETRIGGER.superseded,
+  };
+  const retriggerProblem = retriggerSettingsProblem(
+    retrigger,
+    { on: 'retrigger.on', maxRetries: 'retrigger.maxRetries', initial: 'retrigger.backoff.initial', max: 'retrigger.backoff.max' },
+    formatDuration,
+  );
+  if (retriggerProblem) {
+    fromFile(() => {
+      throw new ConfigError(retriggerProblem);
     });
   }
 
@@ -404,8 +459,18 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
       concurrency: file.gangway?.concurrency ?? 5,
     },
     trigger,
+    payloads,
     follow,
+    retrigger,
+    notify: {
+      ...(webhookFile ? { webhookFile } : {}),
+      downPasses: file.notify?.downPasses ?? DEFAULT_DOWN_PASSES,
+    },
     httpTimeoutMs,
+    metrics: {
+      ...(file.metrics?.port !== undefined ? { port: file.metrics.port } : {}),
+      refreshEveryMs: fromFile(() => atLeast('metrics.refreshEvery', file.metrics?.refreshEvery ?? '1m', 1000)),
+    },
     schedule: {
       id: file.schedule?.id ?? d.DEFAULT_SCHEDULE_ID,
       cron: file.schedule?.cron ?? d.DEFAULT_CRON,
@@ -417,6 +482,12 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     shutdownGraceMs: parseDuration(file.temporal?.shutdownGrace ?? '30s'),
     source,
   };
+}
+
+function atLeast(key: string, text: string, minMs: number): number {
+  const ms = parseDuration(text);
+  if (ms < minMs) throw new ConfigError(`${key}: must be at least ${minMs / 1000}s, got ${text}`);
+  return ms;
 }
 
 function trimUrl(url: string): string {

@@ -20,6 +20,8 @@ export function resolvePassPlan(config: WatcherConfig, request: PassRequest = {}
       retry: config.retry,
       triggerHeartbeatTimeoutMs: config.trigger.heartbeatTimeoutMs,
       concurrency: config.gangway.concurrency,
+      ...(config.trigger.attemptTimeoutMs !== undefined ? { triggerAttemptTimeoutMs: config.trigger.attemptTimeoutMs } : {}),
+      ...(config.payloads?.mode === 'every' ? { payloads: { mode: 'every' as const, maxPerPass: config.payloads.maxPerPass } } : {}),
     },
     configSource: config.source,
     ...(discovered && config.discover

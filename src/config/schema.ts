@@ -93,7 +93,18 @@ export const configFileSchema = z.strictObject({
       heartbeatTimeout: duration.optional(),
       inFlightGrace: duration.optional(),
       deckLagTolerance: duration.optional(),
+      attemptTimeout: duration.optional(),
     })
+    .optional(),
+  // Which Accepted payloads a pass triggers: the newest (latest), or each one newer than the newest triggered (every).
+  payloads: z
+    .union([
+      z.enum(['latest', 'every']),
+      z.strictObject({
+        mode: z.enum(['latest', 'every']).optional(),
+        maxPerPass: z.number().int().min(1).max(20).optional(),
+      }),
+    ])
     .optional(),
   http: z.strictObject({ timeout: duration.optional() }).optional(),
   // Follow-through: how the version ledgers look at a triggered job until its verdict.
@@ -102,6 +113,29 @@ export const configFileSchema = z.strictObject({
       pollEvery: duration.optional(),
       maxPollEvery: duration.optional(),
       deadline: duration.optional(),
+    })
+    .optional(),
+  // Bounded retrigger: a job whose ProwJob ended in one of `on` is tried again by its ledger.
+  retrigger: z
+    .strictObject({
+      on: z.array(z.enum(['error', 'aborted', 'failure'])).optional(),
+      maxRetries: z.number().int().min(0).max(10).optional(),
+      backoff: z.strictObject({ initial: duration.optional(), max: duration.optional() }).optional(),
+      superseded: z.boolean().optional(),
+    })
+    .optional(),
+  // Notifications to a Slack-compatible webhook; the URL is a secret, kept in a file.
+  notify: z
+    .strictObject({
+      webhookFile: z.string().min(1).optional(),
+      downPasses: z.number().int().min(1).max(100).optional(),
+    })
+    .optional(),
+  // Prometheus /metrics of `worker` and `run` (off without a port; --metrics-port wins).
+  metrics: z
+    .strictObject({
+      port: z.number().int().min(1).max(65535).optional(),
+      refreshEvery: duration.optional(),
     })
     .optional(),
   jobPrefix: z.string().optional(),

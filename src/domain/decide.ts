@@ -52,6 +52,8 @@ export function judgeFromDeck(
 /** One version's (job, payload) pairs, as the pass asks Deck about them. */
 export interface DeckQuestion {
   version: string;
+  /** Where its verdicts go in the answer; default `version` (one payload per version). */
+  key?: string;
   release: Release;
   jobs: JobSpec[];
 }
@@ -78,7 +80,7 @@ export function judgeAll(
   }
   const verdicts: DeckVerdicts = {};
   for (const q of questions) {
-    verdicts[q.version] = q.jobs.map((job) => {
+    verdicts[q.key ?? q.version] = q.jobs.map((job) => {
       const verdict = judgeFromDeck(job, q.release, byJob.get(job.name) ?? [], policy, nowMs, windowHours);
       return verdict === NO_RUN ? null : verdict;
     });

@@ -17,9 +17,13 @@ function fnv1a64(text: string): string {
   return hash.toString(16).padStart(16, '0');
 }
 
-/** Stable key of one (job, payload) trigger; goes into a Gangway label so retries can find it. */
-export function triggerKey(jobName: string, pullSpec: string): string {
-  return `tk-${fnv1a64(`${jobName}\n${pullSpec}`)}`;
+/**
+ * Stable key of one (job, payload, attempt) trigger; goes into a Gangway label so an activity's
+ * retries can find what an earlier try created. Attempt 1 (the pass's) keeps the key it always
+ * had; a later attempt (a retry or retest the ledger starts) has its own.
+ */
+export function triggerKey(jobName: string, pullSpec: string, attempt = 1): string {
+  return `tk-${fnv1a64(attempt > 1 ? `${jobName}\n${pullSpec}\nattempt-${attempt}` : `${jobName}\n${pullSpec}`)}`;
 }
 
 /**
@@ -30,8 +34,18 @@ export function triggerWorkflowId(jobName: string, releaseName: string): string 
   return `osc-trigger/${jobName}/${releaseName}`;
 }
 
+/**
+ * The trigger workflow of an attempt the ledger starts (a retry or a retest): its own ID per
+ * attempt (`…/attempt-<n>`, never the pass's), so each is exactly once. The pass's attempts
+ * keep `triggerWorkflowId`.
+ */
+export function attemptWorkflowId(jobName: string, releaseName: string, attempt: number): string {
+  return `${triggerWorkflowId(jobName, releaseName)}/attempt-${attempt}`;
+}
+
 export function labelKeys(prefix: string) {
   return {
+    attempt: `${prefix}/attempt`,
     payload: `${prefix}/payload`,
     triggerKey: `${prefix}/trigger-key`,
     ocpVersion: `${prefix}/ocp-version`,

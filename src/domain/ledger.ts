@@ -14,7 +14,11 @@
 // changes the state). The workflow runs the first as the Update's validator, so a bad request is
 // rejected before it enters history.
 import { DEFAULT_FOLLOW, describeLook, type FollowSettings, followSettingsProblem, formatDuration, type Look, nextWaitMs, progressRank, seenState } from './follow';
+import { attemptWorkflowId } from './labels';
 import { compareNightlies } from './nightly';
+import { attemptsAllowed, DEFAULT_RETRIGGER, planRetry, type RetriableState, RETRIABLE_STATES, type RetriggerSettings, retriggerSettingsProblem } from './retrigger';
+import type { RetrySettings } from './types';
+import { type LedgerNotices, NO_RETRIGGER, type RetryView } from './notifications';
 
 /** Workflow type of the ledger. */
 export const LEDGER_WORKFLOW_TYPE = 'versionLedger';
@@ -80,6 +84,10 @@ export interface AttemptRecord {
   claimant?: string;
   /** Granted because an operator asked for a retest. */
   retest?: true;
+  /** Started by the ledger as a bounded retrigger (src/domain/retrigger.ts). */
+  retry?: true;
+  /** Granted again to its claimant, whose earlier answer was lost: an earlier run of its trigger may have posted. */
+  regrantedAt?: string;
   /** The Gangway execution (ProwJob) ID. */
   executionId?: string;
   /** The Prow URL of the run. */
@@ -114,6 +122,8 @@ export interface JobRecord {
   /** Full Prow job name. */
   name: string;
   shortName: string;
+  /** The job's payload variable (null: none), as the pass's claim gave it: a retry the ledger starts sets it the same. */
+  payloadEnv?: string | null;
   attempts: AttemptRecord[];
   /** The most attempts the pass allows without a retest, as its last claim said. */
   maxAttempts?: number;
@@ -142,6 +152,8 @@ export interface LedgerState {
   /** The newest payload this ledger ever recorded as triggered; survives pruning. */
   newestTriggered: string | null;
   paused: PausedRecord | null;
+  /** The notifications this ledger has taken (src/domain/notifications.ts); absent before they existed. */
+  notices?: LedgerNotices;
 }
 
 // ---- Requests and results --------------------------------------------------------------------
@@ -149,6 +161,8 @@ export interface LedgerState {
 export interface LedgerJob {
   name: string;
   shortName: string;
+  /** The job's payload variable (a JobSpec's); kept so a retry posts what the pass posted. */
+  payloadEnv?: string | null;
 }
 
 export interface ClaimRequest {
@@ -253,6 +267,7 @@ export interface MatrixAttempt {
   finishedAt?: string;
   reason?: string;
   retest?: true;
+  retry?: true;
   /** The ProwJob has not ended: when it is looked at next, how often it was, and what the last look found. */
   following?: { nextPollAt: string; looks: number; lastSeen?: string };
 }
@@ -264,6 +279,8 @@ export interface MatrixJob {
   attempts: MatrixAttempt[];
   maxAttempts?: number;
   retestPending?: RetestRequestRecord;
+  /** A retry (bounded retrigger) is planned: its attempt number and when it starts. */
+  retryPending?: { attempt: number; at: string };
 }
 
 export interface MatrixPayload {
@@ -328,6 +345,48 @@ export interface LedgerInput {
   maxHistoryEvents?: number;
   /** Follow-through's schedule (config `follow:`); without it, DEFAULT_FOLLOW (2m, 15m, 24h). */
   follow?: FollowSettings;
+  /** Bounded retrigger (config `retrigger:`); without it, DEFAULT_RETRIGGER (error and aborted, 2 retries, 1m doubling to 15m). */
+  retrigger?: RetriggerSettings;
+  /** How the ledger's own attempts (retries, retests) are posted; without it, DEFAULT_LEDGER_TRIGGER. */
+  trigger?: LedgerTriggerSettings;
+}
+
+/** What a trigger the ledger starts needs besides the job and payload (the pass has the same in its settings). */
+export interface LedgerTriggerSettings {
+  labelPrefix: string;
+  retry: RetrySettings;
+  heartbeatTimeoutMs: number;
+  /** For a job whose claim did not say (claimed before the ledger kept it). */
+  defaultPayloadEnv: string | null;
+}
+
+export const DEFAULT_LEDGER_TRIGGER: LedgerTriggerSettings = {
+  labelPrefix: 'osc-build-watcher',
+  retry: { initialIntervalMs: 1000, backoffCoefficient: 2, maximumIntervalMs: 60_000, maximumAttempts: 6 },
+  heartbeatTimeoutMs: 30_000,
+  defaultPayloadEnv: 'RELEASE_IMAGE_LATEST',
+};
+
+/** An attempt the ledger starts itself: a retry, an operator's retest, or one of those claimed before a continue-as-new. */
+export interface LaunchTarget {
+  kind: 'retry' | 'retest' | 'resume';
+  payload: string;
+  pullSpec: string;
+  job: LedgerJob;
+  attempt: number;
+  /** The trigger workflow's ID, `osc-trigger/<job>/<payload>/attempt-<n>`. */
+  workflowId: string;
+  /** When it may start (ms since the epoch; 0: now). */
+  atMs: number;
+}
+
+/** The retrigger settings a ledger runs with. */
+export function retriggerSettingsOf(input: Pick<LedgerInput, 'retrigger'>): RetriggerSettings {
+  return input.retrigger ?? DEFAULT_RETRIGGER;
+}
+
+export function ledgerTriggerSettingsOf(input: Pick<LedgerInput, 'trigger'>): LedgerTriggerSettings {
+  return input.trigger ?? DEFAULT_LEDGER_TRIGGER;
 }
 
 /** The follow settings a ledger runs with. */
@@ -343,7 +402,7 @@ export function emptyLedgerState(version: string): LedgerState {
 export function parseLedgerInput(raw: unknown): Required<Pick<LedgerInput, 'version' | 'keepPayloads'>> & LedgerInput {
   if (!isObject(raw)) throw new LedgerInputError(`input must be an object like {"version":"4.21"}, got ${describe(raw)}`);
   const o = raw;
-  const keys = ['version', 'keepPayloads', 'state', 'maxHistoryEvents', 'follow'];
+  const keys = ['version', 'keepPayloads', 'state', 'maxHistoryEvents', 'follow', 'retrigger', 'trigger'];
   const unknown = Object.keys(o).find((k) => !keys.includes(k));
   if (unknown !== undefined) throw new LedgerInputError(`input: unknown key "${unknown}" (allowed: ${keys.join(', ')})`);
   const version = o.version;
@@ -358,6 +417,8 @@ export function parseLedgerInput(raw: unknown): Required<Pick<LedgerInput, 'vers
   const input: Required<Pick<LedgerInput, 'version' | 'keepPayloads'>> & LedgerInput = { version, keepPayloads };
   if (o.maxHistoryEvents !== undefined) input.maxHistoryEvents = o.maxHistoryEvents as number;
   if (o.follow !== undefined) input.follow = parseFollow(o.follow);
+  if (o.retrigger !== undefined) input.retrigger = parseRetrigger(o.retrigger);
+  if (o.trigger !== undefined) input.trigger = parseTriggerSettings(o.trigger);
   if (o.state !== undefined) {
     const state = o.state as LedgerState;
     if (!isObject(state) || !Array.isArray(state.payloads) || state.schema !== LEDGER_SCHEMA) {
@@ -379,6 +440,8 @@ export class Ledger {
   constructor(
     readonly state: LedgerState,
     readonly keepPayloads: number = DEFAULT_KEEP_PAYLOADS,
+    /** Bounded retrigger's rules; the matrix shows planned retries and `n/max` attempts by them. */
+    readonly retrigger: RetriggerSettings = DEFAULT_RETRIGGER,
   ) {
     this.prune();
   }
@@ -438,6 +501,7 @@ export class Ledger {
 
     if (latest?.state === 'triggering') {
       if (req.claimant !== undefined && latest.claimant === req.claimant) {
+        latest.regrantedAt = now;
         return { granted: true, attempt: latest.attempt, regranted: true, ...(latest.retest ? { retest: true as const } : {}) };
       }
       return { granted: false, reason: 'in-progress', attempt: copyOf(latest) };
@@ -460,6 +524,7 @@ export class Ledger {
       p.jobs.push(j);
     }
     j.shortName = req.job.shortName;
+    if (req.job.payloadEnv !== undefined) j.payloadEnv = req.job.payloadEnv;
     if (req.maxAttempts !== undefined) j.maxAttempts = req.maxAttempts;
     const attempt: AttemptRecord = {
       attempt: (latest?.attempt ?? 0) + 1,
@@ -472,6 +537,22 @@ export class Ledger {
     delete j.retest;
     this.prune();
     return { granted: true, attempt: attempt.attempt, ...(retest ? { retest: true as const } : {}) };
+  }
+
+  /**
+   * Since when an earlier try of the latest attempt's trigger may have posted without the ledger
+   * knowing it: the first claim of an earlier attempt that failed to trigger (a create may have
+   * gone through with its answer lost), or the latest attempt's own claim when it was granted
+   * again (its claimant's first try may have failed unrecorded). Null when neither: the trigger
+   * activity then posts without looking first. A question of the trigger activity, asked
+   * through a query: this ledger, not a visibility search, is the record.
+   */
+  earlierTriesSince(payloadName: string, jobName: string): string | null {
+    const payload = this.payload(payloadName);
+    const attempts = (payload && findJob(payload, jobName)?.attempts) ?? [];
+    const latest = lastOf(attempts);
+    const tries = attempts.filter((a) => (a !== latest && a.state === 'failed-to-trigger') || (a === latest && a.state === 'triggering' && a.regrantedAt !== undefined));
+    return tries.length > 0 ? tries.map((a) => a.claimedAt).reduce((x, y) => (Date.parse(y) < Date.parse(x) ? y : x)) : null;
   }
 
   // -- recordTrigger --
@@ -704,16 +785,30 @@ export class Ledger {
       j = { name: job.name, shortName: job.shortName, attempts: [] };
       payload.jobs.push(j);
     }
-    const changed = !j.retest;
-    if (!j.retest) j.retest = { at: now, ...(req.note !== undefined ? { note: req.note } : {}) };
     const latest = lastOf(j.attempts);
+    // A retest the ledger has already started (and not yet recorded) is that request: asking again is the same retest.
+    const started = latest?.state === 'triggering' && latest.retest === true && latest.claimant === attemptWorkflowId(j.name, payload.name, latest.attempt) && !j.retest;
+    const changed = !j.retest && !started;
+    if (changed) j.retest = { at: now, ...(req.note !== undefined ? { note: req.note } : {}) };
+    if (started) {
+      return {
+        changed: false,
+        payload: payload.name,
+        job: j.name,
+        shortName: j.shortName,
+        nextAttempt: latest.attempt,
+        requested: { at: latest.claimedAt },
+        waitingFor: copyOf(latest),
+        paused: this.state.paused ? { ...this.state.paused } : null,
+      };
+    }
     return {
       changed,
       payload: payload.name,
       job: j.name,
       shortName: j.shortName,
       nextAttempt: (latest?.attempt ?? 0) + 1,
-      requested: { ...j.retest },
+      requested: { ...j.retest! },
       ...(latest?.state === 'triggering' ? { waitingFor: copyOf(latest) } : {}),
       paused: this.state.paused ? { ...this.state.paused } : null,
     };
@@ -735,11 +830,119 @@ export class Ledger {
           shortName: j.shortName,
           verdict: verdictOf(j),
           attempts: j.attempts.map(matrixAttempt),
-          ...(j.maxAttempts !== undefined ? { maxAttempts: j.maxAttempts } : {}),
+          ...this.allowed(j),
           ...(j.retest ? { retestPending: { ...j.retest } } : {}),
+          ...this.retryPendingOf(p, j),
         })),
       })),
     };
+  }
+
+  // -- bounded retrigger and retests: attempts the ledger starts itself (src/domain/retrigger.ts) --
+
+  /** A payload with a newer one in the ledger (newest first) has been superseded. */
+  isSuperseded(payloadName: string): boolean {
+    return this.state.payloads.findIndex((p) => p.name === payloadName) > 0;
+  }
+
+  /**
+   * The attempts the ledger is to start, soonest first: the ones it claimed and has not seen
+   * recorded (a continue-as-new came between; `resume`, now), the operators' retests (now, once
+   * no attempt is in progress), and the retries `planRetry` finds due (at the end of their
+   * backoff). A paused version starts no new one. `busy` names attempts being started already
+   * (`<payload>\n<job>`).
+   */
+  launchTargets(busy: ReadonlySet<string> = new Set()): LaunchTarget[] {
+    const targets: LaunchTarget[] = [];
+    for (const p of this.state.payloads) {
+      for (const j of p.jobs) {
+        if (busy.has(launchKey(p.name, j.name))) continue;
+        const latest = lastOf(j.attempts);
+        const job = this.jobOf(j);
+        const target = (kind: LaunchTarget['kind'], attempt: number, atMs: number): LaunchTarget => ({
+          kind,
+          payload: p.name,
+          pullSpec: p.pullSpec,
+          job,
+          attempt,
+          workflowId: attemptWorkflowId(j.name, p.name, attempt),
+          atMs,
+        });
+        if (latest?.state === 'triggering') {
+          if ((latest.retry || latest.retest) && latest.claimant === attemptWorkflowId(j.name, p.name, latest.attempt)) targets.push(target('resume', latest.attempt, 0));
+          continue;
+        }
+        if (this.state.paused) continue;
+        if (j.retest) {
+          targets.push(target('retest', (latest?.attempt ?? 0) + 1, 0));
+          continue;
+        }
+        const plan = planRetry(j.attempts, this.isSuperseded(p.name), this.retrigger);
+        if (plan.due) targets.push(target('retry', plan.attempt, plan.atMs));
+      }
+    }
+    return targets.sort((x, y) => x.atMs - y.atMs);
+  }
+
+  /** Bounded retrigger's view of a job, for notifications: a retry still to come, or none left. */
+  retryView(): RetryView {
+    return {
+      pending: (p, j) => planRetry(j.attempts, this.isSuperseded(p.name), this.retrigger).due,
+      exhausted: (p, j) => {
+        const plan = planRetry(j.attempts, this.isSuperseded(p.name), this.retrigger);
+        return (!plan.due && plan.why === 'exhausted') || NO_RETRIGGER.exhausted(p, j);
+      },
+    };
+  }
+
+  /** When the soonest attempt the ledger starts is due (ms since the epoch), or undefined. */
+  nextLaunchDueMs(busy?: ReadonlySet<string>): number | undefined {
+    return this.launchTargets(busy)[0]?.atMs;
+  }
+
+  /**
+   * Claims the attempt of a launch target (state `triggering`, claimed by its own trigger
+   * workflow ID), consuming a pending retest. A `resume` target is claimed already. Throws when
+   * the target no longer matches the records (then nothing is started).
+   */
+  claimLaunch(target: LaunchTarget, now: string): AttemptRecord {
+    const payload = this.payload(target.payload);
+    const job = payload && findJob(payload, target.job.name);
+    if (!payload || !job) throw new LedgerRequestError(`launch: ${target.job.shortName} of ${target.payload} is not in the ledger of OCP ${this.version}`);
+    const latest = lastOf(job.attempts);
+    if (target.kind === 'resume') {
+      if (!latest || latest.attempt !== target.attempt || latest.state !== 'triggering') throw new LedgerRequestError(`launch: attempt ${target.attempt} of ${job.shortName} for ${target.payload} is no longer in progress`);
+      return copyOf(latest);
+    }
+    if ((latest?.attempt ?? 0) + 1 !== target.attempt || latest?.state === 'triggering') {
+      throw new LedgerRequestError(`launch: attempt ${target.attempt} of ${job.shortName} for ${target.payload} is out of order`);
+    }
+    const attempt: AttemptRecord = {
+      attempt: target.attempt,
+      state: 'triggering',
+      claimedAt: now,
+      claimant: target.workflowId,
+      ...(target.kind === 'retest' ? { retest: true as const } : { retry: true as const }),
+    };
+    job.attempts.push(attempt);
+    if (target.kind === 'retest') delete job.retest;
+    return copyOf(attempt);
+  }
+
+  private jobOf(j: JobRecord): LedgerJob {
+    return { name: j.name, shortName: j.shortName, ...(j.payloadEnv !== undefined ? { payloadEnv: j.payloadEnv } : {}) };
+  }
+
+  private allowed(j: JobRecord): { maxAttempts?: number } {
+    if (j.attempts.length === 0) return j.maxAttempts !== undefined ? { maxAttempts: j.maxAttempts } : {};
+    const retests = j.attempts.filter((a) => a.retest).length;
+    return { maxAttempts: Math.max(j.maxAttempts ?? 0, attemptsAllowed(j.attempts, this.retrigger, retests)) };
+  }
+
+  private retryPendingOf(p: PayloadRecord, j: JobRecord): { retryPending?: { attempt: number; at: string } } {
+    if (this.state.paused) return {};
+    const plan = planRetry(j.attempts, this.isSuperseded(p.name), this.retrigger);
+    return plan.due ? { retryPending: { attempt: plan.attempt, at: new Date(plan.atMs).toISOString() } } : {};
   }
 
   // -- helpers --
@@ -818,6 +1021,7 @@ function matrixAttempt(a: AttemptRecord): MatrixAttempt {
     ...(a.finishedAt !== undefined ? { finishedAt: a.finishedAt } : {}),
     ...(a.reason !== undefined ? { reason: a.reason } : {}),
     ...(a.retest ? { retest: true as const } : {}),
+    ...(a.retry ? { retry: true as const } : {}),
     ...(a.follow ? { following: { nextPollAt: a.follow.nextPollAt, looks: a.follow.looks, ...(a.follow.lastSeen !== undefined ? { lastSeen: a.follow.lastSeen } : {}) } } : {}),
   };
 }
@@ -849,6 +1053,11 @@ function copyOf(a: AttemptRecord): AttemptRecord {
 function sameOutcome(attempt: AttemptRecord, outcome: TriggerOutcome): boolean {
   if ('failed' in outcome) return attempt.state === 'failed-to-trigger' && attempt.reason === clip(outcome.failed);
   return attempt.state !== 'failed-to-trigger' && attempt.executionId === outcome.executionId;
+}
+
+/** Names one (payload, job) among the attempts being started. */
+export function launchKey(payload: string, job: string): string {
+  return `${payload}\n${job}`;
 }
 
 function findJob(payload: PayloadRecord, jobName: string): JobRecord | undefined {
@@ -897,7 +1106,9 @@ function ledgerJob(v: unknown, where: string): LedgerJob {
   const extra = Object.keys(v).find((k) => k !== 'name' && k !== 'shortName' && k !== 'payloadEnv');
   if (extra) throw new LedgerRequestError(`${where}: unknown key "${extra}" (allowed: name, shortName)`);
   const what = where.replace(/: job$/, '');
-  return { name: name(v, 'name', `${what}: job`, MAX_NAME), shortName: name(v, 'shortName', `${what}: job`, MAX_NAME) };
+  const job: LedgerJob = { name: name(v, 'name', `${what}: job`, MAX_NAME), shortName: name(v, 'shortName', `${what}: job`, MAX_NAME) };
+  if (v.payloadEnv === null || (typeof v.payloadEnv === 'string' && v.payloadEnv.length <= MAX_NAME)) job.payloadEnv = v.payloadEnv;
+  return job;
 }
 
 function triggerOutcome(v: unknown, where: string): TriggerOutcome {
@@ -925,6 +1136,30 @@ function parseFollow(v: unknown): FollowSettings {
   const problem = followSettingsProblem(settings, { pollEvery: 'follow.pollEveryMs', maxPollEvery: 'follow.maxPollEveryMs', deadline: 'follow.deadlineMs' });
   if (problem) throw new LedgerInputError(`input: ${problem}`);
   return settings;
+}
+
+function parseRetrigger(v: unknown): RetriggerSettings {
+  const keys = ['on', 'maxRetries', 'initialMs', 'maxMs', 'superseded'];
+  if (!isObject(v)) throw new LedgerInputError(`input: retrigger must be an object {${keys.join(', ')}}, got ${describe(v)}`);
+  const extra = Object.keys(v).find((k) => !keys.includes(k));
+  if (extra !== undefined) throw new LedgerInputError(`input: retrigger: unknown key "${extra}" (allowed: ${keys.join(', ')})`);
+  const on = Array.isArray(v.on) ? (v.on.filter((x) => typeof x === 'string') as RetriableState[]) : [];
+  if (!Array.isArray(v.on) || on.length !== v.on.length) throw new LedgerInputError(`input: retrigger.on must be a list among ${RETRIABLE_STATES.join(', ')}`);
+  const settings: RetriggerSettings = { on, maxRetries: v.maxRetries as number, initialMs: v.initialMs as number, maxMs: v.maxMs as number, superseded: v.superseded as boolean };
+  const problem = retriggerSettingsProblem(settings, { on: 'retrigger.on', maxRetries: 'retrigger.maxRetries', initial: 'retrigger.initialMs', max: 'retrigger.maxMs' });
+  if (problem) throw new LedgerInputError(`input: ${problem}`);
+  return settings;
+}
+
+function parseTriggerSettings(v: unknown): LedgerTriggerSettings {
+  if (!isObject(v) || typeof v.labelPrefix !== 'string' || !isObject(v.retry) || !isInt(v.heartbeatTimeoutMs) || !(v.defaultPayloadEnv === null || typeof v.defaultPayloadEnv === 'string')) {
+    throw new LedgerInputError('input: trigger must be {labelPrefix, retry, heartbeatTimeoutMs, defaultPayloadEnv}');
+  }
+  const r = v.retry;
+  if (!isInt(r.initialIntervalMs) || typeof r.backoffCoefficient !== 'number' || !isInt(r.maximumIntervalMs) || !isInt(r.maximumAttempts)) {
+    throw new LedgerInputError('input: trigger.retry must be {initialIntervalMs, backoffCoefficient, maximumIntervalMs, maximumAttempts}');
+  }
+  return v as unknown as LedgerTriggerSettings;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

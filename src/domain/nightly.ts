@@ -26,3 +26,12 @@ export function newestNightly(names: string[]): string | undefined {
   }
   return newest;
 }
+
+/** When a nightly was built, from its name (`…-2026-01-19-132300` is 13:23:00 UTC); undefined for other names. */
+export function nightlyTimeMs(name: string): number | undefined {
+  const m = NIGHTLY.exec(name);
+  if (!m) return undefined;
+  const [year, month, day, hms] = [m[4]!, m[5]!, m[6]!, m[7]!];
+  const ms = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hms.slice(0, 2)), Number(hms.slice(2, 4)), Number(hms.slice(4, 6)));
+  return Number.isNaN(ms) ? undefined : ms;
+}

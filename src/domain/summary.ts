@@ -6,6 +6,7 @@ export function countTotals(versions: VersionResult[]): Totals {
     if (v.state === 'no-release') totals.versionsWithoutRelease++;
     if (v.state === 'error') totals.versionsFailed++;
     for (const j of v.jobs) countJob(totals, j);
+    for (const e of v.earlier ?? []) for (const j of e.jobs) countJob(totals, j);
   }
   return totals;
 }

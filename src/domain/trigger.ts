@@ -8,6 +8,8 @@ export function buildTriggerRequest(
   release: Release,
   labelPrefix: string,
   workflowId: string,
+  /** 1 (the pass's) adds no label and keeps the key it always had; a later one is labelled `attempt=N`. */
+  attempt = 1,
 ): TriggerRequest {
   const keys = labelKeys(labelPrefix);
   return {
@@ -16,8 +18,9 @@ export function buildTriggerRequest(
     release: { name: release.name, pullSpec: release.pullSpec },
     labels: {
       [keys.payload]: release.name,
-      [keys.triggerKey]: triggerKey(job.name, release.pullSpec),
+      [keys.triggerKey]: triggerKey(job.name, release.pullSpec, attempt),
       [keys.ocpVersion]: version,
+      ...(attempt > 1 ? { [keys.attempt]: String(attempt) } : {}),
     },
     annotations: {
       [keys.pullSpec]: release.pullSpec,

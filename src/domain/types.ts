@@ -1,5 +1,6 @@
 // Plain data that crosses workflow boundaries. Nothing here may import Node modules:
 // workflow code imports this file and must stay replay-safe.
+import type { NotificationOutcome } from './notifications';
 
 export type DedupPolicy = 'exact-payload' | 'recent-success';
 
@@ -75,6 +76,10 @@ export interface PassSettings {
   triggerHeartbeatTimeoutMs: number;
   /** Triggers of one version in flight at once (the rate limit still spaces the POSTs). */
   concurrency: number;
+  /** The Gangway activity's start-to-close timeout per attempt; absent: 30m. */
+  triggerAttemptTimeoutMs?: number;
+  /** Only with `payloads: every`: each Accepted payload newer than the newest triggered, oldest first, at most maxPerPass. */
+  payloads?: { mode: 'every'; maxPerPass: number };
 }
 
 /** A `PassRequest` resolved against the worker's configuration, once, at the start of the pass. */
@@ -167,6 +172,21 @@ export interface VersionResult {
   /** Why no release was found (or the discovery failed). */
   releaseError?: string;
   jobs: JobOutcome[];
+  /** `payloads: every`: the older payloads this pass decided before `release`, oldest first. */
+  earlier?: PayloadOutcome[];
+  /** The verdicts so far of the version's previous payloads, from its ledger, newest first. */
+  previous?: PreviousPayload[];
+}
+
+export interface PayloadOutcome {
+  release: { name: string; pullSpec: string };
+  jobs: JobOutcome[];
+}
+
+/** A payload of an earlier pass, as its version's ledger sees it now: one line per job. */
+export interface PreviousPayload {
+  name: string;
+  jobs: Array<{ shortName: string; verdict: string; attempts: number }>;
 }
 
 export interface Totals {
@@ -191,6 +211,8 @@ export interface PassSummary {
   discovered?: DiscoveredStreams;
   versions: VersionResult[];
   totals: Totals;
+  /** What became of the pass's notifications (README, "Notifications"); absent when it sent none. */
+  notifications?: NotificationOutcome[];
 }
 
 export interface TriggerRequest {

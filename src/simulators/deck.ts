@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import YAML from 'yaml';
 import { goNotFound, goTextError, jsonResponse, type SimRequest, type SimResponse } from './http';
 import { buildProwJob, moveToState, PROW_JOB_STATES, type ProwJob, type ProwJobState, stableUuid } from './prowJob';
-import { resolveScenarioTime, type Scenario, type ScenarioProwJob } from './scenario';
+import { resolveScenarioTime, type Scenario, type ScenarioOutcome, type ScenarioProwJob } from './scenario';
 import type { SimService } from './server';
 import { SimulatorInputError } from './validation';
 
@@ -12,6 +12,12 @@ export class DeckState {
   /** When Gangway created each job: Deck serves a cache of the cluster that shows new jobs only later. */
   private createdAtMs = new Map<string, number>();
   private lagMs = 0;
+  /** How the executions Gangway creates progress by themselves (scenario `deck.outcomes`). */
+  private outcomes: ScenarioOutcome[] = [];
+  /** Executions created per job and envs (payload), for `outcomes`' Nth state. */
+  private createdPerJob = new Map<string, number>();
+  /** A created execution's planned moves: pending at `pendingAtMs`, `state` at `finalAtMs`. */
+  private plans = new Map<string, { pendingAtMs: number; finalAtMs: number; state: ProwJobState }>();
   /** Extra ProwJobs of other repos streamed with every list answer (load tests). */
   fillerProwJobs = 0;
   ignoreRepoFilter = false;
@@ -27,6 +33,9 @@ export class DeckState {
     this.lagMs = scenario.deck.lagMs;
     this.fillerProwJobs = scenario.deck.fillerProwJobs;
     this.ignoreRepoFilter = scenario.deck.ignoreRepoFilter;
+    this.outcomes = scenario.deck.outcomes ?? [];
+    this.createdPerJob = new Map();
+    this.plans = new Map();
     scenario.deck.prowJobs.forEach((spec, index) => this.add(expand(spec, index, scenario, now)));
   }
 
@@ -44,10 +53,42 @@ export class DeckState {
   addCreated(pj: ProwJob, now = Date.now()): void {
     this.add(pj);
     this.createdAtMs.set(pj.metadata.name, now);
+    const job = pj.spec.job;
+    const envs = (pj.spec.pod_spec?.containers ?? []).flatMap((c) => (c.env ?? []).map((e) => `${e.name}=${e.value ?? ''}`));
+    const outcome = this.outcomes.find(
+      (o) => (o.job === '*' || o.job === job || job.endsWith(`-${o.job}`)) && (o.payload === undefined || envs.some((e) => e.includes(o.payload!))),
+    );
+    // Counted per job and payload: a retry of the same payload is its Nth execution.
+    const key = `${job}\n${[...envs].sort().join('\n')}`;
+    const n = (this.createdPerJob.get(key) ?? 0) + 1;
+    this.createdPerJob.set(key, n);
+    if (outcome) {
+      const state = outcome.states[Math.min(n, outcome.states.length) - 1]!;
+      this.plans.set(pj.metadata.name, { pendingAtMs: now + Math.floor(outcome.afterMs / 2), finalAtMs: now + outcome.afterMs, state });
+    }
+  }
+
+  /** Moves the executions with a plan as far as `now` says (read time: no timers to stop). */
+  private advance(now = Date.now()): void {
+    for (const [id, plan] of this.plans) {
+      const pj = this.jobs.get(id);
+      if (!pj) {
+        this.plans.delete(id);
+        continue;
+      }
+      if (now >= plan.finalAtMs) {
+        if (pj.status.state === 'triggered') moveToState(pj, 'pending', new Date(plan.pendingAtMs));
+        moveToState(pj, plan.state, new Date(plan.finalAtMs));
+        this.plans.delete(id);
+      } else if (now >= plan.pendingAtMs && pj.status.state === 'triggered') {
+        moveToState(pj, 'pending', new Date(plan.pendingAtMs));
+      }
+    }
   }
 
   /** The cluster's view (what Gangway reads). */
   get(id: string): ProwJob | undefined {
+    this.advance();
     const pj = this.jobs.get(id);
     return pj && structuredClone(pj);
   }
@@ -68,6 +109,7 @@ export class DeckState {
 
   /** Newest first by status.startTime, as Deck lists them; jobs without a start time last. */
   list(): ProwJob[] {
+    this.advance();
     const startMs = (pj: ProwJob) => (pj.status.startTime ? Date.parse(pj.status.startTime) : -Infinity);
     // Start times have second precision: among equals, the one added last is the newest.
     return [...this.jobs.values()]
@@ -79,6 +121,8 @@ export class DeckState {
   setState(id: string, state: ProwJobState, at = new Date()): void {
     const pj = this.jobs.get(id);
     if (!pj) throw new SimulatorInputError(`deck: no ProwJob ${id}`);
+    // A test's move wins over the scenario's plan.
+    this.plans.delete(id);
     moveToState(pj, state, at);
   }
 }

@@ -40,8 +40,9 @@ export interface RequestLogEntry {
   status: number;
   body?: unknown;
   authorized?: boolean;
-  /** Streamed answers only: body bytes produced, and bytes sent on the wire (after gzip), once the stream ended. */
+  /** Streamed answers only: body bytes produced, once the stream ended. */
   bytes?: number;
+  /** Body bytes sent on the wire (after gzip); for a streamed answer, once the stream ended. */
   sentBytes?: number;
 }
 

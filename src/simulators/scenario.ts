@@ -37,6 +37,21 @@ export interface ScenarioProwJob {
   baseRef?: string;
 }
 
+/**
+ * How the executions Gangway creates for a job progress, without a test moving them: the Nth
+ * execution of the job for the same payload (the same envs) ends in `states[N-1]` (the last
+ * repeats: `[aborted]` is aborted forever, `[error, success]` an ERROR then green), `pending`
+ * after half of `afterMs`, final after it. The first entry that matches an execution rules it.
+ */
+export interface ScenarioOutcome {
+  /** Full job name, or its end (`aws-ipi-coco`), or `*` for any job. */
+  job: string;
+  /** Only executions one of whose envs holds this text (a payload name or pull spec). */
+  payload?: string;
+  states: ProwJobState[];
+  afterMs: number;
+}
+
 export interface Scenario {
   releaseController: { streams: Record<string, { tags: ScenarioTag[] }> };
   /** lagMs: how long a job Gangway created stays out of Deck's answers (Deck reads a cache). */
@@ -53,6 +68,8 @@ export interface Scenario {
     fillerProwJobs: number;
     /** Answer every ProwJob whatever `org`/`repo` ask for, as an older Deck or a proxy that drops the query would. */
     ignoreRepoFilter: boolean;
+    /** Executions that progress by themselves; a job not listed stays `triggered` until a test moves it. */
+    outcomes: ScenarioOutcome[];
   };
   gangway: { token: string; periodicJobs: string[] };
   faults: Fault[];
@@ -101,6 +118,22 @@ const prowJobSchema = z.strictObject({
   baseRef: z.string().min(1).optional(),
 });
 
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+const outcomeSchema = z
+  .strictObject({
+    job: z.string().min(1),
+    payload: z.string().min(1).optional(),
+    states: z.array(z.enum(['success', 'failure', 'aborted', 'error'])).min(1),
+    after: z
+      .string()
+      .regex(/^\d+(ms|s|m)$/, 'expected a duration like 500ms, 2s or 1m')
+      .default('2s'),
+  })
+  .transform(({ job, payload, states, after }) => {
+    const [, amount, unit] = /^(\d+)(ms|s|m)$/.exec(after)!;
+    return { job, ...(payload !== undefined ? { payload } : {}), states, afterMs: Number(amount) * DURATION_MS[unit!]! };
+  });
+
 const scenarioSchema = z.strictObject({
   releaseController: z
     .strictObject({ streams: z.record(z.string().min(1), streamSchema).prefault({}) })
@@ -113,6 +146,7 @@ const scenarioSchema = z.strictObject({
       lagMs: z.number().int().min(0).max(3_600_000).default(0),
       fillerProwJobs: z.number().int().min(0).max(100_000_000).default(0),
       ignoreRepoFilter: z.boolean().default(false),
+      outcomes: z.array(outcomeSchema).prefault([]),
       prowJobs: z.array(prowJobSchema).prefault([]).superRefine((jobs, ctx) => {
         const seen = new Set<string>();
         jobs.forEach((job, i) => {

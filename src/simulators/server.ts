@@ -86,8 +86,14 @@ export class SimServer {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const simReq = await readRequest(req);
-    if (simReq === 'too-large') return send(res, goTextError(413, 'request body too large'), false);
-    if (simReq.pathname.startsWith(CONTROL_PREFIX)) return send(res, this.control(simReq), false);
+    if (simReq === 'too-large') {
+      send(res, goTextError(413, 'request body too large'), false);
+      return;
+    }
+    if (simReq.pathname.startsWith(CONTROL_PREFIX)) {
+      send(res, this.control(simReq), false);
+      return;
+    }
 
     // Taken before any injected latency, so seq is arrival order even when answers are delayed.
     const seq = this.deps.log.nextSeq();
@@ -144,7 +150,8 @@ export class SimServer {
       entry.sentBytes = sizes.sentBytes;
       return;
     }
-    send(res, outcome.response, gzip);
+    const sentBytes = send(res, outcome.response, gzip);
+    if (sentBytes !== undefined) entry.sentBytes = sentBytes;
   }
 
   private control(req: SimRequest): SimResponse {
@@ -233,12 +240,13 @@ function acceptsGzip(req: IncomingMessage): boolean {
     .some(([coding, ...params]) => coding?.trim() === 'gzip' && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p)));
 }
 
-function send(res: ServerResponse, response: SimResponse, gzip: boolean): void {
+/** Returns the body's bytes as sent (after gzip), or undefined when it is streamed or not sent. */
+function send(res: ServerResponse, response: SimResponse, gzip: boolean): number | undefined {
   if (response.body instanceof Readable) {
     void sendStream(res, response.body, response, gzip);
-    return;
+    return undefined;
   }
-  if (res.destroyed) return;
+  if (res.destroyed) return undefined;
   let body = Buffer.from(response.body);
   const headers: Record<string, string> = { ...response.headers };
   const alreadyEncoded = Object.keys(headers).some((h) => h.toLowerCase() === 'content-encoding');
@@ -250,6 +258,7 @@ function send(res: ServerResponse, response: SimResponse, gzip: boolean): void {
   headers['Content-Length'] = String(body.length);
   res.writeHead(response.status, headers);
   res.end(body);
+  return body.length;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, log, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeckVerdictAnswer, WatcherActivities } from '../activities';
 import type { DeckVerdict } from '../domain/decide';
 import { FAILURE_TYPES } from '../domain/failureTypes';
@@ -6,12 +6,15 @@ import { isLegacyPassInput, parsePassRequest, PassRequestError } from '../domain
 import { OCP_VERSION, PAYLOAD } from '../domain/searchAttributes';
 import { countTotals } from '../domain/summary';
 import type { DeckStatus, LegacyPassInput, PassPlan, PassRequest, PassSummary, Release, VersionResult } from '../domain/types';
+import { passFailureReasons, upstreamHealthOf } from '../domain/upstreamHealth';
+import type { NotificationOutcome } from '../domain/notifications';
 import { failureDetail } from './failures';
+import { notifyPass } from './notices';
 import { versionWorkflowId } from './ids';
 import { legacyPass } from './legacy/buildWatcherV1';
 import { summaryQuery, versionProgressSignal, type VersionProgress } from './messages';
 import { toRetryPolicy } from './retry';
-import { versionPass } from './versionPass';
+import { EVERY_PAYLOAD_PATCH, versionPass } from './versionPass';
 
 export { summaryQuery } from './messages';
 export { versionWorkflowId } from './ids';
@@ -44,6 +47,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   const finished = new Set<string>();
   let deck: DeckStatus = { state: 'pending' };
   let finishedAt: string | undefined;
+  let notifications: NotificationOutcome[] | undefined;
 
   const summary = (): PassSummary => ({
     workflowId: info.workflowId,
@@ -57,6 +61,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     ...(plan?.discovered ? { discovered: plan.discovered } : {}),
     versions,
     totals: countTotals(versions),
+    ...(notifications?.length ? { notifications } : {}),
   });
   setHandler(summaryQuery, summary);
   setHandler(versionProgressSignal, (progress: VersionProgress) => {
@@ -75,27 +80,34 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   } catch (err) {
     const detail = failureDetail(err);
     if (detail.type === FAILURE_TYPES.invalidPassInput) throw invalidInput(detail.reason);
+    await notifyPass({ passId: info.workflowId, upstreams: {} }, [`could not resolve the pass input: ${detail.reason}`]);
     throw ApplicationFailure.create({ type: 'PlanFailed', message: `could not resolve the pass input: ${detail.reason}`, nonRetryable: true });
   }
   const { settings } = plan;
   versions = plan.versions.map((v) => ({ version: v.version, stream: v.stream, state: 'discovering', jobs: [] }));
   upsertSearchAttributes([{ key: OCP_VERSION, value: plan.versions.map((v) => v.version) }]);
 
-  const { findLatestAcceptedRelease, fetchDeckVerdicts } = proxyActivities<WatcherActivities>({
+  const { findLatestAcceptedRelease, findReleasesToTrigger, fetchDeckVerdicts } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '10m',
     retry: toRetryPolicy(settings.retry),
   });
+  // `payloads: every`: each Accepted payload newer than the newest the version's ledger
+  // triggered, oldest first (the last one is `release`), at most maxPerPass.
+  const every = settings.payloads?.mode === 'every' && patched(EVERY_PAYLOAD_PATCH) ? settings.payloads : undefined;
 
-  // Each version's newest Accepted release, all at once.
-  const releases = await Promise.all(
-    plan.versions.map(async (v, i): Promise<Release | undefined> => {
+  // Each version's newest Accepted release (and with `every`, the older ones to catch up on), all at once.
+  const chosen = await Promise.all(
+    plan.versions.map(async (v, i): Promise<Release[] | undefined> => {
       const result = versions[i]!;
       try {
-        const release = await findLatestAcceptedRelease(v.stream);
+        const found = every
+          ? await findReleasesToTrigger({ version: v.version, stream: v.stream, maxPerPass: every.maxPerPass })
+          : [await findLatestAcceptedRelease(v.stream)];
+        const release = found[found.length - 1]!;
         result.release = { name: release.name, pullSpec: release.pullSpec };
         result.state = 'deciding';
         result.jobs = v.jobs.map((job) => ({ job: job.name, shortName: job.shortName, decision: 'pending', reason: 'waiting' }));
-        return release;
+        return found;
       } catch (err) {
         const detail = failureDetail(err);
         result.state = detail.type === FAILURE_TYPES.noAcceptedRelease ? 'no-release' : 'error';
@@ -107,8 +119,13 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     }),
   );
 
+  const releases = chosen.map((found) => found?.[found.length - 1]);
+  /** With `every`: the older payloads of a version, each asked of Deck under its own key. */
+  const earlierOf = (i: number) => (chosen[i] ?? []).slice(0, -1).map((release) => ({ key: `${plan!.versions[i]!.version}/${release.name}`, release }));
+
   // Deck once, and only when some version has a payload to decide for.
   const questions = plan.versions.flatMap((v, i) => (releases[i] ? [{ version: v.version, release: releases[i]!, jobs: v.jobs }] : []));
+  const earlierQuestions = plan.versions.flatMap((v, i) => earlierOf(i).map((e) => ({ version: v.version, key: e.key, release: e.release, jobs: v.jobs })));
   let verdicts: Record<string, Array<DeckVerdict | null>> | undefined;
   if (questions.length === 0) {
     deck = { state: 'not-needed' };
@@ -116,7 +133,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     let answer: DeckVerdictAnswer | undefined;
     try {
       answer = await fetchDeckVerdicts({
-        questions,
+        questions: [...earlierQuestions, ...questions],
         labelPrefix: settings.labelPrefix,
         dedupPolicy: settings.dedupPolicy,
         recentSuccessWindowHours: settings.recentSuccessWindowHours,
@@ -144,8 +161,9 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   // Progress from many children is spaced out more, so the pass's history stays bounded.
   const progressEveryMs = Math.max(2000, questions.length * 400);
   const results = await Promise.allSettled(
-    questions.map((q) =>
-      executeChild(versionPass, {
+    questions.map((q) => {
+      const earlier = earlierOf(plan!.versions.findIndex((v) => v.version === q.version));
+      return executeChild(versionPass, {
         workflowId: versionWorkflowId(info.workflowId, q.version),
         args: [
           {
@@ -153,15 +171,16 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
             settings,
             release: q.release,
             ...(verdicts ? { deck: verdicts[q.version] ?? [] } : {}),
+            ...(earlier.length > 0 ? { earlier: earlier.map((e) => ({ release: e.release, ...(verdicts ? { deck: verdicts[e.key] ?? [] } : {}) })) } : {}),
             progressEveryMs,
           },
         ],
         typedSearchAttributes: [
           { key: OCP_VERSION, value: [q.version] },
-          { key: PAYLOAD, value: [q.release.name] },
+          { key: PAYLOAD, value: [...earlier.map((e) => e.release.name), q.release.name] },
         ],
-      }),
-    ),
+      });
+    }),
   );
   results.forEach((result, k) => {
     const version = questions[k]!.version;
@@ -172,8 +191,11 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     else versions[i] = { ...v, state: 'error', releaseError: `version pass failed: ${failureDetail(result.reason).reason}` };
   });
 
-  const payloads = versions.flatMap((v) => (v.release ? [v.release.name] : []));
+  const payloads = versions.flatMap((v) => [...(v.earlier ?? []).map((e) => e.release.name), ...(v.release ? [v.release.name] : [])]);
   if (payloads.length) upsertSearchAttributes([{ key: PAYLOAD, value: payloads }]);
+  // Notifications (pass failed, an upstream down passes in a row) never fail the pass.
+  const done = summary();
+  notifications = await notifyPass(upstreamHealthOf(done), passFailureReasons(done));
   finishedAt = new Date().toISOString();
   return summary();
 }

@@ -6,3 +6,4 @@ export { versionLedger } from './ledger';
 export { gangwayPermit } from './gangwayPermit';
 // The version child of passes started with the old whole-configuration input.
 export { watchVersion } from './legacy/watchVersion';
+export { upstreamHealth } from './upstreamHealth';

@@ -4,7 +4,11 @@ import { FOLLOW_CONCURRENCY, type FollowSettings, type Look } from '../domain/fo
 import {
   emptyLedgerState,
   followSettingsOf,
+  launchKey,
   Ledger,
+  ledgerTriggerSettingsOf,
+  retriggerSettingsOf,
+  type LaunchTarget,
   LEDGER_INVALID_INPUT,
   LEDGER_REJECTED,
   LedgerInputError,
@@ -12,13 +16,19 @@ import {
   parseLedgerInput,
   type FollowTarget,
   type LedgerInput,
+  type RecordVerdictRequest,
 } from '../domain/ledger';
 import { failureDetail } from './failures';
+import { postAttempt } from './ledgerLaunch';
+import { startLedgerNotices } from './notices';
+import { attemptIn, COUNTED_VERDICTS } from '../domain/metrics';
+import { countInWorkflow } from './metrics';
 import { forEachLimited } from './pool';
 import {
   claimTriggerUpdate,
   matrixQuery,
   newestTriggeredQuery,
+  earlierTriesSinceQuery,
   pauseUpdate,
   recordTriggerUpdate,
   recordVerdictUpdate,
@@ -35,6 +45,12 @@ export { ledgerWorkflowId } from '../domain/ledger';
  * runs live again.
  */
 export const FOLLOW_PATCH = 'ledger-follow-through';
+
+/**
+ * Marks the runs that start attempts themselves: retries (bounded retrigger) and operators'
+ * retests. A run whose history was made before replays without them, and starts them once live.
+ */
+export const RETRIGGER_PATCH = 'ledger-retrigger';
 
 /**
  * One OCP version's ledger, an entity workflow under `osc-ledger/<task-queue>/ocp-<version>`: the single,
@@ -57,7 +73,9 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   }
   const { version, keepPayloads, maxHistoryEvents } = parsed;
   const follow = followSettingsOf(parsed);
-  const ledger = new Ledger(parsed.state ?? emptyLedgerState(version), keepPayloads);
+  const retrigger = retriggerSettingsOf(parsed);
+  const triggerSettings = ledgerTriggerSettingsOf(parsed);
+  const ledger = new Ledger(parsed.state ?? emptyLedgerState(version), keepPayloads, retrigger);
   // Workflow time: recorded in history, the same on replay.
   const now = () => new Date().toISOString();
 
@@ -65,7 +83,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   setHandler(recordTriggerUpdate, (req) => apply(() => ledger.recordTrigger(req, now())), {
     validator: (req) => validate(() => ledger.checkRecordTrigger(req)),
   });
-  setHandler(recordVerdictUpdate, (req) => apply(() => ledger.recordVerdict(req, now())), {
+  setHandler(recordVerdictUpdate, (req) => apply(() => recordVerdict(req)), {
     validator: (req) => validate(() => ledger.checkRecordVerdict(req)),
   });
   setHandler(pauseUpdate, (req) => apply(() => ledger.pause(req, now())), { validator: (req) => validate(() => ledger.checkPause(req)) });
@@ -73,19 +91,51 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   setHandler(retestUpdate, (req) => apply(() => ledger.retest(req, now())), { validator: (req) => validate(() => ledger.checkRetest(req)) });
   setHandler(matrixQuery, () => ledger.matrix());
   setHandler(newestTriggeredQuery, () => ledger.state.newestTriggered);
+  setHandler(earlierTriesSinceQuery, (payload, job) => ledger.earlierTriesSince(String(payload), String(job)));
+
+  /** The Update's rule; a verdict it makes final is counted (the attempt's state changed, not only its URL). */
+  function recordVerdict(req: RecordVerdictRequest) {
+    const before = attemptIn(ledger.state, req.payload, req.job, req.attempt).state;
+    const r = ledger.recordVerdict(req, now());
+    if (r.attempt.state !== before) countVerdict(version, attemptIn(ledger.state, req.payload, req.job, req.attempt).shortName, r.attempt.state);
+    return r;
+  }
 
   const longEnough = () => {
     const info = workflowInfo();
     return info.continueAsNewSuggested || (maxHistoryEvents !== undefined && info.historyLength >= maxHistoryEvents);
   };
   const { executionState } = proxyActivities<WatcherActivities>(lookActivityOptions(follow));
-  const soonest = () => ledger.nextLookDueMs(follow) ?? Infinity;
+  // Attempts the ledger starts itself (retries, retests), by `<payload>\n<job>`, while their trigger runs.
+  const launching = new Set<string>();
+  // The ledger starts attempts only in runs marked by RETRIGGER_PATCH; `retriggerBlocked`: a
+  // history made before it is being replayed (then it waits to be live, as FOLLOW_PATCH does).
+  let retriggerOn = false;
+  let retriggerBlocked = false;
+  const hasLaunches = () => ledger.launchTargets(launching).length > 0;
+  const soonestLaunch = () => (retriggerOn ? (ledger.nextLaunchDueMs(launching) ?? Infinity) : Infinity);
+  const soonest = () => Math.min(ledger.nextLookDueMs(follow) ?? Infinity, soonestLaunch());
+  // Wakes the loop when a launch appears before the patch was taken (e.g. a retest Update).
+  const launchNews = () => !retriggerOn && (retriggerBlocked ? !workflowInfo().unsafe.isReplaying : hasLaunches());
+  // Notifications (payload final, retries exhausted) are sent beside the main loop, from the state.
+  const notices = startLedgerNotices(ledger.state, ledger.retryView());
 
   while (!longEnough()) {
+    if (!retriggerOn && hasLaunches()) {
+      retriggerOn = patched(RETRIGGER_PATCH);
+      retriggerBlocked = !retriggerOn;
+    }
+    if (retriggerOn) {
+      const launches = ledger.launchTargets(launching).filter((t) => t.atMs <= Date.now());
+      if (launches.length > 0) {
+        for (const target of launches) launch(target);
+        continue;
+      }
+    }
     const dueAt = soonest();
     if (dueAt === Infinity) {
       // Nothing to follow: wait for a trigger to be recorded (no timer, no history).
-      await condition(() => longEnough() || soonest() !== Infinity);
+      await condition(() => longEnough() || soonest() !== Infinity || launchNews());
       continue;
     }
     if (!patched(FOLLOW_PATCH)) {
@@ -98,18 +148,50 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
       await forEachLimited(due, FOLLOW_CONCURRENCY, (target) => look(target));
       continue;
     }
-    // Until the soonest look, or until an Update brings a sooner one (then the timer is cancelled).
-    await condition(() => longEnough() || soonest() < dueAt, Math.max(1, dueAt - Date.now()));
+    // Until the soonest look (or retry), or until an Update brings a sooner one (then the timer is cancelled).
+    await condition(() => longEnough() || soonest() < dueAt || launchNews(), Math.max(1, dueAt - Date.now()));
   }
   // Handlers are synchronous, so none is ever half done; this stays for any that may not be.
-  await condition(allHandlersFinished);
+  // An attempt being started finishes in this run: its record then goes on with the state.
+  await condition(() => allHandlersFinished() && launching.size === 0);
+  await notices.stop();
   await continueAsNew<typeof versionLedger>({
     version,
     keepPayloads,
     state: ledger.state,
     ...(maxHistoryEvents !== undefined ? { maxHistoryEvents } : {}),
     ...(parsed.follow ? { follow: parsed.follow } : {}),
+    ...(parsed.retrigger ? { retrigger: parsed.retrigger } : {}),
+    ...(parsed.trigger ? { trigger: parsed.trigger } : {}),
   });
+
+  /**
+   * Starts one attempt of the ledger's own: claims it now (so the next turn of the loop, and any
+   * claim, sees it in progress), posts it as its own trigger workflow, and records the outcome;
+   * follow-through then takes it like any posted attempt.
+   */
+  function launch(target: LaunchTarget): void {
+    const key = launchKey(target.payload, target.job.name);
+    try {
+      ledger.claimLaunch(target, now());
+    } catch (err) {
+      if (!(err instanceof LedgerRequestError)) throw err;
+      log.warn('Retrigger: the attempt no longer matches the records', { version, payload: target.payload, job: target.job.shortName, reason: err.message });
+      return;
+    }
+    launching.add(key);
+    log.info(`Retrigger: starting attempt ${target.attempt} (${target.kind})`, { version, payload: target.payload, job: target.job.shortName, workflowId: target.workflowId });
+    void postAttempt(version, target, triggerSettings)
+      .then((outcome) => {
+        try {
+          ledger.recordTrigger({ payload: target.payload, job: target.job.name, attempt: target.attempt, outcome }, now());
+        } catch (err) {
+          if (!(err instanceof LedgerRequestError)) throw err;
+          log.warn('Retrigger: the attempt is no longer in the ledger', { version, payload: target.payload, job: target.job.shortName, reason: err.message });
+        }
+      })
+      .finally(() => launching.delete(key));
+  }
 
   /** One look at one ProwJob, recorded. A failed look is a look without news: the schedule goes on. */
   async function look(target: FollowTarget): Promise<void> {
@@ -122,6 +204,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
     try {
       const r = ledger.recordLook(target, seen, now(), follow);
       if (r.done && r.changed) {
+        countVerdict(version, target.shortName, r.attempt.state);
         log.info('Follow-through: verdict recorded', { version, payload: target.payload, job: target.shortName, attempt: target.attempt, state: r.attempt.state });
       }
     } catch (err) {
@@ -130,6 +213,11 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
       log.warn('Follow-through: the attempt is no longer in the ledger', { version, payload: target.payload, job: target.shortName, reason: err.message });
     }
   }
+}
+
+/** A final verdict (or `unknown`) newly recorded: counted once, live (see ./metrics). */
+function countVerdict(version: string, job: string, state: string): void {
+  if (COUNTED_VERDICTS.includes(state)) countInWorkflow('verdicts', { version, job, verdict: state });
 }
 
 /**

@@ -30,3 +30,5 @@ export const retestUpdate = defineUpdate<RetestResult, [RetestRequest]>('retest'
 export const matrixQuery = defineQuery<LedgerMatrix>('matrix');
 /** The newest payload this version ever triggered, or null. */
 export const newestTriggeredQuery = defineQuery<string | null>('newestTriggered');
+/** Since when an earlier try of (payload, job)'s latest trigger may have posted unrecorded (ISO time), or null. Args: payload, full job name. */
+export const earlierTriesSinceQuery = defineQuery<string | null, [string, string]>('earlierTriesSince');

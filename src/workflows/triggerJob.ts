@@ -6,12 +6,15 @@ import type { RetrySettings, TriggerRequest, TriggerResult } from '../domain/typ
 import { failureDetail } from './failures';
 import { toRetryPolicy } from './retry';
 import { DECISION } from '../domain/searchAttributes';
+import { countInWorkflow } from './metrics';
 
 export interface TriggerJobInput {
   request: TriggerRequest;
   retry: RetrySettings;
   /** Absent in triggers started before it existed. */
   heartbeatTimeoutMs?: number;
+  /** The Gangway activity's start-to-close timeout per attempt (config `trigger.attemptTimeout`); absent: 30m. */
+  attemptTimeoutMs?: number;
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
@@ -37,18 +40,22 @@ export async function triggerJob(input: TriggerJobInput): Promise<TriggerResult>
     // retry a schedule-to-start timeout, it would fail the trigger for good.
     // Start-to-close: long enough for a retry's in-flight grace, Deck's lag and the permits of
     // its requests (activities/index.ts); a dead worker is noticed by the missing heartbeat.
-    startToCloseTimeout: '30m',
+    // The attempt abandons its waits and its request before this runs out (activities/index.ts).
+    startToCloseTimeout: input.attemptTimeoutMs ?? '30m',
     heartbeatTimeout: input.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
     retry: toRetryPolicy(input.retry),
   });
   const { request } = input;
+  const counted = (result: 'triggered' | 'failed') => countInWorkflow('triggers', { version: request.version, job: request.job.shortName, result });
   try {
     const result = await triggerGangwayJob(request);
     upsertSearchAttributes([{ key: DECISION, value: 'triggered' }]);
+    counted('triggered');
     return result;
   } catch (err) {
     const detail = failureDetail(err);
     upsertSearchAttributes([{ key: DECISION, value: 'failed' }]);
+    counted('failed');
     log.warn('Trigger failed', { job: request.job.name, payload: request.release.name, reason: detail.reason });
     throw ApplicationFailure.create({ type: FAILURE_TYPES.triggerFailed, message: detail.reason, nonRetryable: true, details: [detail] });
   }

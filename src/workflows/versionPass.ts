@@ -2,6 +2,7 @@ import {
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   startChild,
   upsertSearchAttributes,
@@ -15,9 +16,10 @@ import { isValidLabelValue, triggerWorkflowId } from '../domain/labels';
 import { compareNightlies } from '../domain/nightly';
 import { DECISION, JOB, OCP_VERSION, PAYLOAD } from '../domain/searchAttributes';
 import { buildTriggerRequest } from '../domain/trigger';
-import type { JobOutcome, JobSpec, PassSettings, Release, VersionPlan, VersionResult } from '../domain/types';
+import type { JobOutcome, JobSpec, PassSettings, PayloadOutcome, Release, VersionPlan, VersionResult } from '../domain/types';
 import { failureDetail } from './failures';
 import { versionProgressSignal } from './messages';
+import { countInWorkflow } from './metrics';
 import { forEachLimited } from './pool';
 import { toRetryPolicy } from './retry';
 import { triggerJob } from './triggerJob';
@@ -29,9 +31,24 @@ export interface VersionPassInput {
   release: Release;
   /** Deck's verdicts for this version's jobs, in their order; absent when Deck was not usable. */
   deck?: Array<DeckVerdict | null>;
+  /**
+   * `payloads: every`: older payloads to decide and trigger before `release`, oldest first, each
+   * with Deck's verdicts for its jobs. Each is done before the next, so the ledger's "never go
+   * back" rule sees them in order.
+   */
+  earlier?: Array<{ release: Release; deck?: Array<DeckVerdict | null> }>;
   /** Progress reports to the pass are at least this far apart. */
   progressEveryMs: number;
 }
+
+/** Passes that ask the ledger alone whether a newer payload was triggered (no visibility search). */
+export const VISIBILITY_OFF_PATCH = 'ledger-only-records';
+/** Passes that decide older payloads too (`payloads: every`). */
+export const EVERY_PAYLOAD_PATCH = 'every-payload';
+/** Passes whose result shows the verdicts so far of the version's previous payloads. */
+export const PREVIOUS_VERDICTS_PATCH = 'previous-verdicts';
+/** How many previous payloads a pass's result shows per version. */
+export const PREVIOUS_PAYLOADS_SHOWN = 3;
 
 /** How long a trigger of an earlier run may take to finish, retries included, before this pass stops waiting. */
 const ADOPT_TIMEOUT = '3h';
@@ -42,7 +59,9 @@ const ADOPT_TIMEOUT = '3h';
  * its own version's facts.
  */
 export async function versionPass(input: VersionPassInput): Promise<VersionResult> {
-  const { plan, settings, release } = input;
+  const { plan, settings } = input;
+  // The payload being decided: `input.release`, or in turn each of `input.earlier` before it.
+  let release = input.release;
   const state: VersionResult = {
     version: plan.version,
     stream: plan.stream,
@@ -56,7 +75,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     startToCloseTimeout: '2m',
     retry: toRetryPolicy(settings.retry),
   });
-  const { ledgerClaim, ledgerRecordTrigger, ledgerNewestTriggered } = proxyActivities<WatcherActivities>({
+  const { ledgerClaim, ledgerRecordTrigger, ledgerNewestTriggered, ledgerPreviousVerdicts } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '1m',
     retry: { ...toRetryPolicy(settings.retry), maximumAttempts: Math.max(settings.retry.maximumAttempts, 10) },
   });
@@ -71,38 +90,74 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     const reason = `${release.name} is older than ${newer}, which this watcher already triggered for OCP ${plan.version}; not going back`;
     log.warn('Newest Accepted release is older than one already triggered', { version: plan.version, release: release.name, newer });
     state.jobs = state.jobs.map((j) => ({ ...j, decision: 'skipped', reason }));
+    for (const j of state.jobs) countDecision(j);
     state.state = 'done';
     return state;
   }
 
-  // Deck's verdicts first: every skip is known at once and reported in one message.
-  const toTrigger: number[] = [];
-  plan.jobs.forEach((job, i) => {
-    const outcome = decideFromDeck(job, verdictAt(input.deck, i));
-    if (outcome) setOutcome(i, outcome);
-    else toTrigger.push(i);
-  });
-  // Skips go to the pass at once when triggers follow; otherwise the result follows at once.
-  if (toTrigger.length > 0) await progress.flush(true);
+  // `payloads: every`: the older payloads first, oldest first, each in full before the next.
+  // Their outcomes go into the result only (progress speaks of `release`, the newest).
+  if (input.earlier?.length && patched(EVERY_PAYLOAD_PATCH)) {
+    const earlier: PayloadOutcome[] = [];
+    for (const e of input.earlier) {
+      release = e.release;
+      const jobs: JobOutcome[] = plan.jobs.map((job) => ({ ...base(job), decision: 'pending', reason: 'waiting' }));
+      await decideAndTrigger(e.deck, (i, outcome) => (jobs[i] = outcome), false);
+      earlier.push({ release: { name: e.release.name, pullSpec: e.release.pullSpec }, jobs });
+    }
+    release = input.release;
+    state.earlier = earlier;
+  }
 
-  await forEachLimited(toTrigger, Math.max(1, settings.concurrency), async (i) => {
-    setOutcome(i, await trigger(plan.jobs[i]!, verdictAt(input.deck, i).reason));
-    await progress.flush(false);
-  });
+  await decideAndTrigger(input.deck, setOutcome, true);
+  if (patched(PREVIOUS_VERDICTS_PATCH)) {
+    const decided = [release.name, ...(input.earlier ?? []).map((e) => e.release.name)];
+    try {
+      const previous = await ledgerPreviousVerdicts(plan.version, { exclude: decided, limit: PREVIOUS_PAYLOADS_SHOWN, order: plan.jobs.map((j) => j.shortName) });
+      if (previous.length > 0) state.previous = previous;
+    } catch (err) {
+      // Only the report's look back is lost.
+      log.warn('Could not read the previous payloads from the ledger', { version: plan.version, reason: failureDetail(err).reason });
+    }
+  }
   state.state = 'done';
   return state;
+
+  /** One payload (`release`): Deck's skips, then the triggers, `settings.concurrency` at a time. */
+  async function decideAndTrigger(deck: Array<DeckVerdict | null> | undefined, set: (i: number, outcome: JobOutcome) => void, report: boolean): Promise<void> {
+    // Deck's verdicts first: every skip is known at once and reported in one message.
+    const toTrigger: number[] = [];
+    plan.jobs.forEach((job, i) => {
+      const outcome = decideFromDeck(job, verdictAt(deck, i));
+      if (outcome) set(i, outcome);
+      else toTrigger.push(i);
+    });
+    // Skips go to the pass at once when triggers follow; otherwise the result follows at once.
+    if (report && toTrigger.length > 0) await progress.flush(true);
+
+    await forEachLimited(toTrigger, Math.max(1, settings.concurrency), async (i) => {
+      set(i, await trigger(plan.jobs[i]!, verdictAt(deck, i).reason));
+      if (report) await progress.flush(false);
+    });
+  }
 
   function setOutcome(i: number, outcome: JobOutcome): void {
     state.jobs[i] = outcome;
     progress.changed(outcome);
+    countDecision(outcome);
+  }
+
+  function countDecision(outcome: JobOutcome): void {
+    if (outcome.decision !== 'pending') countInWorkflow('decisions', { version: plan.version, job: outcome.shortName, decision: outcome.decision });
   }
 
   /** A newer payload already triggered means the stream went back (a tag was rejected or pruned after the fact). */
   async function newerPayloadAlreadyTriggered(): Promise<string | undefined> {
     try {
-      // The ledger is the record; the visibility read covers versions whose ledger is new.
+      // The ledger is the record. Passes of older code also read the trigger records through
+      // visibility when the ledger was new; visibility lags, so it is on no decision's path now.
       const fromLedger = await ledgerNewestTriggered(plan.version);
-      const newest = fromLedger ?? (await newestTriggeredPayload(plan.version));
+      const newest = fromLedger ?? (patched(VISIBILITY_OFF_PATCH) ? null : await newestTriggeredPayload(plan.version));
       return newest && (compareNightlies(newest, release.name) ?? 0) > 0 ? newest : undefined;
     } catch (err) {
       // The trigger records still rule out duplicates; only this extra check is lost.
@@ -143,7 +198,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     const workflowId = triggerWorkflowId(job.name, release.name);
     let claim;
     try {
-      claim = await ledgerClaim(plan.version, { payload: release.name, pullSpec: release.pullSpec, job: { name: job.name, shortName: job.shortName }, claimant: workflowId });
+      claim = await ledgerClaim(plan.version, { payload: release.name, pullSpec: release.pullSpec, job: { name: job.name, shortName: job.shortName, payloadEnv: job.payloadEnv }, claimant: workflowId });
     } catch (err) {
       return { ...base(job), decision: 'failed', reason: `the ledger of OCP ${plan.version} could not be asked: ${failureDetail(err).reason}` };
     }
@@ -199,6 +254,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
             request: buildTriggerRequest(job, plan.version, release, settings.labelPrefix, workflowId),
             retry: settings.retry,
             heartbeatTimeoutMs: settings.triggerHeartbeatTimeoutMs,
+            ...(settings.triggerAttemptTimeoutMs !== undefined ? { attemptTimeoutMs: settings.triggerAttemptTimeoutMs } : {}),
           },
         ],
         // The ID is the record: a finished trigger blocks another, a failed one may be retried.

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { WatcherConfig } from '../src/config/load';
+import { ledgerWorkflowId } from '../src/domain/ledger';
+import type { PassRequest, PassSummary } from '../src/domain/types';
+import { startSimulators, type Simulators } from '../src/simulators';
+import { createWatcherWorker } from '../src/worker';
+import { buildWatcher } from '../src/workflows/buildWatcher';
+import { simConfig, tempDir, writeTokenFile } from './helpers/config';
+import { basicScenario, VERSIONS } from './helpers/scenarios';
+import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+
+// The ledger (queries and Updates, strongly consistent) is the record; visibility (list, count:
+// eventually consistent) is on no path a decision takes. The worker here has a Temporal client
+// whose visibility calls throw and are counted, and the passes must decide exactly as before.
+
+let temporal: TestTemporal;
+let blind: Client;
+const visibilityCalls: string[] = [];
+const openSims: Simulators[] = [];
+const tokenFile = writeTokenFile(tempDir());
+
+before(async () => {
+  temporal = await startTestTemporal();
+  blind = new Client({ connection: temporal.client.connection, namespace: temporal.server.namespace });
+  const refuse = (name: string) => () => {
+    visibilityCalls.push(name);
+    throw new Error(`visibility ${name} used on a decision path`);
+  };
+  Object.assign(blind.workflow, { list: refuse('list'), count: refuse('count') });
+});
+
+after(async () => {
+  for (const s of openSims) await s.close();
+  await temporal?.stop();
+});
+
+let seed = 700;
+async function setup(extra: Record<string, unknown> = {}) {
+  const { scenario, tags } = basicScenario(++seed, extra);
+  const sims = await startSimulators(scenario);
+  openSims.push(sims);
+  return { sims, tags, config: simConfig(sims, tokenFile) };
+}
+
+let passCounter = 0;
+/** A pass on a worker whose client cannot search visibility. */
+async function runPass(config: WatcherConfig, request: PassRequest = { versions: VERSIONS }): Promise<PassSummary> {
+  const worker = await createWatcherWorker({ config, connection: temporal.native, namespace: temporal.server.namespace, client: blind, workflowBundle: temporal.bundle });
+  return worker.runUntil(async () =>
+    (await temporal.client.workflow.start(buildWatcher, { workflowId: `retention-${process.pid}-${++passCounter}`, taskQueue: config.taskQueue, args: [request] })).result(),
+  );
+}
+
+const creates = (sims: Simulators) => sims.requests('gangway').filter((r) => r.method === 'POST' && r.status !== 0);
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('the ledger is the record; visibility is on no decision path', () => {
+  test('a failed trigger retried by the next pass looks first (the ledger says a try may have posted); a third pass triggers nothing; no visibility call', async () => {
+    const { sims, config } = await setup({ faults: [{ endpoint: 'gangway.create', status: 403, body: 'Forbidden' }] });
+    const first = await runPass(config, { versions: ['4.21'] });
+    assert.equal(first.totals.failed, 5);
+    sims.clearFaults();
+    const listsBefore = sims.requests('gangway').filter((r) => r.method === 'GET').length;
+    assert.equal(listsBefore, 0, 'first attempts post without looking');
+
+    const second = await runPass(config, { versions: ['4.21'] });
+    assert.equal(second.totals.triggered, 5, JSON.stringify(second.versions[0]?.jobs));
+    // Each retried trigger (a new run of the failed trigger workflow) listed Gangway's executions first.
+    const lists = sims.requests('gangway').filter((r) => r.method === 'GET' && r.path === '/v1/executions');
+    assert.equal(lists.length, 5, 'one lookup per retried trigger, from the ledger\'s record of the failed try');
+    assert.equal(sims.counters()['gangway.created'], 5);
+
+    const third = await runPass(config, { versions: ['4.21'] });
+    assert.equal(third.totals.skipped, 5);
+    assert.equal(sims.counters()['gangway.created'], 5);
+    assert.deepEqual(visibilityCalls, []);
+  });
+
+  test('the stream going back is seen from the ledger alone', async () => {
+    const { sims, config } = await setup();
+    const first = await runPass(config, { versions: ['4.21'] });
+    const newest = first.versions[0]!.release!.name;
+    // The newest tag is rejected after the fact: the stream's newest Accepted is now older.
+    sims.addTag('4.21.0-0.nightly', { name: newest, phase: 'Rejected' });
+    const older = newest.replace('2026-11-24', '2026-11-20');
+    sims.addTag('4.21.0-0.nightly', { name: older, phase: 'Accepted' });
+    const summary = await runPass(config, { versions: ['4.21'] });
+    assert.equal(summary.versions[0]!.release?.name, older);
+    assert.ok(summary.versions[0]!.jobs.every((j) => j.decision === 'skipped' && j.reason.includes(`older than ${newest}`)), JSON.stringify(summary.versions[0]!.jobs[0]));
+    assert.equal(sims.counters()['gangway.created'], 5);
+    assert.deepEqual(visibilityCalls, []);
+  });
+
+  test('deleting every closed workflow of the namespace, and Deck forgetting, then a pass: nothing new is triggered', { timeout: 300_000 }, async () => {
+    const { sims, tags, config } = await setup();
+    const first = await runPass(config);
+    assert.equal(first.totals.triggered, 15);
+
+    // What retention does: every closed workflow goes (passes, version passes, trigger records, permits).
+    const closed = new Map<string, string>();
+    await until(
+      'visibility to list the 15 closed trigger records',
+      async () => {
+        for await (const w of temporal.client.workflow.list({ query: 'ExecutionStatus != "Running"' })) closed.set(`${w.workflowId}\u0000${w.runId}`, w.type);
+        const ours = [...closed].filter(([key, type]) => type === 'triggerJob' && Object.values(tags).some((t) => key.includes(`/${t}\u0000`)));
+        return ours.length >= 15 && [...closed.keys()].some((k) => k.startsWith(`${first.workflowId}\u0000`));
+      },
+      60_000,
+    );
+    for (const key of closed.keys()) {
+      const [workflowId, runId] = key.split('\u0000') as [string, string];
+      await temporal.client.workflowService.deleteWorkflowExecution({ namespace: temporal.server.namespace, workflowExecution: { workflowId, runId } });
+    }
+    // The dev server deletes in the background: wait until each is really gone.
+    for (const key of closed.keys()) {
+      const [workflowId, runId] = key.split('\u0000') as [string, string];
+      await until(
+        `${workflowId} deleted`,
+        async () => {
+          try {
+            await temporal.client.workflow.getHandle(workflowId, runId).describe();
+            return false;
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) return true;
+            throw err;
+          }
+        },
+        120_000,
+      );
+    }
+    const ledger = await temporal.client.workflow.getHandle(ledgerWorkflowId(config.taskQueue, '4.21')).describe();
+    assert.equal(ledger.status.name, 'RUNNING', 'the ledgers never close, so retention never takes them');
+
+    // What Prow's sinker does: Deck's old ProwJobs gone.
+    sims.reset();
+    assert.equal(sims.prowJobs().length, 0);
+    const second = await runPass(config);
+    assert.equal(creates(sims).length, 0, '0 new creates: the ledger remembers');
+    assert.equal(second.totals.triggered, 0);
+    assert.equal(second.totals.skipped, 15);
+    assert.ok(second.versions.every((v) => v.jobs.every((j) => j.reason === 'already triggered by this watcher' && j.executionId)), JSON.stringify(second.versions[0]?.jobs[0]));
+    assert.deepEqual(visibilityCalls, []);
+  });
+});
