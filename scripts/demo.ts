@@ -17,6 +17,38 @@ function banner(text: string): void {
   process.stdout.write(`\n#########################################\n# ${text}\n#########################################\n\n`);
 }
 
+/** `--serve[=SECONDS]`: after the passes, serve the status page for that long (default 120 s, or until Ctrl-C). */
+function serveSeconds(argv: string[]): number | undefined {
+  const arg = argv.find((a) => a === '--serve' || a.startsWith('--serve='));
+  if (!arg) return undefined;
+  const seconds = arg === '--serve' ? 120 : Number(arg.slice('--serve='.length));
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--serve: "${arg}" needs a number of seconds, like --serve=60`);
+  return seconds;
+}
+
+/** `osc-build-watcher serve` on the demo's history, for `seconds` or until Ctrl-C; prints where. */
+async function serveFor(seconds: number, env: NodeJS.ProcessEnv): Promise<void> {
+  const child = spawn(process.execPath, [cli, 'serve', '--port', process.env.DEMO_SERVE_PORT ?? '8088'], { env, stdio: ['ignore', 'inherit', 'pipe'] });
+  let said = '';
+  const listening = new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      said += chunk.toString();
+      if (said.includes('Status page on ')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening`)));
+  });
+  await listening;
+  process.stdout.write(`Serving the status page for ${seconds} s (Ctrl-C stops it sooner)\n`);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const timer = setTimeout(() => child.kill('SIGTERM'), seconds * 1000);
+  const onInt = () => child.kill('SIGTERM');
+  process.once('SIGINT', onInt);
+  await exited;
+  clearTimeout(timer);
+  process.removeListener('SIGINT', onInt);
+}
+
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], { env, stdio: 'inherit' });
@@ -26,6 +58,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  const serve = serveSeconds(process.argv.slice(2));
   const scenario = loadScenario(path.join(root, 'scenarios', 'demo.yaml'));
   const sims = await startSimulators(scenario);
   const work = mkdtempSync(path.join(os.tmpdir(), 'osc-watcher-demo-'));
@@ -84,6 +117,13 @@ async function main(): Promise<void> {
     process.stdout.write(`\nProwJobs created: pass 1: ${createsAfterFirst}, pass 2: ${createsAfterSecond - createsAfterFirst}\n`);
     process.stdout.write(`Exit codes: pass 1 (run --wait): ${first}, status: ${status}, pass 2: ${second}\n`);
     if (createsAfterFirst === 0 || createsAfterSecond !== createsAfterFirst || first !== 0 || status !== 0) process.exitCode = 1;
+
+    if (serve !== undefined) {
+      banner('The status page: osc-build-watcher serve (the same history)');
+      await serveFor(serve, env);
+    } else {
+      process.stdout.write('\n(`npm run demo -- --serve` also serves the status page for two minutes)\n');
+    }
   } finally {
     await sims.close();
     rmSync(work, { recursive: true, force: true });

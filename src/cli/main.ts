@@ -13,6 +13,7 @@ import { registerConfigCommand } from './configCheck';
 import { registerLedgerCommands } from './status';
 import { UsageError } from './errors';
 import { runPass } from './run';
+import { DEFAULT_SERVE_PORT, parsePort, serve } from './serve';
 import { SCHEDULE_ACTIONS, scheduleCommand, type ScheduleAction } from './schedule';
 import { openSession, type Session } from './session';
 import { serverFromEnvironment } from '../temporal/connection';
@@ -151,6 +152,16 @@ export function buildProgram(): Command {
       } finally {
         await session.close();
       }
+    });
+
+  program
+    .command('serve')
+    .description('serve the status page: payload × job per version (HTML at /, JSON at /api/status, /healthz)')
+    .option('--port <port>', `port to listen on (0: any free one)`, parsePort, DEFAULT_SERVE_PORT)
+    .option('--host <host>', 'address to listen on (0.0.0.0 in a container)', '127.0.0.1')
+    .action(async (opts: { port: number; host: string }) => {
+      const config = configFrom(program);
+      await serve({ config, port: opts.port, host: opts.host, log: stderr });
     });
 
   registerConfigCommand(program, { out: stdout });

@@ -15,6 +15,7 @@ import { defaultDbFile, openSession, type Session } from './session';
 import { formatStatus } from './status';
 import { waitForVerdicts, type WaitOutcome } from './wait';
 import { WAIT_EXIT } from '../domain/waitVerdicts';
+import { passStartMetadata } from './passMetadata';
 
 export interface RunOptions extends PassRequest {
   config: WatcherConfig;
@@ -108,6 +109,7 @@ async function startAndFollow(options: RunOptions, input: PassRequest, tokenLine
         workflowId,
         taskQueue: options.config.taskQueue,
         args: [input],
+        ...passStartMetadata(options.config, input),
       });
     } catch (error) {
       if (!interrupt.signal) throw error;

@@ -5,6 +5,7 @@ import type { PassRequest } from '../domain/types';
 import { calendarsAsCron } from './cron';
 import { buildWatcher } from '../workflows/buildWatcher';
 import { UsageError } from './errors';
+import { scheduleStartMetadata } from './passMetadata';
 
 export const SCHEDULE_ACTIONS = ['apply', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
 export type ScheduleAction = (typeof SCHEDULE_ACTIONS)[number];
@@ -28,6 +29,8 @@ export function scheduleOptions(config: WatcherConfig): ScheduleOptions {
       // `{}`: each pass resolves what to watch from the worker's configuration when it starts,
       // so a changed configuration takes effect at the next pass without re-applying this.
       args: [{} satisfies PassRequest],
+      // The Temporal UI: what the schedule's passes do, and what they watched when it was applied.
+      ...scheduleStartMetadata(config),
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: config.schedule.catchupWindowMs, pauseOnFailure: false },
     // The server stores cron as calendars; the memo keeps the text an operator wrote.

@@ -2,12 +2,14 @@ import type { Command } from 'commander';
 import { LedgerClient, LedgerRejectedError } from '../clients/ledger';
 import { compareVersions, jobsForVersion, type WatcherConfig } from '../config/load';
 import { ledgerOptionsOf } from '../config/ledgerOptions';
-import { LEDGER_WORKFLOW_TYPE, ledgerWorkflowId, type LedgerMatrix, type MatrixAttempt, type MatrixJob, type PausedRecord } from '../domain/ledger';
+import { type LedgerMatrix, type MatrixAttempt, type MatrixJob, type PausedRecord } from '../domain/ledger';
+import { attemptsText } from '../domain/matrixView';
 import type { JobSpec } from '../domain/types';
 import { serverFromEnvironment } from '../temporal/connection';
 import { UsageError } from './errors';
 import { installLogger } from './logging';
 import { openSession } from './session';
+import { listLedgerVersions, readStatus } from './statusRead';
 
 // The operator's commands on the per-version ledgers (src/workflows/ledger.ts):
 //   status [--version V] [--payload NAME] [--json]
@@ -32,16 +34,8 @@ export function registerLedgerCommands(program: Command, io: LedgerCommandIo): v
       const config = io.config();
       if (opts.version !== undefined) checkVersion(config, opts.version);
       await withLedgers(config, false, async (ledgers, listLedgers) => {
-        const versions = opts.version !== undefined ? [opts.version] : await versionsFor(config, opts.payload, listLedgers);
-        const matrices: LedgerMatrix[] = [];
-        const missing = new Set<string>();
-        for (const version of versions) {
-          const matrix = await ledgers.matrix(version);
-          if (!matrix) missing.add(version);
-          matrices.push(matrix ?? emptyMatrix(version));
-        }
-        const shown = opts.payload === undefined ? matrices : onlyPayload(matrices, opts.payload);
-        io.out(opts.json ? JSON.stringify({ versions: shown }, null, 2) : formatStatus(shown, missing));
+        const report = await readStatus(config, ledgers, listLedgers, opts);
+        io.out(opts.json ? JSON.stringify({ versions: report.versions }, null, 2) : formatStatus(report.versions, report.withoutLedger));
       });
     });
 
@@ -119,17 +113,7 @@ async function withLedgers(
   const session = await openSession({ config, withWorker: embedded, prepareNamespace: startsLedger });
   try {
     const ledgers = new LedgerClient(session.client, ledgerOptionsOf(config));
-    const listLedgers = async () => {
-      const versions: string[] = [];
-      const query = `WorkflowType = '${LEDGER_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
-      // This deployment's ledgers only: their IDs carry its task queue (ledgerWorkflowId).
-      const prefix = ledgerWorkflowId(config.taskQueue, '');
-      for await (const w of session.client.workflow.list({ query })) {
-        const version = w.workflowId.startsWith(prefix) ? w.workflowId.slice(prefix.length) : '';
-        if (/^\d+\.\d+$/.test(version) && !versions.includes(version)) versions.push(version);
-      }
-      return versions.sort(compareVersions);
-    };
+    const listLedgers = () => listLedgerVersions(session.client, config.taskQueue);
     const run = async () => {
       try {
         await work(ledgers, listLedgers);
@@ -166,40 +150,12 @@ function configuredJob(config: WatcherConfig, version: string, wanted: string): 
   return job;
 }
 
-/** Without --version: the configured versions, or the one a payload's name belongs to, or (discover) those with a ledger. */
-async function versionsFor(config: WatcherConfig, payload: string | undefined, listLedgers: () => Promise<string[]>): Promise<string[]> {
-  const watched = config.versions.length > 0 ? config.versions.map((v) => v.version) : await listLedgers();
-  const m = payload === undefined ? null : /^(\d+\.\d+)\./.exec(payload);
-  if (m && watched.includes(m[1]!)) return [m[1]!];
-  return watched;
-}
-
-function onlyPayload(matrices: LedgerMatrix[], payload: string): LedgerMatrix[] {
-  const found = matrices
-    .map((m) => ({ ...m, payloads: m.payloads.filter((p) => p.name === payload) }))
-    .filter((m) => m.payloads.length > 0);
-  if (found.length === 0) {
-    const where = matrices.length === 1 ? `the ledger of OCP ${matrices[0]!.version}` : `any ledger (${matrices.map((m) => m.version).join(', ') || 'none'})`;
-    const kept = matrices.length === 1 && matrices[0]!.payloads.length ? ` (kept: ${matrices[0]!.payloads.map((p) => p.name).join(', ')})` : '';
-    throw new UsageError(`--payload: ${payload} is not in ${where}${kept}`);
-  }
-  return found;
-}
-
-function emptyMatrix(version: string): LedgerMatrix {
-  return { version, paused: null, newestTriggered: null, payloads: [] };
-}
-
-function describePaused(p: PausedRecord): string {
+export function describePaused(p: PausedRecord): string {
   return `since ${p.at}${p.note ? ` (${p.note})` : ''}`;
 }
 
-/** `2/3` when the pass gave a limit, else the count. */
-export function attemptsText(job: Pick<MatrixJob, 'attempts' | 'maxAttempts'>): string {
-  return job.maxAttempts !== undefined ? `${job.attempts.length}/${job.maxAttempts}` : `${job.attempts.length}`;
-}
-
-function attemptDetail(a: MatrixAttempt): string {
+/** One attempt in a line: execution, Prow URL, when it ended, the next look, or why it gave up. */
+export function attemptDetail(a: MatrixAttempt): string {
   if (a.state === 'triggering') return 'claimed, trigger in progress';
   if (a.state === 'failed-to-trigger') return a.reason ?? 'failed to trigger';
   const ended = a.finishedAt && ['success', 'failure', 'aborted', 'error'].includes(a.state) ? `ended ${a.finishedAt}` : '';

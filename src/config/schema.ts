@@ -162,6 +162,8 @@ export const configFileSchema = z.strictObject({
       catchupWindow: duration.optional(),
     })
     .optional(),
+  // The Temporal UI, for links from the status page (serve): scheme://host[:port].
+  ui: z.strictObject({ url: baseUrl.optional() }).optional(),
   temporal: z
     .strictObject({
       taskQueue: z.string().min(1).optional(),

@@ -15,6 +15,8 @@ import { legacyPass } from './legacy/buildWatcherV1';
 import { summaryQuery, versionProgressSignal, type VersionProgress } from './messages';
 import { toRetryPolicy } from './retry';
 import { EVERY_PAYLOAD_PATCH, versionPass } from './versionPass';
+import { activitySummary, passDetailsMarkdown, versionDetailsStatic, versionSummaryLine } from '../domain/uiText';
+import { callWithSummary, showCurrentDetails, staticMetadata, uiMetadataPatched } from './uiMetadata';
 
 export { summaryQuery } from './messages';
 export { versionWorkflowId } from './ids';
@@ -41,6 +43,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   }
 
   const info = workflowInfo();
+  const ui = uiMetadataPatched();
   const startedAtMs = Date.now();
   let plan: PassPlan | undefined;
   let versions: VersionResult[] = [];
@@ -64,6 +67,9 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     ...(notifications?.length ? { notifications } : {}),
   });
   setHandler(summaryQuery, summary);
+  // The Temporal UI's current details: the matrix so far (no command: answered by a query).
+  const showDetails = () => showCurrentDetails(() => passDetailsMarkdown(summary(), { namespace: info.namespace, taskQueue: info.taskQueue }));
+  showDetails();
   setHandler(versionProgressSignal, (progress: VersionProgress) => {
     // Sent by our own children, but still data from outside this workflow: check its shape.
     const v = versions.find((x) => x.version === progress?.version);
@@ -72,11 +78,12 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
       const i = v.jobs.findIndex((j) => j.job === job?.job);
       if (i >= 0) v.jobs[i] = job;
     }
+    showDetails();
   });
 
   const { resolvePass } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '1m', retry: PLAN_RETRY });
   try {
-    plan = await resolvePass(request);
+    plan = await callWithSummary(ui, resolvePass, () => activitySummary.resolvePass(request), request);
   } catch (err) {
     const detail = failureDetail(err);
     if (detail.type === FAILURE_TYPES.invalidPassInput) throw invalidInput(detail.reason);
@@ -86,6 +93,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   const { settings } = plan;
   versions = plan.versions.map((v) => ({ version: v.version, stream: v.stream, state: 'discovering', jobs: [] }));
   upsertSearchAttributes([{ key: OCP_VERSION, value: plan.versions.map((v) => v.version) }]);
+  showDetails();
 
   const { findLatestAcceptedRelease, findReleasesToTrigger, fetchDeckVerdicts } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '10m',
@@ -102,7 +110,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
       try {
         const found = every
           ? await findReleasesToTrigger({ version: v.version, stream: v.stream, maxPerPass: every.maxPerPass })
-          : [await findLatestAcceptedRelease(v.stream)];
+          : [await callWithSummary(ui, findLatestAcceptedRelease, () => activitySummary.findLatestAcceptedRelease(v.stream), v.stream)];
         const release = found[found.length - 1]!;
         result.release = { name: release.name, pullSpec: release.pullSpec };
         result.state = 'deciding';
@@ -132,7 +140,8 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   } else {
     let answer: DeckVerdictAnswer | undefined;
     try {
-      answer = await fetchDeckVerdicts({
+      const payloadNames = questions.map((q) => q.release.name);
+      answer = await callWithSummary(ui, fetchDeckVerdicts, () => activitySummary.fetchDeckVerdicts(payloadNames), {
         questions: [...earlierQuestions, ...questions],
         labelPrefix: settings.labelPrefix,
         dedupPolicy: settings.dedupPolicy,
@@ -158,6 +167,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     }
   }
 
+  showDetails();
   // Progress from many children is spaced out more, so the pass's history stays bounded.
   const progressEveryMs = Math.max(2000, questions.length * 400);
   const results = await Promise.allSettled(
@@ -179,6 +189,11 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
           { key: OCP_VERSION, value: [q.version] },
           { key: PAYLOAD, value: [...earlier.map((e) => e.release.name), q.release.name] },
         ],
+        ...staticMetadata(
+          ui,
+          () => versionSummaryLine(q.version, q.release, q.jobs.length, settings.dryRun),
+          () => versionDetailsStatic(q.version, plan!.versions.find((v) => v.version === q.version)!.stream, q.release, q.jobs),
+        ),
       });
     }),
   );
@@ -197,6 +212,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   const done = summary();
   notifications = await notifyPass(upstreamHealthOf(done), passFailureReasons(done));
   finishedAt = new Date().toISOString();
+  showDetails();
   return summary();
 }
 

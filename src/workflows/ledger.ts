@@ -18,12 +18,14 @@ import {
   type LedgerInput,
   type RecordVerdictRequest,
 } from '../domain/ledger';
+import { ledgerDetailsMarkdown } from '../domain/uiText';
 import { failureDetail } from './failures';
 import { postAttempt } from './ledgerLaunch';
 import { startLedgerNotices } from './notices';
 import { attemptIn, COUNTED_VERDICTS } from '../domain/metrics';
 import { countInWorkflow } from './metrics';
 import { forEachLimited } from './pool';
+import { showCurrentDetails } from './uiMetadata';
 import {
   claimTriggerUpdate,
   matrixQuery,
@@ -78,17 +80,25 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   const ledger = new Ledger(parsed.state ?? emptyLedgerState(version), keepPayloads, retrigger);
   // Workflow time: recorded in history, the same on replay.
   const now = () => new Date().toISOString();
+  // The Temporal UI's current details: the matrix in Markdown, kept current after every change
+  // (no command: answered by the `__temporal_workflow_metadata` query).
+  const showDetails = () => showCurrentDetails(() => ledgerDetailsMarkdown(ledger.matrix(), { namespace: workflowInfo().namespace }));
+  const shown = <T>(result: T): T => {
+    showDetails();
+    return result;
+  };
+  showDetails();
 
-  setHandler(claimTriggerUpdate, (req) => apply(() => ledger.claim(req, now())), { validator: (req) => validate(() => ledger.checkClaim(req)) });
-  setHandler(recordTriggerUpdate, (req) => apply(() => ledger.recordTrigger(req, now())), {
+  setHandler(claimTriggerUpdate, (req) => shown(apply(() => ledger.claim(req, now()))), { validator: (req) => validate(() => ledger.checkClaim(req)) });
+  setHandler(recordTriggerUpdate, (req) => shown(apply(() => ledger.recordTrigger(req, now()))), {
     validator: (req) => validate(() => ledger.checkRecordTrigger(req)),
   });
-  setHandler(recordVerdictUpdate, (req) => apply(() => recordVerdict(req)), {
+  setHandler(recordVerdictUpdate, (req) => shown(apply(() => recordVerdict(req))), {
     validator: (req) => validate(() => ledger.checkRecordVerdict(req)),
   });
-  setHandler(pauseUpdate, (req) => apply(() => ledger.pause(req, now())), { validator: (req) => validate(() => ledger.checkPause(req)) });
-  setHandler(resumeUpdate, () => apply(() => ledger.resume()));
-  setHandler(retestUpdate, (req) => apply(() => ledger.retest(req, now())), { validator: (req) => validate(() => ledger.checkRetest(req)) });
+  setHandler(pauseUpdate, (req) => shown(apply(() => ledger.pause(req, now()))), { validator: (req) => validate(() => ledger.checkPause(req)) });
+  setHandler(resumeUpdate, () => shown(apply(() => ledger.resume())));
+  setHandler(retestUpdate, (req) => shown(apply(() => ledger.retest(req, now()))), { validator: (req) => validate(() => ledger.checkRetest(req)) });
   setHandler(matrixQuery, () => ledger.matrix());
   setHandler(newestTriggeredQuery, () => ledger.state.newestTriggered);
   setHandler(earlierTriesSinceQuery, (payload, job) => ledger.earlierTriesSince(String(payload), String(job)));
@@ -203,6 +213,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
     }
     try {
       const r = ledger.recordLook(target, seen, now(), follow);
+      showDetails();
       if (r.done && r.changed) {
         countVerdict(version, target.shortName, r.attempt.state);
         log.info('Follow-through: verdict recorded', { version, payload: target.payload, job: target.shortName, attempt: target.attempt, state: r.attempt.state });

@@ -7,6 +7,8 @@ import { failureDetail } from './failures';
 import { toRetryPolicy } from './retry';
 import { DECISION } from '../domain/searchAttributes';
 import { countInWorkflow } from './metrics';
+import { activitySummary } from '../domain/uiText';
+import { callWithSummary, uiMetadataPatched } from './uiMetadata';
 
 export interface TriggerJobInput {
   request: TriggerRequest;
@@ -47,8 +49,10 @@ export async function triggerJob(input: TriggerJobInput): Promise<TriggerResult>
   });
   const { request } = input;
   const counted = (result: 'triggered' | 'failed') => countInWorkflow('triggers', { version: request.version, job: request.job.shortName, result });
+  // Called after the Gangway queue's patch, so both markers keep their order in history.
+  const ui = uiMetadataPatched();
   try {
-    const result = await triggerGangwayJob(request);
+    const result = await callWithSummary(ui, triggerGangwayJob, () => activitySummary.triggerGangwayJob(request.job.shortName ?? request.job.name, request.release.name), request);
     upsertSearchAttributes([{ key: DECISION, value: 'triggered' }]);
     counted('triggered');
     return result;

@@ -23,6 +23,8 @@ import { countInWorkflow } from './metrics';
 import { forEachLimited } from './pool';
 import { toRetryPolicy } from './retry';
 import { triggerJob } from './triggerJob';
+import { activitySummary, triggerDetailsStatic, triggerSummaryLine } from '../domain/uiText';
+import { callWithSummary, staticMetadata, uiMetadataPatched } from './uiMetadata';
 
 export interface VersionPassInput {
   plan: VersionPlan;
@@ -70,6 +72,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     jobs: plan.jobs.map((job) => ({ job: job.name, shortName: job.shortName, decision: 'pending', reason: 'waiting' })),
   };
   const progress = new ProgressReporter(plan.version, input.progressEveryMs);
+  const ui = uiMetadataPatched();
 
   const { lookupTriggerRecord, newestTriggeredPayload } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '2m',
@@ -156,7 +159,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     try {
       // The ledger is the record. Passes of older code also read the trigger records through
       // visibility when the ledger was new; visibility lags, so it is on no decision's path now.
-      const fromLedger = await ledgerNewestTriggered(plan.version);
+      const fromLedger = await callWithSummary(ui, ledgerNewestTriggered, () => activitySummary.ledgerNewestTriggered(plan.version), plan.version);
       const newest = fromLedger ?? (patched(VISIBILITY_OFF_PATCH) ? null : await newestTriggeredPayload(plan.version));
       return newest && (compareNightlies(newest, release.name) ?? 0) > 0 ? newest : undefined;
     } catch (err) {
@@ -198,7 +201,12 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     const workflowId = triggerWorkflowId(job.name, release.name);
     let claim;
     try {
-      claim = await ledgerClaim(plan.version, { payload: release.name, pullSpec: release.pullSpec, job: { name: job.name, shortName: job.shortName, payloadEnv: job.payloadEnv }, claimant: workflowId });
+      claim = await callWithSummary(ui, ledgerClaim, () => activitySummary.ledgerClaim(job.shortName, release.name), plan.version, {
+        payload: release.name,
+        pullSpec: release.pullSpec,
+        job: { name: job.name, shortName: job.shortName, payloadEnv: job.payloadEnv },
+        claimant: workflowId,
+      });
     } catch (err) {
       return { ...base(job), decision: 'failed', reason: `the ledger of OCP ${plan.version} could not be asked: ${failureDetail(err).reason}` };
     }
@@ -219,7 +227,8 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     }
     const outcome = await triggerOnce(job, why);
     try {
-      await ledgerRecordTrigger(plan.version, {
+      const attempt = claim.attempt;
+      await callWithSummary(ui, ledgerRecordTrigger, () => activitySummary.ledgerRecordTrigger(job.shortName, release.name, attempt), plan.version, {
         payload: release.name,
         job: job.name,
         attempt: claim.attempt,
@@ -238,7 +247,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     const workflowId = triggerWorkflowId(job.name, release.name);
     const withId = base(job);
     if (settings.dryRun) {
-      const record = await lookupTriggerRecord(workflowId);
+      const record = await callWithSummary(ui, lookupTriggerRecord, () => activitySummary.lookupTriggerRecord(job.shortName, release.name), workflowId);
       if (record === 'completed') return { ...withId, decision: 'skipped', reason: 'already triggered by this watcher' };
       if (record === 'running') {
         return { ...withId, decision: 'skipped', reason: 'a trigger of this payload is in progress, not posted yet; a real pass waits for its outcome' };
@@ -267,6 +276,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
           { key: JOB, value: job.shortName },
           { key: DECISION, value: 'triggering' },
         ],
+        ...staticMetadata(ui, () => triggerSummaryLine(job.shortName, release.name), () => triggerDetailsStatic(job, release)),
       });
       const result = await child.result();
       return {
@@ -292,7 +302,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     const withId = base(job);
     let outcome;
     try {
-      outcome = await awaitTriggerRecord(workflowId);
+      outcome = await callWithSummary(ui, awaitTriggerRecord, () => activitySummary.awaitTriggerRecord(job.shortName, release.name), workflowId);
     } catch (err) {
       return { ...withId, decision: 'failed', reason: `could not learn the outcome of the trigger in progress: ${failureDetail(err).reason}` };
     }
