@@ -14,7 +14,7 @@ RUN npm ci --ignore-scripts
 COPY src ./src
 COPY scripts ./scripts
 COPY test ./test
-# The simulators are test tools; nothing else in dist/src imports them (test/deploy.test.ts).
+# The simulators are test tools; nothing else in dist/src imports them (test/deploy.unit.test.ts).
 # The bundle is used only when not older than the compiled workflows: touch it last.
 RUN npm run build \
  && rm -rf dist/src/simulators \

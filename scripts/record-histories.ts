@@ -1,4 +1,4 @@
-// `npm run record-histories`: records the workflow histories that test/replay.test.ts replays.
+// `npm run record-histories`: records the workflow histories that test/replay.unit.test.ts replays.
 //
 // Runs three passes against the simulators, on an in-memory dev server with a real worker, then
 // fetches the histories of the pass, of some version children and of some trigger records, and

@@ -10,6 +10,7 @@ import { buildWatcher } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_NAMES, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { serverOnly } from './helpers/layers';
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -65,7 +66,7 @@ describe('a Gangway create honours its cancellation (no server)', () => {
   });
 });
 
-describe('a held create past its attempt timeout, on a real Temporal dev server', () => {
+describe('a held create past its attempt timeout, on a real Temporal dev server', serverOnly, () => {
   let temporal: TestTemporal;
   before(async () => {
     temporal = await startTestTemporal();

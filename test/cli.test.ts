@@ -187,8 +187,12 @@ describe('osc-build-watcher CLI', () => {
       [['summary'], {}, /missing required argument 'workflow-id'/],
       [['schedule', 'explode'], {}, /value 'explode' is invalid for argument 'action'/],
     ];
-    for (const [args, more, expected] of cases) {
-      const res = await cli(args, envFor(s, more));
+    // Independent processes that stop at their first line: run side by side.
+    // (envFor rewrites the config file: every env is made before any process reads it.)
+    const envs = cases.map(([, more]) => envFor(s, more));
+    const results = await Promise.all(cases.map(([args], i) => cli(args, envs[i]!)));
+    for (const [i, [args, , expected]] of cases.entries()) {
+      const res = results[i]!;
       assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
       assert.match(res.stderr, expected);
       assert.equal(res.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${res.stderr}`);

@@ -6,7 +6,7 @@
 // Each fault is aimed at one version (release controller: the stream in the path) or one
 // (job, payload) (Gangway: the trigger's workflow ID in the request body), so the other versions
 // and jobs show they are unaffected; Deck is asked once per pass, so its faults hit the pass.
-// The cases of one upstream run four at a time (mostly they wait for retries), each with its own
+// The cases of one upstream run side by side (mostly they wait for retries), each with its own
 // simulators, task queue and OCP versions (4.1xx), so no case sees another's trigger records.
 // FAULTS_DECK_MB sets the large answer's size (default 200); FAULTS_TABLE=1 prints the
 // observed outcomes as rows of the fault table in RELIABILITY.md.
@@ -31,8 +31,8 @@ const RETRY: RetrySettings = { initialIntervalMs: 50, backoffCoefficient: 2, max
 /** Local answers take a few ms; a fault's latency is well past this. */
 const HTTP_TIMEOUT_MS = 1000;
 const SLOW_MS = 2500;
-/** Cases of one upstream run side by side: most of a case is waiting for retries. */
-const CONCURRENCY = 4;
+/** Cases of one upstream run side by side (4 by default, FAULTS_CONCURRENCY; all 8 at once starved a loaded 2-core machine: HTTP timeouts): most of a case is waiting for retries. */
+const CONCURRENCY = Number(process.env.FAULTS_CONCURRENCY ?? 4);
 const TRIGGER_KEY_LABEL = 'osc-build-watcher/trigger-key';
 
 const KATA = `${JOB_PREFIX}-azure-ipi-kata`;

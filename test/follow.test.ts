@@ -19,6 +19,7 @@ import { startSimulators, type Simulators } from '../src/simulators';
 import { buildWatcher } from '../src/workflows/buildWatcher';
 import { JOB_PREFIX, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
+import { serverOnly } from './helpers/layers';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 
 const MIN = 60_000;
@@ -220,7 +221,7 @@ describe("DeckClient.executionState: one ProwJob's state, URL and completion tim
 
 const FOLLOW_YAML = 'follow: { pollEvery: 200ms, maxPollEvery: 1s, deadline: 10s }\n';
 
-describe('follow-through on a dev server, with the simulators', () => {
+describe('follow-through on a dev server, with the simulators', serverOnly, () => {
   let temporal: TestTemporal;
   let tokenFile: string;
   let follow: FollowSettings;
@@ -243,13 +244,13 @@ describe('follow-through on a dev server, with the simulators', () => {
     await temporal?.stop();
   });
 
-  async function setup() {
+  async function setup(settings: FollowSettings = follow) {
     const { scenario, tags } = basicScenario(++seed);
     const sims = await startSimulators(scenario);
     openSims.push(sims);
     // A short sticky timeout: after a worker stops, the next one gets the ledger within a second.
-    const config = simConfig(sims, tokenFile, { follow, stickyQueueTimeoutMs: 1000 });
-    return { sims, payload: tags['4.21'], config, ledgers: new LedgerClient(temporal.client, { taskQueue: config.taskQueue, follow }) };
+    const config = simConfig(sims, tokenFile, { follow: settings, stickyQueueTimeoutMs: 1000 });
+    return { sims, payload: tags['4.21'], config, ledgers: new LedgerClient(temporal.client, { taskQueue: config.taskQueue, follow: settings }) };
   }
 
   /** A pass over 4.21 only, with the given jobs; it returns once triggered, not once the jobs end. */
@@ -326,19 +327,20 @@ describe('follow-through on a dev server, with the simulators', () => {
   });
 
   test('a job that never ends is `unknown` after the deadline; the looks back off', async () => {
-    const { sims, payload, config, ledgers } = await setup();
+    // The configured settings, with a deadline of 5 s rather than 10 s: the test waits it out.
+    const { sims, payload, config, ledgers } = await setup({ ...follow, deadlineMs: 5000 });
     await temporal.withWorker(config, async () => {
       const ids = await pass(config, ['azure-ipi-peerpods']);
       const id = ids.get('azure-ipi-peerpods')!;
       sims.setProwJobState(id, 'pending');
-      const m = await matrixWhen(ledgers, verdicts(payload, { 'azure-ipi-peerpods': 'unknown' }), 'unknown', 25_000);
+      const m = await matrixWhen(ledgers, verdicts(payload, { 'azure-ipi-peerpods': 'unknown' }), 'unknown', 20_000);
       const a = jobOf(m, payload, 'azure-ipi-peerpods')!.attempts[0]!;
-      assert.equal(a.reason, 'no final state 10s after the trigger; last look: running');
+      assert.equal(a.reason, 'no final state 5s after the trigger; last look: running');
       assert.equal(a.url, urlOf(sims, id));
-      assert.ok(Date.parse(a.triggeredAt!) + 10_000 <= Date.now());
+      assert.ok(Date.parse(a.triggeredAt!) + 5000 <= Date.now());
       const looks = looksAt(sims, id);
-      // 12 looks on the schedule (200 ms doubling to 1 s, for 10 s); a failed try is retried by the activity.
-      assert.ok(looks >= 6 && looks <= 16, `looks: ${looks}`);
+      // 7 looks on the schedule (200 ms doubling to 1 s, for 5 s); a failed try is retried by the activity.
+      assert.ok(looks >= 4 && looks <= 10, `looks: ${looks}`);
       process.stdout.write(`# unknown after ${looks} Deck looks\n`);
     });
   });

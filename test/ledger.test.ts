@@ -25,6 +25,7 @@ import { OCP_VERSION } from '../src/domain/searchAttributes';
 import type { JobSpec } from '../src/domain/types';
 import { claimTriggerUpdate, matrixQuery, recordTriggerUpdate } from '../src/workflows/ledgerMessages';
 import { tempDir } from './helpers/config';
+import { serverOnly } from './helpers/layers';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -320,7 +321,7 @@ async function retrying<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-describe('versionLedger on a dev server', () => {
+describe('versionLedger on a dev server', serverOnly, () => {
   before(async () => {
     temporal = await startTestTemporal();
     worker = await Worker.create({ connection: temporal.native, namespace: temporal.server.namespace, taskQueue: TASK_QUEUE, workflowBundle: temporal.bundle });
@@ -655,8 +656,10 @@ describe('versionLedger on a dev server', () => {
         [['status', '--version', version, '--payload', 'nope'], /^ERROR: --payload: nope is not in the ledger of OCP 4\.\d+ \(kept: /],
         [['pause'], /required option '--version <version>' not specified/],
       ];
-      for (const [args, pattern] of cases) {
-        const res = await cli(args, env);
+      // Each is refused before it changes anything: the processes run side by side.
+      const results = await Promise.all(cases.map(([args]) => cli(args, env)));
+      for (const [i, [args, pattern]] of cases.entries()) {
+        const res = results[i]!;
         assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
         assert.match(res.stderr, pattern, args.join(' '));
         assert.equal(res.stderr.trim().split('\n').length, 1, `one line: ${res.stderr}`);

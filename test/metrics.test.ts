@@ -28,6 +28,7 @@ import { tempDir, writeTokenFile } from './helpers/config';
 import { scrape, select, total, type Sample } from './helpers/prometheus';
 import { dashboardExpressions, groupingLabels, metricNames, ruleExpressions, TARGET_LABELS } from './helpers/promql';
 import { WorkerProcess } from './helpers/workerProcess';
+import { serverOnly } from './helpers/layers';
 
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const DEMO = path.resolve(__dirname, '../../scenarios/demo.yaml');
@@ -103,7 +104,7 @@ describe('the rules (no server)', () => {
   });
 });
 
-describe('/metrics of a real worker process, across a SIGKILL and a replay', () => {
+describe('/metrics of a real worker process, across a SIGKILL and a replay', serverOnly, () => {
   let dev: DevServer;
   let sims: Simulators;
   let connection: Connection;

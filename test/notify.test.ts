@@ -37,6 +37,7 @@ import { basicScenario } from './helpers/scenarios';
 import { capturedLogs, startTestTemporal, type TestTemporal } from './helpers/temporal';
 import { containsSecret, historyToJSON } from './helpers/historyJson';
 import { WebhookReceiver } from './helpers/webhookReceiver';
+import { serverOnly } from './helpers/layers';
 
 const V = '4.21';
 const P = '4.21.0-0.nightly-2026-03-01-000000';
@@ -336,7 +337,7 @@ describe('the client and the notify activity, against a local receiver (no Tempo
 
 // ---- On a real dev server ------------------------------------------------------------------------
 
-describe('notifications on a dev server, with the simulators and a real worker', () => {
+describe('notifications on a dev server, with the simulators and a real worker', serverOnly, () => {
   let temporal: TestTemporal;
   let receiver: WebhookReceiver;
   let tokenFile: string;

@@ -16,6 +16,7 @@ import { buildWatcher } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_NAMES, JOB_SUFFIXES, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { pullSpecOf } from './helpers/scenarios';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { serverOnly } from './helpers/layers';
 
 const STREAM = '4.21.0-0.nightly';
 const tag = (day: number, t = '000000') => `4.21.0-0.nightly-2026-11-${String(day).padStart(2, '0')}-${t}`;
@@ -91,7 +92,7 @@ describe('which payloads a pass triggers (no server)', () => {
   });
 });
 
-describe('payloads: every, on a real Temporal dev server with a real worker', () => {
+describe('payloads: every, on a real Temporal dev server with a real worker', serverOnly, () => {
   let temporal: TestTemporal;
   let sims: Simulators;
   let config: WatcherConfig;

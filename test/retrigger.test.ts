@@ -27,6 +27,7 @@ import { startSimulators, type Simulators } from '../src/simulators';
 import { JOB_PREFIX, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { serverOnly } from './helpers/layers';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
@@ -251,7 +252,7 @@ class ScriptedUpstreams {
   }
 }
 
-describe('versionLedger retries on a dev server (mocked activities)', () => {
+describe('versionLedger retries on a dev server (mocked activities)', serverOnly, () => {
   let temporal: TestTemporal;
   let upstreams: ScriptedUpstreams;
   const workers: Worker[] = [];
@@ -452,7 +453,7 @@ describe('simulators: deck.outcomes move created executions on by themselves', (
 
 // ---- End to end: `run --wait` with the simulators ------------------------------------------------
 
-describe('run --wait, end to end (real CLI, embedded server, simulators)', () => {
+describe('run --wait, end to end (real CLI, embedded server, simulators)', serverOnly, () => {
   let sims: Simulators;
   before(async () => {
     const { scenario } = basicScenario(7301, {

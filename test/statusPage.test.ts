@@ -26,6 +26,7 @@ import { JOB_PREFIX, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
 import { FreezableProxy } from './helpers/tcpProxy';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { serverOnly } from './helpers/layers';
 
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const SCREENSHOT = path.resolve(__dirname, '../../docs/status-page.png');
@@ -124,7 +125,7 @@ describe('the page without a server', () => {
   });
 });
 
-describe('serve on a dev server: the page in a real browser against a demo-like run; Temporal away', () => {
+describe('serve on a dev server: the page in a real browser against a demo-like run; Temporal away', serverOnly, () => {
   const found = findChromium();
   const chromium = 'path' in found ? found.path : undefined;
   let temporal: TestTemporal | undefined;

@@ -24,6 +24,7 @@ import { UI_METADATA_PATCH } from '../src/workflows/uiMetadata';
 import { JOB_PREFIX, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { serverOnly } from './helpers/layers';
 
 const METADATA_QUERY = '__temporal_workflow_metadata';
 
@@ -77,7 +78,7 @@ describe('the Markdown without a server', () => {
   });
 });
 
-describe('the Temporal UI on a dev server', () => {
+describe('the Temporal UI on a dev server', serverOnly, () => {
   let temporal: TestTemporal;
   let sims: Simulators;
 

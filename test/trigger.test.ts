@@ -10,6 +10,7 @@ import { startSimulators, type Simulators } from '../src/simulators';
 import { buildWatcher } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_NAMES, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario, VERSIONS } from './helpers/scenarios';
+import { serverOnly } from './helpers/layers';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 
 const KEY = 'osc-build-watcher/trigger-key';
@@ -97,7 +98,7 @@ describe('finding what an earlier attempt created', () => {
   });
 });
 
-describe('the Gangway rate limit in a real worker', () => {
+describe('the Gangway rate limit in a real worker', serverOnly, () => {
   let temporal: TestTemporal;
   let tokenFile: string;
   before(async () => {

@@ -1,5 +1,5 @@
 // Recorded histories (test/histories, written by scripts/record-histories.ts, replayed by
-// test/replay.test.ts): their file format, JSON conversion, and the token check.
+// test/replay.unit.test.ts): their file format, JSON conversion, and the token check.
 //
 // historyToJSON/historyFromJSON are the SDK's (@temporalio/common/lib/proto-utils), run with the
 // protobufjs copy that @temporalio/proto is built on. In this install npm gives @temporalio/common,

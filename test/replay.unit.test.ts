@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 import { CANARY_TOKEN } from './helpers/config';
 import { containsSecret, historyFromJSON, type RecordedHistory } from './helpers/historyJson';
+import { testWorkflowBundle } from './helpers/temporal';
 
 // Compiled to dist/test: the JSON files stay in the source tree. legacy/ holds passes started
 // with the old whole-configuration input: they must replay for as long as such a pass may be open.
@@ -30,10 +31,8 @@ const results = new Map<string, ReplayResult>();
 describe('recorded histories replay against the current workflow code', () => {
   before(async () => {
     Runtime.install({ logger: new DefaultLogger('WARN') });
-    const workflowBundle = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../src/workflows'),
-      logger: new DefaultLogger('WARN'),
-    });
+    // The bundle `npm run build` made, when current (the code that runs in production); else webpack now.
+    const workflowBundle = await testWorkflowBundle();
     const histories = recorded.map(({ file, text }) => {
       const r = JSON.parse(text) as RecordedHistory;
       return { file, workflowId: r.workflowId, history: historyFromJSON(r.history) };
