@@ -49,6 +49,26 @@ async function serveFor(seconds: number, env: NodeJS.ProcessEnv): Promise<void> 
   process.removeListener('SIGINT', onInt);
 }
 
+/**
+ * While `run --metrics-port` lasts, scrapes its /metrics every half second; returns the
+ * watcher's lines of the last scrape once `done` settles.
+ */
+async function scrapeWhile(url: string, done: Promise<unknown>): Promise<string[]> {
+  let last = '';
+  let finished = false;
+  void done.finally(() => (finished = true));
+  while (!finished) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) last = await res.text();
+    } catch {
+      // not listening yet, or gone
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return last.split('\n').filter((l) => l.startsWith('osc_build_watcher_') && !l.startsWith('osc_build_watcher_gangway_rate_limit_wait_seconds_bucket'));
+}
+
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], { env, stdio: 'inherit' });
@@ -94,8 +114,19 @@ async function main(): Promise<void> {
     delete env.JOB_NAME;
 
     banner(`Simulators: release controller ${sims.releaseControllerUrl}, Deck ${sims.deckUrl}, Gangway ${sims.gangwayUrl}`);
-    banner('Pass 1: osc-build-watcher run --wait (triggers, then waits for every verdict, retries included)');
-    const first = await runCli(['run', '--wait'], env);
+    // With --serve, pass 1 also serves Prometheus /metrics while it runs (run --metrics-port).
+    const metricsPort = process.env.DEMO_METRICS_PORT ?? '9464';
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    banner(`Pass 1: osc-build-watcher run --wait${serve !== undefined ? ` --metrics-port ${metricsPort}` : ''} (triggers, then waits for every verdict, retries included)`);
+    if (serve !== undefined) process.stdout.write(`Metrics while pass 1 runs: ${metricsUrl}\n`);
+    const firstRun = runCli(['run', '--wait', ...(serve !== undefined ? ['--metrics-port', metricsPort] : [])], env);
+    const scraped = serve !== undefined ? scrapeWhile(metricsUrl, firstRun) : Promise.resolve([]);
+    const first = await firstRun;
+    const metricLines = await scraped;
+    if (metricLines.length > 0) {
+      banner(`The watcher's metrics, as ${metricsUrl} last answered during pass 1`);
+      process.stdout.write(`${metricLines.join('\n')}\n`);
+    }
     const createsAfterFirst = sims.counters()['gangway.created'] ?? 0;
 
     banner('osc-build-watcher status --version 4.21 (the ledger: payload x job, attempts, Prow links)');
@@ -122,7 +153,7 @@ async function main(): Promise<void> {
       banner('The status page: osc-build-watcher serve (the same history)');
       await serveFor(serve, env);
     } else {
-      process.stdout.write('\n(`npm run demo -- --serve` also serves the status page for two minutes)\n');
+      process.stdout.write('\n(`npm run demo -- --serve` also serves /metrics during pass 1 and the status page for two minutes after)\n');
     }
   } finally {
     await sims.close();

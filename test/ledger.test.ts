@@ -23,7 +23,7 @@ import {
 } from '../src/domain/ledger';
 import { OCP_VERSION } from '../src/domain/searchAttributes';
 import type { JobSpec } from '../src/domain/types';
-import { claimTriggerUpdate, matrixQuery, recordTriggerUpdate } from '../src/workflows/ledgerMessages';
+import { claimTriggerUpdate, matrixQuery, recordTriggerUpdate } from '../src/domain/ledgerMessages';
 import { tempDir } from './helpers/config';
 import { serverOnly } from './helpers/layers';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';

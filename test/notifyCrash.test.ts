@@ -58,6 +58,8 @@ before(async () => {
       'retry: { initialInterval: 100ms, maximumInterval: 500ms, maximumAttempts: 3 }',
       'trigger: { heartbeatTimeout: 2s, inFlightGrace: 2s, deckLagTolerance: 5s }',
       'follow: { pollEvery: 200ms, maxPollEvery: 1s, deadline: 5m }',
+      // The ERROR below is final here (bounded retrigger would try it again: test/retrigger.test.ts).
+      'retrigger: { on: [aborted] }',
       `notify: { webhookFile: ${webhookFile}, downPasses: 1 }`,
       `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: 1s }`,
       '',

@@ -149,6 +149,7 @@ describe('the Temporal UI on a dev server', serverOnly, () => {
       assert.deepEqual(passSummaries, [
         `resolvePass: Resolve the pass input ${JSON.stringify(request)} against the worker's configuration`,
         'findLatestAcceptedRelease: Newest Accepted nightly of 4.21.0-0.nightly',
+        `versionsWithNewWork: Ledgers: anything left to trigger for ${payload}? (else Deck is not asked)`,
         `fetchDeckVerdicts: Deck: runs of the watched jobs for ${payload}`,
         'passNotices: Count the upstreams this pass found down; decide its notifications',
       ]);

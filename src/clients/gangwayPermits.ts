@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { gangwayPermit } from '../workflows/gangwayPermit';
+import { GANGWAY_PERMIT_WORKFLOW_TYPE } from '../domain/taskQueues';
 import { abortable } from './abortable';
 import { UpstreamError } from './errors';
 
@@ -21,7 +21,7 @@ export class GangwayPermits {
   /** `id` names the permit in Temporal (unique per request); `signal` gives up the wait. */
   async take(id: string, signal?: AbortSignal): Promise<void> {
     try {
-      await abortable(this.temporal.workflow.execute(gangwayPermit, { taskQueue: this.taskQueue, workflowId: id }), signal);
+      await abortable(this.temporal.workflow.execute(GANGWAY_PERMIT_WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId: id }), signal);
     } catch (err) {
       if (err instanceof UpstreamError || err instanceof CancelledFailure) throw err;
       const first = String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 200);

@@ -1,7 +1,7 @@
 import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
 import { CancelledFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
 import { HEALTH_WORKFLOW_TYPE, healthWorkflowId, type HealthAnswer, type PassHealthReport } from '../domain/upstreamHealth';
-import { recordPassUpdate } from '../workflows/upstreamHealthMessages';
+import { recordPassUpdate } from '../domain/upstreamHealthMessages';
 import { UpstreamError } from './errors';
 
 /**

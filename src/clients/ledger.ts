@@ -36,7 +36,7 @@ import {
   recordVerdictUpdate,
   resumeUpdate,
   retestUpdate,
-} from '../workflows/ledgerMessages';
+} from '../domain/ledgerMessages';
 import { UpstreamError } from './errors';
 
 /**

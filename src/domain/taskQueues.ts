@@ -15,3 +15,6 @@ export function gangwayTaskQueue(taskQueue: string): string {
 export function isGangwayTaskQueue(taskQueue: unknown): boolean {
   return typeof taskQueue === 'string' && taskQueue.endsWith(GANGWAY_SUFFIX);
 }
+
+/** Workflow type of a Gangway permit (src/workflows/gangwayPermit.ts), started by name from the client layer. */
+export const GANGWAY_PERMIT_WORKFLOW_TYPE = 'gangwayPermit';

@@ -36,9 +36,9 @@ import {
   recordVerdictUpdate,
   resumeUpdate,
   retestUpdate,
-} from './ledgerMessages';
+} from '../domain/ledgerMessages';
 
-export * from './ledgerMessages';
+export * from '../domain/ledgerMessages';
 export { ledgerWorkflowId } from '../domain/ledger';
 
 /**

@@ -1,8 +1,8 @@
 import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
 import { emptyHealthState, HEALTH_SCHEMA, HealthRequestError, recordPassHealth, checkHealthReport, type HealthState } from '../domain/upstreamHealth';
-import { healthQuery, recordPassUpdate } from './upstreamHealthMessages';
+import { healthQuery, recordPassUpdate } from '../domain/upstreamHealthMessages';
 
-export * from './upstreamHealthMessages';
+export * from '../domain/upstreamHealthMessages';
 
 export interface UpstreamHealthInput {
   /** Only when continuing as new. */

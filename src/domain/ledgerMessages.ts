@@ -10,7 +10,7 @@ import type {
   RecordVerdictRequest,
   RetestRequest,
   RetestResult,
-} from '../domain/ledger';
+} from './ledger';
 
 // The `versionLedger` workflow's Updates and queries (src/workflows/ledger.ts). Every Update has
 // a validator: a bad request is rejected with one line before it enters history.
