@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,30 +8,14 @@ import { startSimulators, type Simulators } from '../src/simulators';
 import { startDevServer, type DevServer } from '../src/temporal/devServer';
 import { CANARY_TOKEN, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
+import { type CliResult, runCli } from './helpers/cli';
 
-const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 const allOutput: string[] = [];
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv, onSpawn?: (pid: number) => void): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    if (onSpawn && child.pid) onSpawn(child.pid);
-    child.on('exit', (code) => {
-      allOutput.push(stdout, stderr);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+async function cli(args: string[], env: NodeJS.ProcessEnv, onSpawn?: (pid: number) => void): Promise<CliResult> {
+  const result = await runCli(args, env, onSpawn);
+  allOutput.push(result.stdout, result.stderr);
+  return result;
 }
 
 let server: DevServer;

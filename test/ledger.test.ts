@@ -2,7 +2,6 @@
 // a real dev server with a worker that has no activities, then the CLI's status, pause, resume
 // and retest against it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -27,6 +26,7 @@ import { claimTriggerUpdate, matrixQuery, recordTriggerUpdate } from '../src/dom
 import { tempDir } from './helpers/config';
 import { serverOnly } from './helpers/layers';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { runCli as cli } from './helpers/cli';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 let tick = 0;
@@ -290,19 +290,7 @@ let versionSeq = 40;
 /** Each test its own version, so its own ledger. */
 const freshVersion = () => `4.${++versionSeq}`;
 
-const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 async function historyLength(workflowId: string, runId?: string): Promise<number> {
   const history = await temporal.client.workflow.getHandle(workflowId, runId).fetchHistory();

@@ -5,7 +5,6 @@
 // stopping at 3 attempts, a payload superseded mid-follow, retest, continue-as-new with a retry
 // pending, and the history replayed; last, `run --wait` end to end with the simulators.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -28,6 +27,7 @@ import { JOB_PREFIX, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 import { serverOnly } from './helpers/layers';
+import { runCli as cli } from './helpers/cli';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
@@ -512,15 +512,3 @@ describe('run --wait, end to end (real CLI, embedded server, simulators)', serve
   });
 });
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const main = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,13 +9,13 @@ import { startDevServer, type DevServer } from '../src/temporal/devServer';
 import { awaitSearchAttributesUsable, SearchAttributesNotUsableError } from '../src/temporal/searchAttributeProbe';
 import { CANARY_TOKEN, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
+import { runCli as cli } from './helpers/cli';
 
 // A fresh production server (Temporal on PostgreSQL, scripts/prod-topology.sh) does not accept a
 // search attribute for a second or more after registering it: every workflow task that sets one
 // fails with BadSearchAttributes until each service's namespace cache has it. The dev server does
 // the same once its forced cache refresh is off and the attributes are not pre-registered.
 
-const CLI = path.resolve(__dirname, '../src/cli/main.js');
 // Production's lag (v1.32 refreshes every 2 s by default; this makes it reliably long enough to meet).
 const LAGGING = ['system.forceSearchAttributesCacheRefreshOnRead=false', 'system.namespaceCacheRefreshInterval="10s"'];
 
@@ -36,17 +35,6 @@ after(async () => {
   await sims?.close();
 });
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test('run --json on a server without the attributes: registers them, waits until usable, no workflow task fails, stdout is JSON', { timeout: 120_000 }, async (t) => {
   const work = tempDir('osc-search-attributes-');

@@ -28,8 +28,8 @@ import { basicScenario } from './helpers/scenarios';
 import { FreezableProxy } from './helpers/tcpProxy';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 import { serverOnly } from './helpers/layers';
+import { CLI, runCli } from './helpers/cli';
 
-const CLI = path.resolve(__dirname, '../src/cli/main.js');
 // The README's screenshot is refreshed on request (SCREENSHOT_TO_DOCS=1); otherwise the test
 // saves it beside its other files, so a test run leaves the work tree as it was.
 const DOCS_SCREENSHOT = path.resolve(__dirname, '../../docs/status-page.png');
@@ -417,14 +417,3 @@ function startServe(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url:
   });
 }
 
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
