@@ -126,6 +126,9 @@ describe('retrigger rules (no server)', () => {
     ledger.claimLaunch(ledger.launchTargets()[0]!, at(MIN));
     ledger.recordTrigger({ payload: P1, job: KATA.name, attempt: 2, outcome: { failed: 'HTTP 503' } }, at(MIN));
     assert.deepEqual(ledger.launchTargets().map((t) => [t.attempt, t.atMs]), [[3, T0 + 3 * MIN]]);
+    // The pass does not take it over (its trigger ID is attempt 1's): the ledger retries it.
+    const claim = ledger.claim({ payload: P1, pullSpec: `registry/x:${P1}`, job: KATA, claimant: triggerWorkflowId(KATA.name, P1) }, at(MIN));
+    assert.deepEqual(!claim.granted && [claim.reason, claim.attempt?.attempt], ['already-triggered', 1]);
     ledger.pause({ note: 'Prow down' }, at(MIN));
     assert.deepEqual(ledger.launchTargets(), []);
     assert.equal(rowOf(ledger.matrix(), P1).retryPending, undefined);
