@@ -503,6 +503,7 @@ describe('run --wait, end to end (real CLI, embedded server, simulators)', () =>
     assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
     assert.match(first.stdout, /azure-ipi-kata +success +attempts 2\/3 /);
     assert.match(first.stdout, /attempt 1: error/);
+    assert.match(first.stdout, /\[4\.21\] azure-ipi-kata: attempt 2 started \(retry after error\)/);
     assert.match(first.stdout, /aws-ipi-coco +success +attempts 1\/3 /);
     assert.match(first.stdout, /Every triggered job is green/);
     assert.equal(sims.counters()['gangway.created'], 3, 'two jobs, one retry');
