@@ -127,6 +127,9 @@ describe('retrigger rules (no server)', () => {
     ledger.claimLaunch(ledger.launchTargets()[0]!, at(MIN));
     ledger.recordTrigger({ payload: P1, job: KATA.name, attempt: 2, outcome: { failed: 'HTTP 503' } }, at(MIN));
     assert.deepEqual(ledger.launchTargets().map((t) => [t.attempt, t.atMs]), [[3, T0 + 3 * MIN]]);
+    // The pass does not take it over (its trigger ID is attempt 1's): the ledger retries it.
+    const claim = ledger.claim({ payload: P1, pullSpec: `registry/x:${P1}`, job: KATA, claimant: triggerWorkflowId(KATA.name, P1) }, at(MIN));
+    assert.deepEqual(!claim.granted && [claim.reason, claim.attempt?.attempt], ['already-triggered', 1]);
     ledger.pause({ note: 'Prow down' }, at(MIN));
     assert.deepEqual(ledger.launchTargets(), []);
     assert.equal(rowOf(ledger.matrix(), P1).retryPending, undefined);
@@ -501,6 +504,7 @@ describe('run --wait, end to end (real CLI, embedded server, simulators)', serve
     assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
     assert.match(first.stdout, /azure-ipi-kata +success +attempts 2\/3 /);
     assert.match(first.stdout, /attempt 1: error/);
+    assert.match(first.stdout, /\[4\.21\] azure-ipi-kata: attempt 2 started \(retry after error\)/);
     assert.match(first.stdout, /aws-ipi-coco +success +attempts 1\/3 /);
     assert.match(first.stdout, /Every triggered job is green/);
     assert.equal(sims.counters()['gangway.created'], 3, 'two jobs, one retry');

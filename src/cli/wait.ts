@@ -61,6 +61,14 @@ export async function waitForVerdicts(options: WaitOptions): Promise<WaitOutcome
         const last = row.attempts[row.attempts.length - 1];
         options.log(`[${a.version}] ${row.shortName}: ${row.verdict} on attempt ${last?.attempt ?? '?'}; retry (attempt ${row.retryPending.attempt}) at ${row.retryPending.at}`);
       }
+      // A retry or retest the ledger started (said once, whether or not its plan was seen first).
+      for (const [i, attempt] of (row?.attempts ?? []).entries()) {
+        if (!(attempt.retry || attempt.retest) || told.has(`${key}@${attempt.attempt}`)) continue;
+        told.add(`${key}@${attempt.attempt}`);
+        told.add(`${key}#${attempt.attempt}`);
+        const before = row!.attempts[i - 1];
+        options.log(`[${a.version}] ${row!.shortName}: attempt ${attempt.attempt} started (${attempt.retry ? 'retry' : 'retest'}${before ? ` after ${before.state}` : ''})`);
+      }
       if (row && settled(row) && !told.has(key)) {
         told.add(key);
         options.log(`[${a.version}] ${row.shortName}: ${row.verdict} after ${row.attempts.length} attempt(s)`);

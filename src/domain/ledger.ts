@@ -484,7 +484,8 @@ export class Ledger {
   /**
    * Grants the next attempt for (payload, job), in this order:
    * 1. the latest attempt `triggering`: granted again to the same claimant, else refused `in-progress`;
-   * 2. the latest attempt posted (`triggered` or any state after it): refused `already-triggered`,
+   * 2. the latest attempt posted (`triggered` or any state after it), or one the ledger started
+   *    itself that failed to trigger after an earlier one was posted: refused `already-triggered`,
    *    unless a retest is pending;
    * 3. the version paused: refused `paused`;
    * 4. the payload older than `newestTriggered`: refused `older-than-newest`, unless a retest is pending;
@@ -507,6 +508,11 @@ export class Ledger {
       return { granted: false, reason: 'in-progress', attempt: copyOf(latest) };
     }
     if (latest && latest.state !== 'failed-to-trigger' && !retest) return { granted: false, reason: 'already-triggered', attempt: copyOf(latest) };
+    // The ledger's own attempt (a retry or retest) failed to trigger: the ledger retries it, the pass does not.
+    if (latest && job && !retest && latest.claimant === attemptWorkflowId(job.name, req.payload, latest.attempt)) {
+      const posted = [...job.attempts].reverse().find((a) => a.state !== 'failed-to-trigger');
+      if (posted) return { granted: false, reason: 'already-triggered', attempt: copyOf(posted) };
+    }
     if (this.state.paused) return { granted: false, reason: 'paused', paused: { ...this.state.paused } };
     const newest = this.state.newestTriggered;
     if (!retest && newest !== null && (compareNightlies(req.payload, newest) ?? 0) < 0) {

@@ -118,12 +118,15 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   const { executionState } = proxyActivities<WatcherActivities>(lookActivityOptions(follow));
   // Attempts the ledger starts itself (retries, retests), by `<payload>\n<job>`, while their trigger runs.
   const launching = new Set<string>();
+  // Launches whose claim was refused (a bug if ever): not tried again in this run, so the loop cannot spin.
+  const refused = new Set<string>();
+  const busy = () => (refused.size === 0 ? launching : new Set([...launching, ...refused]));
   // The ledger starts attempts only in runs marked by RETRIGGER_PATCH; `retriggerBlocked`: a
   // history made before it is being replayed (then it waits to be live, as FOLLOW_PATCH does).
   let retriggerOn = false;
   let retriggerBlocked = false;
-  const hasLaunches = () => ledger.launchTargets(launching).length > 0;
-  const soonestLaunch = () => (retriggerOn ? (ledger.nextLaunchDueMs(launching) ?? Infinity) : Infinity);
+  const hasLaunches = () => ledger.launchTargets(busy()).length > 0;
+  const soonestLaunch = () => (retriggerOn ? (ledger.nextLaunchDueMs(busy()) ?? Infinity) : Infinity);
   const soonest = () => Math.min(ledger.nextLookDueMs(follow) ?? Infinity, soonestLaunch());
   // Wakes the loop when a launch appears before the patch was taken (e.g. a retest Update).
   const launchNews = () => !retriggerOn && (retriggerBlocked ? !workflowInfo().unsafe.isReplaying : hasLaunches());
@@ -136,7 +139,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
       retriggerBlocked = !retriggerOn;
     }
     if (retriggerOn) {
-      const launches = ledger.launchTargets(launching).filter((t) => t.atMs <= Date.now());
+      const launches = ledger.launchTargets(busy()).filter((t) => t.atMs <= Date.now());
       if (launches.length > 0) {
         for (const target of launches) launch(target);
         continue;
@@ -187,6 +190,7 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
     } catch (err) {
       if (!(err instanceof LedgerRequestError)) throw err;
       log.warn('Retrigger: the attempt no longer matches the records', { version, payload: target.payload, job: target.job.shortName, reason: err.message });
+      refused.add(key);
       return;
     }
     launching.add(key);
