@@ -100,6 +100,21 @@ describe('osc-build-watcher CLI', () => {
     const back = await cli(['summary', `cli-json-${seed}`, '--json'], env);
     assert.equal(back.code, 0, back.stderr);
     assert.deepEqual((JSON.parse(back.stdout) as PassSummary).totals, summary.totals);
+
+    // A newer nightly: the next pass's report looks back at the one before, in JSON and in text.
+    const older = summary.versions[0].release!.name;
+    const newer = older.replace('2026-11-24', '2026-11-25');
+    s.addTag('4.21.0-0.nightly', { name: newer, phase: 'Accepted' });
+    const next = await cli(['run', '--json', '--versions', '4.21', '--jobs', 'aws-ipi-coco,azure-ipi-kata', '--workflow-id', `cli-json-next-${seed}`], env);
+    assert.equal(next.code, 0, next.stderr);
+    const nextSummary = JSON.parse(next.stdout) as PassSummary;
+    assert.equal(nextSummary.versions[0].release?.name, newer);
+    assert.deepEqual(nextSummary.versions[0].previous, [
+      { name: older, jobs: [{ shortName: 'aws-ipi-coco', verdict: 'pending', attempts: 1 }, { shortName: 'azure-ipi-kata', verdict: 'pending', attempts: 1 }] },
+    ]);
+    const text = await cli(['summary', `cli-json-next-${seed}`], env);
+    assert.match(text.stdout, new RegExp(`Previous payloads \\(verdicts so far\\):\\n  ${older}: aws-ipi-coco pending, azure-ipi-kata pending\\n`));
+
     const missing = await cli(['summary', 'no-such-pass'], env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^ERROR: no workflow no-such-pass in namespace default\n$/);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Worker } from '@temporalio/worker';
 import { parseAcceptedTags, ReleaseControllerClient } from '../src/clients/releaseController';
 import { formatReport } from '../src/cli/report';
 import { ConfigError, loadConfig, type WatcherConfig } from '../src/config/load';
@@ -149,6 +150,12 @@ describe('payloads: every, on a real Temporal dev server with a real worker', se
     // Only the chosen payloads enter history: not the tag list (tag 24, left for the next pass).
     const history = JSON.stringify(await temporal.client.workflow.getHandle(second.workflowId).fetchHistory());
     assert.ok(!history.includes(tag(24)) && !history.includes(tag(22)), 'an unchosen tag is not in the pass history');
+    // The new shapes replay: the pass and its version pass, with the every-payload markers.
+    for (const id of [second.workflowId, `${second.workflowId}/ocp-4.21`]) {
+      const events = await temporal.client.workflow.getHandle(id).fetchHistory();
+      assert.ok((events.events ?? []).some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'), `${id} carries a patch marker`);
+      await Worker.runReplayHistory({ workflowBundle: temporal.bundle }, events, id);
+    }
     // The look back: the payload of pass 1, from the ledger.
     assert.deepEqual(v2.previous?.map((p) => p.name), [tag(20)]);
     assert.ok(v2.previous![0]!.jobs.every((j) => j.verdict === 'pending' && j.attempts === 1));

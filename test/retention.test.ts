@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { WatcherConfig } from '../src/config/load';
-import { ledgerWorkflowId } from '../src/domain/ledger';
+import { emptyLedgerState, Ledger, ledgerWorkflowId } from '../src/domain/ledger';
 import type { PassRequest, PassSummary } from '../src/domain/types';
 import { startSimulators, type Simulators } from '../src/simulators';
 import { createWatcherWorker } from '../src/worker';
@@ -62,6 +62,31 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+describe('the ledger says whether a trigger has earlier tries to look for (no server)', () => {
+  const JOB = { name: 'periodic-x-azure-ipi-kata', shortName: 'azure-ipi-kata' };
+  const P = '4.21.0-0.nightly-2026-11-24-000000';
+  const claim = (ledger: Ledger, at: string, claimant = 'osc-trigger/x') => ledger.claim({ payload: P, pullSpec: `r:${P}`, job: JOB, claimant }, at);
+
+  test('a first claim has none; after a failed try, since that try was claimed', () => {
+    const ledger = new Ledger(emptyLedgerState('4.21'));
+    assert.deepEqual(claim(ledger, '2026-11-24T01:00:00.000Z'), { granted: true, attempt: 1 });
+    assert.equal(ledger.earlierTriesSince(P, JOB.name), null, 'a first attempt posts at once');
+    ledger.recordTrigger({ payload: P, job: JOB.name, attempt: 1, outcome: { failed: 'timed out' } }, '2026-11-24T01:30:00.000Z');
+    assert.deepEqual(claim(ledger, '2026-11-25T01:00:00.000Z'), { granted: true, attempt: 2 });
+    assert.equal(ledger.earlierTriesSince(P, JOB.name), '2026-11-24T01:00:00.000Z');
+    ledger.recordTrigger({ payload: P, job: JOB.name, attempt: 2, outcome: { executionId: 'e2' } }, '2026-11-25T01:00:05.000Z');
+    assert.equal(ledger.earlierTriesSince('4.21.0-0.nightly-2026-11-23-000000', JOB.name), null, 'a payload it does not have');
+  });
+
+  test('an attempt granted again to its claimant (its outcome never recorded): since its first claim', () => {
+    const ledger = new Ledger(emptyLedgerState('4.21'));
+    claim(ledger, '2026-11-24T01:00:00.000Z');
+    assert.equal(ledger.earlierTriesSince(P, JOB.name), null);
+    assert.deepEqual(claim(ledger, '2026-11-25T01:00:00.000Z'), { granted: true, attempt: 1, regranted: true });
+    assert.equal(ledger.earlierTriesSince(P, JOB.name), '2026-11-24T01:00:00.000Z');
+  });
+});
 
 describe('the ledger is the record; visibility is on no decision path', () => {
   test('a failed trigger retried by the next pass looks first (the ledger says a try may have posted); a third pass triggers nothing; no visibility call', async () => {
