@@ -181,7 +181,9 @@ export function createActivities(deps: ActivityDeps) {
      * `/prowjob?prowjob=<id>`. `missing` is an answer, not a failure: Deck lags and forgets.
      */
     async executionState(executionId: string): Promise<ExecutionState> {
-      return asActivity(() => deps.deck.executionState(executionId));
+      // Heartbeats (when the ledger asks for it), so a look whose worker died is retried after
+      // the heartbeat timeout, not after the start-to-close timeout that Deck's slow answers need.
+      return whileHeartbeating(() => asActivity(() => deps.deck.executionState(executionId)));
     },
 
     async fetchDeckRuns(query: Omit<DeckQuery, 'org' | 'repo'>): Promise<DeckSnapshot> {

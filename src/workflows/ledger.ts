@@ -242,6 +242,10 @@ function countVerdict(version: string, job: string, state: string): void {
 function lookActivityOptions(follow: FollowSettings) {
   return {
     startToCloseTimeout: '2m',
+    // A look whose worker dies is noticed in seconds: the ledger waits for each batch of looks,
+    // so a dead one would otherwise hold up its version's follow-through for the whole 2 minutes.
+    // (An activity option: no new command, histories replay unchanged.)
+    heartbeatTimeout: '10s',
     retry: {
       initialInterval: Math.min(5_000, follow.pollEveryMs),
       backoffCoefficient: 2,
