@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config/load';
@@ -10,7 +8,7 @@ import { parseScenario, startSimulators, type Fault, type Simulators } from '../
 import type { DevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher } from '../src/workflows';
-import { CANARY_TOKEN, JOB_NAMES, tempDir, writeTokenFile } from './helpers/config';
+import { CANARY_TOKEN, JOB_NAMES, tempDir, workerEnv, writeWatcherYaml } from './helpers/config';
 import { pullSpecOf } from './helpers/scenarios';
 import { testServer } from './helpers/server';
 import { FreezableProxy } from './helpers/tcpProxy';
@@ -93,28 +91,13 @@ before(async () => {
   await ensureSearchAttributes(connection, dev.namespace);
   client = new Client({ connection, namespace: dev.namespace });
 
-  const tokenFile = writeTokenFile(work);
-  configFile = path.join(work, 'crash.yaml');
-  writeFileSync(
-    configFile,
-    [
-      `ocpVersions: [${Object.keys(STREAMS).map((v) => `"${v}"`).join(', ')}]`,
-      `releaseController: { url: ${sims.releaseControllerUrl} }`,
-      `deck: { url: ${sims.deckUrl} }`,
-      `gangway: { url: ${sims.gangwayUrl}, tokenFile: ${tokenFile}, rateLimit: { perMinute: 600, burst: 20 } }`,
-      `http: { timeout: ${HTTP_TIMEOUT_MS}ms }`,
-      'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
-      `trigger: { heartbeatTimeout: 2s, inFlightGrace: ${HTTP_TIMEOUT_MS}ms, deckLagTolerance: 30s }`,
-      `temporal: { taskQueue: crash-${process.pid}, stickyQueueTimeout: 1s, shutdownGrace: 2s }`,
-      '',
-    ].join('\n'),
-  );
-  worker = new WorkerProcess(configFile, {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TEMPORAL_ADDRESS: proxy.address,
-    TEMPORAL_NAMESPACE: dev.namespace,
-  });
+  configFile = writeWatcherYaml(work, 'crash.yaml', sims, Object.keys(STREAMS), [
+    `http: { timeout: ${HTTP_TIMEOUT_MS}ms }`,
+    'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
+    `trigger: { heartbeatTimeout: 2s, inFlightGrace: ${HTTP_TIMEOUT_MS}ms, deckLagTolerance: 30s }`,
+    `temporal: { taskQueue: crash-${process.pid}, stickyQueueTimeout: 1s, shutdownGrace: 2s }`,
+  ]);
+  worker = new WorkerProcess(configFile, workerEnv(proxy.address, dev.namespace));
   await worker.start();
 });
 

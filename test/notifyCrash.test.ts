@@ -19,7 +19,7 @@ import { startSimulators, type Simulators } from '../src/simulators';
 import { startDevServer, type DevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher } from '../src/workflows';
-import { tempDir, writeTokenFile } from './helpers/config';
+import { tempDir, workerEnv, writeWatcherYaml } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
 import { containsSecret, historyToJSON } from './helpers/historyJson';
 import { WebhookReceiver } from './helpers/webhookReceiver';
@@ -46,31 +46,17 @@ before(async () => {
   client = new Client({ connection, namespace: dev.namespace });
   const webhookFile = path.join(work, 'notify-webhook-url');
   writeFileSync(webhookFile, `${receiver.url}\n`);
-  const configFile = path.join(work, 'notify-crash.yaml');
-  writeFileSync(
-    configFile,
-    [
-      'ocpVersions: ["4.20", "4.21"]',
-      `releaseController: { url: ${sims.releaseControllerUrl} }`,
-      `deck: { url: ${sims.deckUrl} }`,
-      `gangway: { url: ${sims.gangwayUrl}, tokenFile: ${writeTokenFile(work)}, rateLimit: { perMinute: 600, burst: 20 } }`,
-      'http: { timeout: 2s }',
-      'retry: { initialInterval: 100ms, maximumInterval: 500ms, maximumAttempts: 3 }',
-      'trigger: { heartbeatTimeout: 2s, inFlightGrace: 2s, deckLagTolerance: 5s }',
-      'follow: { pollEvery: 200ms, maxPollEvery: 1s, deadline: 5m }',
-      // The ERROR below is final here (bounded retrigger would try it again: test/retrigger.test.ts).
-      'retrigger: { on: [aborted] }',
-      `notify: { webhookFile: ${webhookFile}, downPasses: 1 }`,
-      `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: 1s }`,
-      '',
-    ].join('\n'),
-  );
-  worker = new WorkerProcess(configFile, {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TEMPORAL_ADDRESS: dev.address,
-    TEMPORAL_NAMESPACE: dev.namespace,
-  });
+  const configFile = writeWatcherYaml(work, 'notify-crash.yaml', sims, ['4.20', '4.21'], [
+    'http: { timeout: 2s }',
+    'retry: { initialInterval: 100ms, maximumInterval: 500ms, maximumAttempts: 3 }',
+    'trigger: { heartbeatTimeout: 2s, inFlightGrace: 2s, deckLagTolerance: 5s }',
+    'follow: { pollEvery: 200ms, maxPollEvery: 1s, deadline: 5m }',
+    // The ERROR below is final here (bounded retrigger would try it again: test/retrigger.test.ts).
+    'retrigger: { on: [aborted] }',
+    `notify: { webhookFile: ${webhookFile}, downPasses: 1 }`,
+    `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: 1s }`,
+  ]);
+  worker = new WorkerProcess(configFile, workerEnv(dev.address, dev.namespace));
   await worker.start();
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import type { PassSummary } from '../src/domain/types';
 import { parseScenario, startSimulators, type HeldRequest, type Simulators } from '../src/simulators';
 import { startDevServer, type DevServer } from '../src/temporal/devServer';
 import { buildWatcher } from '../src/workflows';
-import { CANARY_TOKEN, JOB_NAMES, tempDir, writeTokenFile } from './helpers/config';
+import { CANARY_TOKEN, JOB_NAMES, tempDir, workerEnv, writeWatcherYaml } from './helpers/config';
 import { pullSpecOf } from './helpers/scenarios';
 import { WorkerProcess } from './helpers/workerProcess';
 
@@ -55,23 +55,12 @@ function startScenario() {
 }
 
 function writeConfig(dir: string, sims: Simulators, taskQueue: string, http = { timeout: '3s', inFlightGrace: '3s' }): string {
-  const tokenFile = writeTokenFile(dir);
-  const file = path.join(dir, 'watcher.yaml');
-  writeFileSync(
-    file,
-    [
-      `ocpVersions: [${VERSIONS.map((v) => `"${v}"`).join(', ')}]`,
-      `releaseController: { url: ${sims.releaseControllerUrl} }`,
-      `deck: { url: ${sims.deckUrl} }`,
-      `gangway: { url: ${sims.gangwayUrl}, tokenFile: ${tokenFile}, rateLimit: { perMinute: 600, burst: 20 } }`,
-      `http: { timeout: ${http.timeout} }`,
-      'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
-      `trigger: { heartbeatTimeout: 2s, inFlightGrace: ${http.inFlightGrace}, deckLagTolerance: 30s }`,
-      `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: ${SHUTDOWN_GRACE_MS / 1000}s }`,
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return writeWatcherYaml(dir, 'watcher.yaml', sims, VERSIONS, [
+    `http: { timeout: ${http.timeout} }`,
+    'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
+    `trigger: { heartbeatTimeout: 2s, inFlightGrace: ${http.inFlightGrace}, deckLagTolerance: 30s }`,
+    `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: ${SHUTDOWN_GRACE_MS / 1000}s }`,
+  ]);
 }
 
 /** A new Accepted nightly on every stream; returns the trigger keys the pass must create, one ProwJob each. */
@@ -199,9 +188,6 @@ async function activityCompletions(client: Client, summary: PassSummary): Promis
   return out;
 }
 
-function workerEnv(address: string, namespace: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace };
-}
 
 describe('Temporal server restart mid-pass (dev server on its SQLite file)', () => {
   let dev: DevServer | undefined;

@@ -7,8 +7,6 @@
 // `success` and one `aborted` forever. In the end: exactly one create per (job, payload,
 // attempt), none lost, and each ledger's attempts are those creates.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { LedgerClient } from '../src/clients/ledger';
@@ -20,7 +18,7 @@ import { startSimulators, type Fault, type ProwJob, type Simulators } from '../s
 import type { DevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher } from '../src/workflows';
-import { CANARY_TOKEN, JOB_PREFIX, tempDir, writeTokenFile } from './helpers/config';
+import { CANARY_TOKEN, JOB_PREFIX, tempDir, workerEnv, writeWatcherYaml } from './helpers/config';
 import { basicScenario, pullSpecOf } from './helpers/scenarios';
 import { testServer } from './helpers/server';
 import { FreezableProxy } from './helpers/tcpProxy';
@@ -68,30 +66,16 @@ before(async () => {
   connection = await Connection.connect({ address: dev.address });
   await ensureSearchAttributes(connection, dev.namespace);
   client = new Client({ connection, namespace: dev.namespace });
-  const configFile = path.join(work, 'retry-crash.yaml');
-  writeFileSync(
-    configFile,
-    [
-      `ocpVersions: [${VERSIONS.map((v) => `"${v}"`).join(', ')}]`,
-      `releaseController: { url: ${sims.releaseControllerUrl} }`,
-      `deck: { url: ${sims.deckUrl} }`,
-      `gangway: { url: ${sims.gangwayUrl}, tokenFile: ${writeTokenFile(work)}, rateLimit: { perMinute: 600, burst: 20 } }`,
-      // Room to kill while a create is held: the client gives up on it only after 5 s.
-      'http: { timeout: 5s }',
-      'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
-      'trigger: { heartbeatTimeout: 2s, inFlightGrace: 5s, deckLagTolerance: 30s }',
-      'follow: { pollEvery: 300ms, maxPollEvery: 1s, deadline: 2m }',
-      'retrigger: { backoff: { initial: 1s, max: 2s } }',
-      `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: 1s }`,
-      '',
-    ].join('\n'),
-  );
-  worker = new WorkerProcess(configFile, {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TEMPORAL_ADDRESS: proxy.address,
-    TEMPORAL_NAMESPACE: dev.namespace,
-  });
+  const configFile = writeWatcherYaml(work, 'retry-crash.yaml', sims, VERSIONS, [
+    // Room to kill while a create is held: the client gives up on it only after 5 s.
+    'http: { timeout: 5s }',
+    'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
+    'trigger: { heartbeatTimeout: 2s, inFlightGrace: 5s, deckLagTolerance: 30s }',
+    'follow: { pollEvery: 300ms, maxPollEvery: 1s, deadline: 2m }',
+    'retrigger: { backoff: { initial: 1s, max: 2s } }',
+    `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: 1s }`,
+  ]);
+  worker = new WorkerProcess(configFile, workerEnv(proxy.address, dev.namespace));
   await worker.start();
 });
 

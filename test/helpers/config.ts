@@ -47,3 +47,29 @@ export function simConfig(sims: Simulators, tokenFile: string, overrides: Partia
     ...overrides,
   };
 }
+
+/**
+ * Writes `<dir>/<name>` for a real `osc-build-watcher` process: the versions, the three
+ * simulators (Gangway's token in a file in `dir`, a rate limit that keeps tests quick), then
+ * `lines` (the test's own http, retry, trigger, follow, temporal keys). Returns its path.
+ */
+export function writeWatcherYaml(dir: string, name: string, sims: Simulators, versions: readonly string[], lines: readonly string[]): string {
+  const file = path.join(dir, name);
+  writeFileSync(
+    file,
+    [
+      `ocpVersions: [${versions.map((v) => `"${v}"`).join(', ')}]`,
+      `releaseController: { url: ${sims.releaseControllerUrl} }`,
+      `deck: { url: ${sims.deckUrl} }`,
+      `gangway: { url: ${sims.gangwayUrl}, tokenFile: ${writeTokenFile(dir)}, rateLimit: { perMinute: 600, burst: 20 } }`,
+      ...lines,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** The environment of a worker or CLI process against a Temporal server: nothing else of ours leaks in. */
+export function workerEnv(address: string, namespace: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace };
+}
