@@ -21,9 +21,16 @@ export function prebuiltWorkflowBundle(): { codePath: string } | undefined {
     return undefined;
   }
   for (const dir of BUNDLED_DIRS) {
-    for (const file of readdirSync(dir)) {
-      if (file.endsWith('.js') && statSync(path.join(dir, file)).mtimeMs > builtAt) return undefined;
-    }
+    if (newerThan(dir, builtAt)) return undefined;
   }
   return { codePath: PREBUILT_WORKFLOW_BUNDLE };
+}
+
+/** Whether a compiled file under dir (subdirectories too, e.g. workflows/legacy) is newer than `time`. */
+function newerThan(dir: string, time: number): boolean {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory() ? newerThan(p, time) : entry.name.endsWith('.js') && statSync(p).mtimeMs > time) return true;
+  }
+  return false;
 }
