@@ -50,7 +50,8 @@ test('imports run downward, and only the simulators import the simulators', () =
   const simulators: string[] = [];
   for (const file of sources(SRC)) {
     const from = layerOf(file);
-    for (const m of readFileSync(file, 'utf8').matchAll(/from '(\.[^']+)'/g)) {
+    // Static imports and re-exports (`from '…'`), and the lazy ones (`import('…')`, `require('…')`).
+    for (const m of readFileSync(file, 'utf8').matchAll(/(?:from |import\(|require\()'(\.[^']+)'/g)) {
       const to = layerOf(target(file, m[1]!));
       const rel = `${path.relative(SRC, file)} -> ${m[1]}`;
       if (to === 'simulators' && from !== 'simulators') simulators.push(rel);
@@ -61,4 +62,11 @@ test('imports run downward, and only the simulators import the simulators', () =
   }
   assert.deepEqual(upward, [], 'imports that go up a layer');
   assert.deepEqual(simulators, [], 'production code that imports the simulators');
+});
+
+test('the import check sees lazy imports too', () => {
+  // The CLI loads most of its modules inside the command that needs them (src/cli/main.ts).
+  const main = readFileSync(path.join(SRC, 'cli', 'main.ts'), 'utf8');
+  const lazy = [...main.matchAll(/(?:from |import\(|require\()'(\.[^']+)'/g)].map((m) => m[1]);
+  assert.ok(lazy.includes('./run') && lazy.includes('./session'), `main.ts's lazy imports are matched: ${lazy.join(', ')}`);
 });

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { ReleaseControllerClient } from '../clients/releaseController';
-import { discoverVersions, loadConfig, type JobTemplate, type WatcherConfig } from '../config/load';
+import type { JobTemplate, WatcherConfig } from '../config/load';
 import type { VersionSpec } from '../domain/types';
 
 // `osc-build-watcher config check [--discover] [--json]`: what the configuration resolves to,
 // version by version, without Temporal. A bad file is a ConfigError: main prints its one line
-// and exits 2.
+// and exits 2. The configuration and the release controller's client are loaded when the command
+// runs (the client only with --discover), not when the CLI starts.
 
 export interface ConfigCheckOptions {
   /** Ask the release controller which streams it has now. */
@@ -68,11 +68,17 @@ export async function checkConfig(config: WatcherConfig, options: ConfigCheckOpt
   }
   if (!options.discover) return result;
 
-  const fetch = io.acceptedStreams ?? ((c: WatcherConfig) => new ReleaseControllerClient(c.endpoints.releaseController, c.httpTimeoutMs).acceptedStreams());
+  const fetch =
+    io.acceptedStreams ??
+    (async (c: WatcherConfig) => {
+      const { ReleaseControllerClient } = await import('../clients/releaseController');
+      return new ReleaseControllerClient(c.endpoints.releaseController, c.httpTimeoutMs).acceptedStreams();
+    });
   const accepted = await fetch(config);
   const seen = (v: CheckedVersion): CheckedVersion => ({ ...v, accepted: accepted[v.stream]?.length ?? null, onReleaseController: v.stream in accepted });
   const rc: NonNullable<ConfigCheckResult['releaseController']> = { url: config.endpoints.releaseController };
   if (config.discover && config.versions.length === 0) {
+    const { discoverVersions } = await import('../config/load');
     const found = discoverVersions(config, accepted);
     rc.versions = found.versions.map((v) => seen({ ...v, jobsFrom: jobsFrom(v.version) }));
     rc.skipped = found.skipped;
@@ -139,6 +145,7 @@ export function registerConfigCommand(program: Command, io: ConfigCheckIo): void
     .option('--json', 'print the resolution as JSON')
     .action(async (opts: ConfigCheckOptions) => {
       const path = program.opts<{ config?: string }>().config;
+      const { loadConfig } = await import('../config/load');
       const loaded = loadConfig(path ? { configPath: path } : {});
       const result = await checkConfig(loaded, opts, io);
       io.out(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatConfigCheck(result));

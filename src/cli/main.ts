@@ -1,22 +1,18 @@
 #!/usr/bin/env node
 import { Argument, Command, CommanderError } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { TokenNotFoundError } from '../clients/errors';
-import { ConfigError, loadConfig, withScheduleEvery, type ScheduleSettings, type WatcherConfig } from '../config/load';
-import { PassRequestError } from '../domain/passRequest';
+import type { ScheduleSettings, WatcherConfig } from '../config/load';
 import type { PassSummary } from '../domain/types';
-import { gangwayTaskQueue } from '../domain/taskQueues';
-import { summaryQuery } from '../workflows/messages';
-import { installLogger } from './logging';
-import { formatReport } from './report';
 import { registerConfigCommand } from './configCheck';
 import { registerLedgerCommands } from './status';
 import { UsageError } from './errors';
-import { runPass } from './run';
-import { DEFAULT_SERVE_PORT, parsePort, serve } from './serve';
-import { SCHEDULE_ACTIONS, scheduleCommand, type ScheduleAction } from './schedule';
-import { openSession, type Session } from './session';
-import { serverFromEnvironment } from '../temporal/connection';
+import { DEFAULT_SERVE_PORT, parsePort, SCHEDULE_ACTIONS, type ScheduleAction } from './options';
+import type { Session } from './session';
+
+// Startup loads only what defines the commands and parses their flags: each command loads what
+// does its work (the configuration, the Temporal SDK, the worker, the dev server) when it runs,
+// so `--help`, a bad flag or `config check` do not pay for @temporalio/worker and
+// @temporalio/testing (0.7 s of CPU before; test/cli.test.ts and test/config.unit.test.ts start
+// many of these).
 
 const stdout = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
@@ -35,7 +31,8 @@ function port(value: string): number {
 }
 
 /** `schedule apply --every 10m`: polling, with a catch-up window of one interval at most. */
-function everyFromFlag(config: WatcherConfig, every: string): ScheduleSettings {
+async function everyFromFlag(config: WatcherConfig, every: string): Promise<ScheduleSettings> {
+  const { ConfigError, withScheduleEvery } = await import('../config/load');
   try {
     const polling = withScheduleEvery(config.schedule, every);
     return { ...polling, catchupWindowMs: Math.min(polling.catchupWindowMs, config.schedule.catchupWindowMs) };
@@ -45,8 +42,9 @@ function everyFromFlag(config: WatcherConfig, every: string): ScheduleSettings {
   }
 }
 
-function configFrom(program: Command): WatcherConfig {
+async function configFrom(program: Command): Promise<WatcherConfig> {
   const opts = program.opts<{ config?: string }>();
+  const { loadConfig } = await import('../config/load');
   return loadConfig(opts.config ? { configPath: opts.config } : {});
 }
 
@@ -72,7 +70,8 @@ export function buildProgram(): Command {
     .option('--wait', 'after the pass, wait for the verdicts of the jobs it triggered (retries included), then print the matrix; exit 0 all green, 1 some not green, 3 follow.deadline passed')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port while the run lasts (default: off)', port)
     .action(async (opts: { dryRun?: boolean; json?: boolean; versions?: string[]; jobs?: string[]; workflowId?: string; wait?: boolean; metricsPort?: number }) => {
-      const config = configFrom(program);
+      const config = await configFrom(program);
+      const [{ installLogger }, { runPass }] = await Promise.all([import('./logging'), import('./run')]);
       installLogger('WARN', { metricsPort: opts.metricsPort });
       if (opts.metricsPort !== undefined) stderr(metricsLine(opts.metricsPort));
       const outcome = await runPass({
@@ -96,9 +95,11 @@ export function buildProgram(): Command {
     .description('run a long-lived worker (needs TEMPORAL_ADDRESS); stops gracefully on SIGTERM/SIGINT')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (default: metrics.port, else off)', port)
     .action(async (opts: { metricsPort?: number }) => {
-      const config = configFrom(program);
+      const config = await configFrom(program);
+      const { serverFromEnvironment } = await import('../temporal/connection');
       if (!serverFromEnvironment()) throw new UsageError('worker needs a Temporal server: set TEMPORAL_ADDRESS (host:port)');
       const metricsPort = opts.metricsPort ?? config.metrics.port;
+      const [{ installLogger }, { openSession }, { gangwayTaskQueue }] = await Promise.all([import('./logging'), import('./session'), import('../domain/taskQueues')]);
       installLogger('INFO', { metricsPort });
       if (metricsPort !== undefined) stderr(metricsLine(metricsPort));
       const session = await openSession({ config, withWorker: true, stateGauges: metricsPort !== undefined });
@@ -134,14 +135,16 @@ export function buildProgram(): Command {
     .option('--end <iso>', 'backfill end time')
     .option('--every <duration>', 'apply/create: a pass every so often (e.g. 10m) instead of daily; as config schedule.every')
     .action(async (action: ScheduleAction, opts: { note?: string; start?: string; end?: string; every?: string }) => {
-      let config = configFrom(program);
+      let config = await configFrom(program);
       if (opts.every !== undefined) {
         if (action !== 'apply' && action !== 'create') throw new UsageError(`schedule ${action}: --every goes with apply or create`);
-        config = { ...config, schedule: everyFromFlag(config, opts.every) };
+        config = { ...config, schedule: await everyFromFlag(config, opts.every) };
       }
+      const { serverFromEnvironment } = await import('../temporal/connection');
       if (!serverFromEnvironment()) {
         throw new UsageError('schedule needs a long-running Temporal server: set TEMPORAL_ADDRESS (host:port)');
       }
+      const [{ installLogger }, { openSession }, { scheduleCommand }] = await Promise.all([import('./logging'), import('./session'), import('./schedule')]);
       installLogger('WARN');
       const session = await openSession({ config, withWorker: false });
       try {
@@ -157,7 +160,13 @@ export function buildProgram(): Command {
     .argument('<workflow-id>', 'workflow ID of the pass')
     .option('--json', 'print JSON instead of the report')
     .action(async (workflowId: string, opts: { json?: boolean }) => {
-      const config = configFrom(program);
+      const config = await configFrom(program);
+      const [{ installLogger }, { openSession }, { serverFromEnvironment }, { formatReport }] = await Promise.all([
+        import('./logging'),
+        import('./session'),
+        import('../temporal/connection'),
+        import('./report'),
+      ]);
       installLogger('WARN');
       const embedded = !serverFromEnvironment();
       const session = await openSession({ config, withWorker: embedded, prepareNamespace: false });
@@ -175,7 +184,8 @@ export function buildProgram(): Command {
     .option('--port <port>', `port to listen on (0: any free one)`, parsePort, DEFAULT_SERVE_PORT)
     .option('--host <host>', 'address to listen on (0.0.0.0 in a container)', '127.0.0.1')
     .action(async (opts: { port: number; host: string }) => {
-      const config = configFrom(program);
+      const config = await configFrom(program);
+      const { serve } = await import('./serve');
       await serve({ config, port: opts.port, host: opts.host, log: stderr });
     });
 
@@ -186,6 +196,7 @@ export function buildProgram(): Command {
 }
 
 async function readSummary(session: Session, workflowId: string): Promise<PassSummary> {
+  const [{ WorkflowNotFoundError }, { summaryQuery }] = await Promise.all([import('@temporalio/client'), import('../workflows/messages')]);
   const handle = session.client.workflow.getHandle(workflowId);
   let status: string;
   try {
@@ -218,11 +229,21 @@ export async function main(argv: string[]): Promise<number> {
       // Commander already printed its one-line message; help and version are not errors.
       return err.exitCode === 0 ? 0 : 2;
     }
+    if (err instanceof UsageError) {
+      stderr(`ERROR: ${err.message}`);
+      return 2;
+    }
+    // The modules of these errors are loaded by now if one of them was thrown.
+    const [{ TokenNotFoundError }, { ConfigError }, { PassRequestError }] = await Promise.all([
+      import('../clients/errors'),
+      import('../config/load'),
+      import('../domain/passRequest'),
+    ]);
     if (err instanceof TokenNotFoundError) {
       stderr(`ERROR: ${err.message}`);
       return 1;
     }
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof PassRequestError) {
+    if (err instanceof ConfigError || err instanceof PassRequestError) {
       stderr(`ERROR: ${err.message}`);
       return 2;
     }

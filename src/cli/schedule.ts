@@ -8,8 +8,9 @@ import { buildWatcher } from '../workflows/buildWatcher';
 import { UsageError } from './errors';
 import { scheduleStartMetadata } from './passMetadata';
 
-export const SCHEDULE_ACTIONS = ['apply', 'create', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
-export type ScheduleAction = (typeof SCHEDULE_ACTIONS)[number];
+import type { ScheduleAction } from './options';
+
+export { SCHEDULE_ACTIONS, type ScheduleAction } from './options';
 
 /**
  * Overlap SKIP: a pass still running at the next midnight (or interval) is not doubled; the

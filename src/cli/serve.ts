@@ -4,7 +4,6 @@ import { LedgerClient } from '../clients/ledger';
 import { jobsForVersion, type WatcherConfig } from '../config/load';
 import { ledgerOptionsOf } from '../config/ledgerOptions';
 import { serverFromEnvironment } from '../temporal/connection';
-import { UsageError } from './errors';
 import { installLogger } from './logging';
 import { openSession } from './session';
 import { renderStatusPage } from './statusPage';
@@ -18,7 +17,7 @@ import { listLedgerVersions, readStatus, type StatusReport } from './statusRead'
 // while a read is under way share it. Like `status`, it uses TEMPORAL_ADDRESS, or the embedded
 // dev server with a worker beside it (to answer the ledgers' queries).
 
-export const DEFAULT_SERVE_PORT = 8088;
+export { DEFAULT_SERVE_PORT, parsePort } from './options';
 /** A page that waits longer than this for the ledgers says so (503) rather than hang. */
 const READ_TIMEOUT_MS = 10_000;
 
@@ -28,12 +27,6 @@ export interface ServeOptions {
   host: string;
   /** Where the one line saying where it listens goes (and the one saying it stopped). */
   log: (line: string) => void;
-}
-
-export function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new UsageError(`--port: "${value}" is not a port number (0-65535; 0 picks a free one)`);
-  return port;
 }
 
 /** Serves until SIGINT or SIGTERM. */

@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
-import { LedgerClient, LedgerRejectedError } from '../clients/ledger';
-import { compareVersions, jobsForVersion, type WatcherConfig } from '../config/load';
-import { ledgerOptionsOf } from '../config/ledgerOptions';
+import type { LedgerClient } from '../clients/ledger';
+import type { WatcherConfig } from '../config/load';
 import { type LedgerMatrix, type MatrixAttempt, type MatrixJob, type PausedRecord } from '../domain/ledger';
 import { attemptsText } from '../domain/matrixView';
 import type { JobSpec } from '../domain/types';
-import { serverFromEnvironment } from '../temporal/connection';
 import { UsageError } from './errors';
-import { installLogger } from './logging';
-import { openSession } from './session';
-import { listLedgerVersions, readStatus } from './statusRead';
 
 // The operator's commands on the per-version ledgers (src/workflows/ledger.ts):
 //   status [--version V] [--payload NAME] [--json]
@@ -17,10 +12,12 @@ import { listLedgerVersions, readStatus } from './statusRead';
 // Like `summary`, they use TEMPORAL_ADDRESS, or the embedded dev server with a worker beside it.
 // A version that is not watched, a job that is not configured for it, or a request the ledger's
 // validator refuses is a UsageError: one line, exit 2.
+// What does the work (the configuration, the Temporal SDK, a session) is loaded when a command
+// runs, so that registering these commands costs the CLI's start nothing.
 
 export interface LedgerCommandIo {
   out: (text: string) => void;
-  config: () => WatcherConfig;
+  config: () => Promise<WatcherConfig>;
 }
 
 export function registerLedgerCommands(program: Command, io: LedgerCommandIo): void {
@@ -31,9 +28,10 @@ export function registerLedgerCommands(program: Command, io: LedgerCommandIo): v
     .option('--payload <name>', 'only this payload')
     .option('--json', 'print {"versions":[matrix, …]}')
     .action(async (opts: { version?: string; payload?: string; json?: boolean }) => {
-      const config = io.config();
-      if (opts.version !== undefined) checkVersion(config, opts.version);
+      const config = await io.config();
+      if (opts.version !== undefined) await checkVersion(config, opts.version);
       await withLedgers(config, false, async (ledgers, listLedgers) => {
+        const { readStatus } = await import('./statusRead');
         const report = await readStatus(config, ledgers, listLedgers, opts);
         io.out(opts.json ? JSON.stringify({ versions: report.versions }, null, 2) : formatStatus(report.versions, report.withoutLedger));
       });
@@ -45,8 +43,8 @@ export function registerLedgerCommands(program: Command, io: LedgerCommandIo): v
     .requiredOption('--version <version>', 'OCP version, e.g. 4.21')
     .option('--note <text>', 'why (shown by status)')
     .action(async (opts: { version: string; note?: string }) => {
-      const config = io.config();
-      checkVersion(config, opts.version);
+      const config = await io.config();
+      await checkVersion(config, opts.version);
       await withLedgers(config, true, async (ledgers) => {
         const result = await ledgers.pause(opts.version, opts.note);
         const paused = result.paused!;
@@ -63,8 +61,8 @@ export function registerLedgerCommands(program: Command, io: LedgerCommandIo): v
     .description('resume a paused version')
     .requiredOption('--version <version>', 'OCP version, e.g. 4.21')
     .action(async (opts: { version: string }) => {
-      const config = io.config();
-      checkVersion(config, opts.version);
+      const config = await io.config();
+      await checkVersion(config, opts.version);
       await withLedgers(config, false, async (ledgers) => {
         const result = await ledgers.resume(opts.version);
         io.out(result.changed ? `Resumed OCP ${opts.version}: triggers are granted again` : `OCP ${opts.version} was not paused`);
@@ -79,9 +77,9 @@ export function registerLedgerCommands(program: Command, io: LedgerCommandIo): v
     .option('--payload <name>', "the payload (default: the ledger's newest)")
     .option('--note <text>', 'why (shown by status)')
     .action(async (opts: { version: string; job: string; payload?: string; note?: string }) => {
-      const config = io.config();
-      checkVersion(config, opts.version);
-      const job = configuredJob(config, opts.version, opts.job);
+      const config = await io.config();
+      await checkVersion(config, opts.version);
+      const job = await configuredJob(config, opts.version, opts.job);
       await withLedgers(config, false, async (ledgers) => {
         const r = await ledgers.retest(opts.version, {
           job: { name: job.name, shortName: job.shortName },
@@ -107,6 +105,14 @@ async function withLedgers(
   startsLedger: boolean,
   work: (ledgers: LedgerClient, listLedgers: () => Promise<string[]>) => Promise<void>,
 ): Promise<void> {
+  const [{ LedgerClient, LedgerRejectedError }, { ledgerOptionsOf }, { serverFromEnvironment }, { installLogger }, { openSession }, { listLedgerVersions }] = await Promise.all([
+    import('../clients/ledger'),
+    import('../config/ledgerOptions'),
+    import('../temporal/connection'),
+    import('./logging'),
+    import('./session'),
+    import('./statusRead'),
+  ]);
   installLogger('WARN');
   const embedded = !serverFromEnvironment();
   // Starting a ledger sets its search attribute, which must be registered first.
@@ -129,7 +135,7 @@ async function withLedgers(
 }
 
 /** A watched version: listed (or OCP_VERSIONS), or, with `ocpVersions: discover`, within discover.min..max. */
-export function checkVersion(config: WatcherConfig, version: string): void {
+export async function checkVersion(config: WatcherConfig, version: string): Promise<void> {
   if (!/^\d+\.\d+$/.test(version)) throw new UsageError(`--version: "${version}" is not an OCP version like 4.21`);
   if (config.versions.length > 0) {
     if (!config.versions.some((v) => v.version === version)) {
@@ -138,12 +144,14 @@ export function checkVersion(config: WatcherConfig, version: string): void {
     return;
   }
   const rule = config.discover;
+  const { compareVersions } = await import('../config/load');
   if (rule && compareVersions(version, rule.min) >= 0 && (rule.max === undefined || compareVersions(version, rule.max) <= 0)) return;
   const range = rule ? `discovered from ${rule.min}${rule.max ? ` to ${rule.max}` : ''}` : 'none';
   throw new UsageError(`--version: ${version} is not a watched version (${range})`);
 }
 
-function configuredJob(config: WatcherConfig, version: string, wanted: string): JobSpec {
+async function configuredJob(config: WatcherConfig, version: string, wanted: string): Promise<JobSpec> {
+  const { jobsForVersion } = await import('../config/load');
   const jobs = config.versions.find((v) => v.version === version)?.jobs ?? jobsForVersion(config, version);
   const job = jobs.find((j) => j.name === wanted || j.shortName === wanted);
   if (!job) throw new UsageError(`--job: ${wanted} is not a job of OCP ${version} (${jobs.map((j) => j.shortName).join(', ')})`);
