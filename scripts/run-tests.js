@@ -286,7 +286,7 @@ function finish(interrupted) {
   out.push(
     '',
     `tests: ${total.pass} passed, ${total.fail + total.cancelled} failed, ${total.skipped} skipped`,
-    `wall: ${secs(Date.now() - t0)} s for ${nFiles} files in ${results.length} processes (${secs(sum)} s of process time, ${concurrency} at a time)`,
+    `wall: ${secs(Date.now() - t0)} s for ${nFiles} files in ${results.length} process${results.length === 1 ? "" : "es"} (${secs(sum)} s of process time, ${concurrency} at a time)`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
   const failed = interrupted || results.some((r) => !r.ok);
