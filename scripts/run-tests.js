@@ -9,7 +9,7 @@
 //   node scripts/run-tests.js dist/test/cli.test.js signals.test.js   only these files
 //   node scripts/run-tests.js --test-name-pattern=x           other arguments go to every node
 //
-// Order: the EXCLUSIVE files first, one at a time, with nothing beside them but the unit files;
+// Order: the EXCLUSIVE files first (TEST_EXCLUSIVE to change them), one at a time, with nothing beside them but the unit files;
 // then the other files, longest first (WEIGHTS: about their seconds in `npm test`, a file not
 // listed counts 1), so that the longest do not start last and the short ones fill the end.
 // Exclusive files judge rates or timeouts in milliseconds, which other files' CPU on this 2-core
@@ -43,7 +43,8 @@ if (process.argv[2] === '--group') {
 }
 
 const dir = path.resolve(__dirname, '..', 'dist', 'test');
-const EXCLUSIVE = new Set(['budget.test.js', 'faults.test.js']);
+/** TEST_EXCLUSIVE=a.test.js,b.test.js sets them instead (empty: none). */
+const EXCLUSIVE = new Set((process.env.TEST_EXCLUSIVE ?? 'budget.test.js,faults.test.js').split(',').map((s) => s.trim()).filter(Boolean));
 /** About the seconds each file takes in `npm test` (2026-12-03); only the order depends on them. */
 const WEIGHTS = {
   'crash.test.js': 105,
@@ -147,7 +148,7 @@ if (unitLayer) {
   exclusive = files.filter((f) => EXCLUSIVE.has(name(f))).map(single);
   others = files.filter((f) => !EXCLUSIVE.has(name(f)) && !isUnit(f)).map(single);
   const unitFiles = files.filter((f) => !EXCLUSIVE.has(name(f)) && isUnit(f));
-  units = isolated ? unitFiles.map(single) : unitFiles.length > 0 ? [group(unitFiles, `unit files (${unitFiles.length})`)] : [];
+  units = isolated ? unitFiles.map(single) : unitFiles.length > 0 ? [group(unitFiles, unitFiles.length === 1 ? name(unitFiles[0]) : `unit files (${unitFiles.length})`)] : [];
 }
 exclusive.sort(byWeight);
 others.sort(byWeight);
