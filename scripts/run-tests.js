@@ -25,7 +25,8 @@
 // balanced by UNIT_LAYER_WEIGHTS. TEST_ISOLATION=process gives every file its own `node --test`.
 //
 // Each process's output (stdout and stderr) is held and printed in one piece when it ends, so
-// files do not interleave (TEST_OUTPUT=stream prints it as it comes, each line prefixed). A line
+// files do not interleave (TEST_OUTPUT=stream prints it as it comes, each line prefixed; TEST_PLAN=1
+// prints the order and runs nothing). A line
 // says when each starts, and every minute which are still running. At the end: each file's wall
 // time, slowest first, the failed tests, the counts added up from each TAP summary, and the
 // run's wall time. Exit 1 on a failing or cancelled test, and on a process that failed without
@@ -305,5 +306,17 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 if (files.length === 0) {
   process.stderr.write(`no test files in ${dir}\n`);
   process.exit(1);
+}
+if (process.env.TEST_PLAN === '1') {
+  // The order, without running anything.
+  const show = (job) => `${job.label}${job.files.length > 1 ? `: ${job.files.map(name).join(', ')}` : ''}`;
+  const beside = exclusive.length > 0 && concurrency > 1;
+  const lines = [
+    ...exclusive.map((j) => `alone:  ${show(j)}`),
+    ...(beside ? units.map((j) => `beside: ${show(j)} (one at a time beside the alone ones; left over: into the pool)`) : []),
+    ...[...others, ...(beside ? [] : units)].map((j) => `pool:   ${show(j)}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  process.exit(0);
 }
 schedule().then(() => finish());
