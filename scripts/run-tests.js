@@ -191,10 +191,13 @@ function runJob(job) {
     };
     const onData = (which) => (chunk) => {
       if (!stream) held.push(chunk);
-      const lines = (partial[which] + chunk.toString()).split('\n');
+      const lines = (partial[which] + chunk).split('\n');
       partial[which] = lines.pop();
       for (const line of lines) onLine(which, line);
     };
+    // Strings, so that a character split between two chunks stays whole.
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
     child.stdout.on('data', onData('stdout'));
     child.stderr.on('data', onData('stderr'));
     child.on('close', (code, signal) => {
@@ -299,7 +302,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     for (const { child } of running.values()) child.kill(signal);
     finish(signal);
-    process.exit(130);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }
 
