@@ -93,6 +93,7 @@ export async function createWatcherWorker(options: WatcherWorkerOptions): Promis
       ...workflowCode(options.workflowBundle),
       shutdownGraceTime: config.shutdownGraceMs,
       stickyQueueScheduleToStartTimeout: config.stickyQueueTimeoutMs,
+      maxCachedWorkflows: config.maxCachedWorkflows,
     },
   });
 }

@@ -64,6 +64,7 @@ describe('configuration', () => {
     assert.equal(c.schedule.cron, '0 0 * * *');
     assert.equal(c.schedule.timezone, 'UTC');
     assert.equal(c.dedupPolicy, 'exact-payload');
+    assert.equal(c.maxCachedWorkflows, 200);
   });
 
   test('the YAML file overrides, the environment overrides the file', () => {
@@ -125,6 +126,8 @@ describe('configuration', () => {
       ['gangway: { rateLimit: { burst: 5, perHour: 9 } }\n', /unknown key "gangway\.rateLimit\.perHour"/],
       ['trigger: { heartbeatTimeout: 30 }\n', /trigger\.heartbeatTimeout:/],
       ['temporal: { shutdownGrace: soon }\n', /temporal\.shutdownGrace: must be a duration/],
+      ['temporal: { maxCachedWorkflows: 1 }\n', /temporal\.maxCachedWorkflows:/],
+      ['gangway: { rateLimit: { perMinute: 60001 } }\n', /gangway\.rateLimit\.perMinute:/],
       ['http: { timeout: 90s }\n', /trigger\.inFlightGrace \(60s\) is shorter than http\.timeout \(90s\): a retry could miss a create still in flight/],
     ];
     for (const [text, expected] of cases) {

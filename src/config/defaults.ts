@@ -19,3 +19,10 @@ export const DEFAULT_PAYLOAD_ENV = 'RELEASE_IMAGE_LATEST';
 export const DEFAULT_TASK_QUEUE = 'osc-build-watcher';
 export const DEFAULT_SCHEDULE_ID = 'osc-build-watcher-daily';
 export const DEFAULT_CRON = '0 0 * * *';
+
+/**
+ * Workflows one worker keeps in memory (the SDK's own default grows with the heap limit, about
+ * 2,000 on this machine): the ledgers and a pass's children stay cached, finished triggers are
+ * the ones evicted; a workflow evicted and needed again is replayed from its history.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;

@@ -101,6 +101,8 @@ export interface WatcherConfig {
   stickyQueueTimeoutMs: number;
   /** On SIGTERM, how long in-flight activities may run before the worker stops anyway. */
   shutdownGraceMs: number;
+  /** Workflows one worker keeps cached (`temporal.maxCachedWorkflows`): bounds its memory. */
+  maxCachedWorkflows: number;
   /** The Temporal UI's base URL (`ui.url`), for links to workflows; none: the status page shows IDs only. */
   ui: { url?: string };
   /** Where the file settings came from, for messages. */
@@ -521,6 +523,7 @@ export function loadConfig(options: LoadOptions = {}): WatcherConfig {
     taskQueue: env.TEMPORAL_TASK_QUEUE || file.temporal?.taskQueue || d.DEFAULT_TASK_QUEUE,
     stickyQueueTimeoutMs: parseDuration(file.temporal?.stickyQueueTimeout ?? '10s'),
     shutdownGraceMs: parseDuration(file.temporal?.shutdownGrace ?? '30s'),
+    maxCachedWorkflows: file.temporal?.maxCachedWorkflows ?? d.DEFAULT_MAX_CACHED_WORKFLOWS,
     ui: file.ui?.url ? { url: trimUrl(file.ui.url) } : {},
     source,
   };

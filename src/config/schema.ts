@@ -82,8 +82,8 @@ export const configFileSchema = z.strictObject({
       concurrency: z.number().int().min(1).max(50).optional(),
       rateLimit: z
         .strictObject({
-          perMinute: z.number().int().min(1).max(600).optional(),
-          burst: z.number().int().min(1).max(100).optional(),
+          perMinute: z.number().int().min(1).max(60_000).optional(),
+          burst: z.number().int().min(1).max(10_000).optional(),
         })
         .optional(),
     })
@@ -171,6 +171,8 @@ export const configFileSchema = z.strictObject({
       taskQueue: z.string().min(1).optional(),
       stickyQueueTimeout: duration.optional(),
       shutdownGrace: duration.optional(),
+      /** Workflows a worker keeps in memory between tasks (the rest are replayed when next needed). */
+      maxCachedWorkflows: z.number().int().min(2).max(100_000).optional(),
     })
     .optional(),
 });
