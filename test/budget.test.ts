@@ -12,6 +12,7 @@ import { parseScenario, startSimulators, type RequestLogEntry, type Simulators }
 import type { DevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher } from '../src/workflows';
+import { versionWorkflowId } from '../src/workflows/ids';
 import { CANARY_TOKEN, JOB_NAMES, tempDir, writeTokenFile } from './helpers/config';
 import { pullSpecOf } from './helpers/scenarios';
 import { testServer } from './helpers/server';
@@ -221,32 +222,53 @@ async function creatorsByWorker(expected: Expected[]): Promise<Record<string, nu
   return counts;
 }
 
+async function pendingActivities(workflowId: string): Promise<proto.api.workflow.v1.IPendingActivityInfo[]> {
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).raw.pendingActivities ?? [];
+  } catch {
+    return []; // not started yet
+  }
+}
+
+/** A trigger of the pass whose Gangway activity is scheduled but not yet dispatched, if any. */
+async function triggerWaitingForDispatch(expected: Expected[]): Promise<Expected | undefined> {
+  for (const e of expected) {
+    const pending = await pendingActivities(e.workflowId);
+    if (pending.some((a) => a.activityType?.name === 'triggerGangwayJob' && a.state === proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED)) return e;
+  }
+  return undefined;
+}
+
 /**
- * The trigger of this pass whose Gangway activity has been running longest, once it has run for
- * over a second: the one whose POST is held (others end within a request's time).
+ * Waits (up to 10 s) until no version child of the pass has an activity running on `identity`
+ * besides the held trigger: a ledger claim or record there has no heartbeat, so a worker killed
+ * while running one holds the pass up for its whole 1-minute start-to-close timeout (correct,
+ * but a minute of nothing for this test).
  */
-async function workerHoldingTheHeldPost(expected: Expected[]): Promise<{ workflowId: string; identity: string }> {
+async function untilOnlyTheHeldActivityRuns(passWorkflowId: string, identity: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    await sleep(300);
-    let oldest: { workflowId: string; identity: string; startedMs: number } | undefined;
-    for (const e of expected) {
-      let pending: proto.api.workflow.v1.IPendingActivityInfo[];
-      try {
-        pending = (await client.workflow.getHandle(e.workflowId).describe()).raw.pendingActivities ?? [];
-      } catch {
-        continue; // not started yet
-      }
-      for (const a of pending) {
-        const startedMs = a.lastStartedTime?.seconds ? Number(String(a.lastStartedTime.seconds)) * 1000 + Math.floor((a.lastStartedTime.nanos ?? 0) / 1e6) : undefined;
-        if (a.state === proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED && startedMs !== undefined && a.lastWorkerIdentity && (!oldest || startedMs < oldest.startedMs)) {
-          oldest = { workflowId: e.workflowId, identity: a.lastWorkerIdentity, startedMs };
-        }
-      }
+    let busy = false;
+    for (const version of Object.keys(STREAMS)) {
+      const pending = await pendingActivities(versionWorkflowId(passWorkflowId, version));
+      if (pending.some((a) => a.state === proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED && a.lastWorkerIdentity === identity)) busy = true;
     }
-    if (oldest && Date.now() - oldest.startedMs > 1000) return { workflowId: oldest.workflowId, identity: oldest.identity };
+    if (!busy) return;
+    await sleep(50);
   }
-  throw new Error('no trigger of the pass has a Gangway activity running for more than a second');
+}
+
+/** The worker running a trigger's Gangway activity (the one whose POST is held). */
+async function workerRunning(workflowId: string): Promise<{ workflowId: string; identity: string }> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const started = (await pendingActivities(workflowId)).find(
+      (a) => a.activityType?.name === 'triggerGangwayJob' && a.state === proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED && a.lastWorkerIdentity,
+    );
+    if (started) return { workflowId, identity: started.lastWorkerIdentity! };
+    await sleep(100);
+  }
+  throw new Error(`${workflowId}: its Gangway activity is not running, though its POST is held`);
 }
 
 test(`${WORKERS} worker processes share one Gangway budget (${PER_MINUTE}/min, burst ${BURST}), also when one is SIGKILLed mid-pass`, { timeout: 4 * 60_000 }, async (t) => {
@@ -287,17 +309,25 @@ test(`${WORKERS} worker processes share one Gangway budget (${PER_MINUTE}/min, b
   const handle2 = await startPass(1);
   let done = false;
   const result2 = handle2.result().finally(() => (done = true));
-  // Mid-pass: once three POSTs of this pass have gone through, hold the next one.
+  // Mid-pass: once three POSTs of this pass have gone through, hold the POST of a trigger whose
+  // Gangway activity still waits for its dispatch (so its POST cannot be on its way already).
   while (!done && gangwayRequestsSince(from2).filter((r) => r.method === 'POST').length < 3) await sleep(50);
   assert.equal(done, false, 'the pass ended before three POSTs');
-  sims.addFault({ endpoint: 'gangway.create', hold: 'before', times: 1 });
+  let target: Expected | undefined;
+  while (!done && !target) {
+    target = await triggerWaitingForDispatch(expected2);
+    if (!target) await sleep(50);
+  }
+  assert.ok(target, 'no trigger of the pass was waiting for its dispatch');
+  sims.addFault({ endpoint: 'gangway.create', hold: 'before', times: 1, matchBody: target.workflowId });
   let held;
   while (!done && !(held = sims.held().find((h) => h.endpoint === 'gangway.create'))) await sleep(20);
   assert.ok(held, 'no POST was held');
-  const holder = await workerHoldingTheHeldPost(expected2);
+  const holder = await workerRunning(target.workflowId);
   const victim = workers.find((w) => holder.identity.startsWith(`${w.pid}@`));
   assert.ok(victim, `the held POST's activity runs on ${holder.identity}, none of our workers`);
   const killedPid = victim.pid;
+  await untilOnlyTheHeldActivityRuns(handle2.workflowId, holder.identity);
   mark('holder found');
   await victim.stop('SIGKILL');
   // Released once Gangway has seen the client go, the POST is dropped: nothing was created.
