@@ -39,6 +39,8 @@ const TRIGGER_KEY_LABEL = 'osc-build-watcher/trigger-key';
 const KATA = `${JOB_PREFIX}-azure-ipi-kata`;
 const COCO = `${JOB_PREFIX}-aws-ipi-coco`;
 const JOBS = ['azure-ipi-kata', 'aws-ipi-coco'];
+/** A release controller fault is about versions, not jobs: one job per version shows the others go on (each trigger costs about 0.5 s of CPU). */
+const RC_JOBS = ['azure-ipi-kata'];
 const STREAM = (v: string) => `${v}.0-0.nightly`;
 
 let temporal: TestTemporal;
@@ -342,7 +344,7 @@ describe('one pass per (upstream, fault)', { concurrency: true }, () => {
           ],
         }));
         const started = Date.now();
-        const summary = await runPass(config, { versions: [v.a, v.b, v.c], jobs: JOBS });
+        const summary = await runPass(config, { versions: [v.a, v.b, v.c], jobs: RC_JOBS });
         const va = version(summary, v.a);
         const triesA = await attempts(summary.workflowId, 'findLatestAcceptedRelease', STREAM(v.a));
         const triesB = await attempts(summary.workflowId, 'findLatestAcceptedRelease', STREAM(v.b));
@@ -358,7 +360,7 @@ describe('one pass per (upstream, fault)', { concurrency: true }, () => {
           assert.equal(version(summary, other).state, 'done', other);
           assert.ok(version(summary, other).jobs.every((j) => j.decision === 'triggered'), other);
         }
-        assert.deepEqual(summary.totals, { triggered: 4, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0, versionsFailed: 1 });
+        assert.deepEqual(summary.totals, { triggered: 2, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0, versionsFailed: 1 });
         assert.equal(summary.deck.state, 'ok');
         // Requests at the simulator (timed-out ones are counted, not logged: the client hung up first).
         const rcRequests = sims.counters()['rc.latest'];
@@ -375,7 +377,7 @@ describe('one pass per (upstream, fault)', { concurrency: true }, () => {
         const outcome =
           `${exp.transient ? 'transient' : 'permanent'}: A error "${short(va.releaseError?.replace(STREAM(v.a), '<stream A>'))}" after ${triesA} attempt(s); ` +
           (exp.transient ? `B (fault ×${limitedTimes}) done after ${triesB} attempts${waited}; ` : '') +
-          `B, C: 4/4 triggered; versionsFailed 1; Deck ok; rc.latest requests ${rcRequests}; ${Date.now() - started} ms`;
+          `B, C: 2/2 triggered; versionsFailed 1; Deck ok; rc.latest requests ${rcRequests}; ${Date.now() - started} ms`;
         observed.push({ upstream: 'release controller', fault: kind, outcome, test: name });
         t.diagnostic(outcome);
       });
@@ -388,7 +390,7 @@ describe('one pass per (upstream, fault)', { concurrency: true }, () => {
       const versions = [v.b, v.c];
       const started = Date.now();
       // Refused until the pass has seen it fail once, then the controller comes back.
-      const recovered = await runPass(config, { versions, jobs: JOBS }, {
+      const recovered = await runPass(config, { versions, jobs: RC_JOBS }, {
         retry: { ...RETRY, maximumAttempts: 30 },
         whileRunning: async (handle) => {
           await waitForFailedAttempt(handle.workflowId, REFUSED);
@@ -397,13 +399,13 @@ describe('one pass per (upstream, fault)', { concurrency: true }, () => {
       });
       const recoveredTries = await attempts(recovered.workflowId, 'findLatestAcceptedRelease', STREAM(v.b));
       assert.ok(recoveredTries >= 2);
-      assert.equal(recovered.totals.triggered, 4);
+      assert.equal(recovered.totals.triggered, 2);
       assert.equal(version(recovered, v.c).release?.name, tag(v.c));
       assertOneProwJobPerTrigger(sims, recovered);
 
       // Refused for good: every version reports it after its attempts; nothing else breaks.
       await port.close();
-      const down = await runPass(config, { versions, jobs: JOBS });
+      const down = await runPass(config, { versions, jobs: RC_JOBS });
       const tries = await attempts(down.workflowId, 'findLatestAcceptedRelease', STREAM(v.b));
       assert.equal(tries, MAX_ATTEMPTS);
       for (const vr of down.versions) {
@@ -415,7 +417,7 @@ describe('one pass per (upstream, fault)', { concurrency: true }, () => {
       assert.equal(down.deck.state, 'not-needed');
 
       const outcome =
-        `transient: refused until retried, then back → 4/4 triggered (B took ${recoveredTries} attempts); ` +
+        `transient: refused until retried, then back → 2/2 triggered (B took ${recoveredTries} attempts); ` +
         `refused for good → every version error "${version(down, v.b).releaseError!.replace(STREAM(v.b), '<stream>')}" after ${tries} attempts, versionsFailed 2, Deck not asked; ${Date.now() - started} ms`;
       observed.push({ upstream: 'release controller', fault: 'connection refused (whole host)', outcome, test: 'rc connection refused' });
       t.diagnostic(outcome);
