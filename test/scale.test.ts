@@ -216,6 +216,8 @@ test(`${VERSIONS} streams x ${JOBS} jobs, twice: both passes complete, the secon
       );
       const largestVersion = versionFigures.reduce((a, b) => (b.bytes > a.bytes ? b : a));
       const passHistory = await historyOf(workflowId);
+      // The search works: the pass's own history names every version.
+      assert.equal(otherVersionsNamed('none', passHistory).length, VERSIONS, 'the pass history names every version');
       passes.push({ summary, seconds, pass: figuresOf(workflowId, passHistory), shape: passShape(passHistory), largestVersion, otherVersionsNamed: named });
     }
   });
