@@ -99,6 +99,9 @@ describe('finding what an earlier attempt created', () => {
 });
 
 describe('the Gangway rate limit in a real worker', serverOnly, () => {
+  const PER_MINUTE = 240;
+  const BURST = 5;
+  const SLACK_MS = 500;
   let temporal: TestTemporal;
   let tokenFile: string;
   before(async () => {
@@ -119,9 +122,9 @@ describe('the Gangway rate limit in a real worker', serverOnly, () => {
   test('two concurrent passes share one budget: a burst, then evenly spaced creates, 429 retried as benign', async () => {
     const sims = await startSimulators(basicScenario(901).scenario);
     try {
-      // 120 a minute keeps the test short; the spacing rule is the same as for the default 9.
+      // 240 a minute keeps the test short; the spacing rule is the same as for the default 9.
       const config = simConfig(sims, tokenFile, {});
-      config.gangway = { ...config.gangway, rateLimit: { perMinute: 120, burst: 5 } };
+      config.gangway = { ...config.gangway, rateLimit: { perMinute: PER_MINUTE, burst: BURST } };
       sims.addFault({ endpoint: 'gangway.create', status: 429, headers: { 'Retry-After': '1' }, body: 'Too Many Requests', times: 2 });
       const [a, b] = await temporal.withWorker(config, () =>
         Promise.all([pass(config, `rate-a-${process.pid}`, VERSIONS.slice(0, 2)), pass(config, `rate-b-${process.pid}`, VERSIONS.slice(2))]),
@@ -135,15 +138,18 @@ describe('the Gangway rate limit in a real worker', serverOnly, () => {
         .map((r) => Date.parse(r.time))
         .sort((x, y) => x - y);
       assert.equal(times.length, 17, '15 creates and the 2 answered 429');
-      // Token bucket: any window of w ms holds at most burst + w/interval requests.
-      const interval = 60_000 / 120;
+      // Token bucket: any window of w ms holds at most burst + w/interval requests. SLACK_MS
+      // covers a request held up after its slot (a loaded machine: the event loop stalls) while
+      // a later one is not; one bucket per pass (10 at once) or none would still exceed it.
+      const interval = 60_000 / PER_MINUTE;
       for (let i = 0; i < times.length; i++) {
-        for (let j = i + 5; j < times.length; j++) {
-          const allowed = 5 + Math.floor((times[j]! - times[i]! + 50) / interval);
+        for (let j = i + BURST; j < times.length; j++) {
+          const allowed = BURST + Math.floor((times[j]! - times[i]! + SLACK_MS) / interval);
           assert.ok(j - i + 1 <= allowed, `${j - i + 1} requests in ${times[j]! - times[i]!} ms`);
         }
       }
-      assert.ok(times.at(-1)! - times[0]! >= ((17 - 5) * interval) * 0.9, 'the creates were spread out');
+      // Load only delays requests: no slack needed for the lower bound.
+      assert.ok(times.at(-1)! - times[0]! >= (17 - BURST) * interval * 0.9, 'the creates were spread out');
     } finally {
       await sims.close();
     }
