@@ -40,7 +40,7 @@ const PLAN: Record<string, { states: Array<'success' | 'aborted' | 'error'>; att
   'azure-ipi-coco': { states: ['success'], attempts: 1, verdict: 'success' },
 };
 /** Long enough that the ledgers look at the first attempts while they run. */
-const RUNS_FOR = '3s';
+const RUNS_FOR = '4s';
 /** The first create of a retry's attempt `n` is held after Gangway made the job. */
 const holdRetryCreate = (n: number): Fault => ({ endpoint: 'gangway.create', matchBody: `"${ATTEMPT_LABEL}":"${n}"`, hold: 'after', times: 1 });
 
