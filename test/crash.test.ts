@@ -10,22 +10,27 @@ import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher } from '../src/workflows';
 import { CANARY_TOKEN, JOB_NAMES, tempDir, workerEnv, writeWatcherYaml } from './helpers/config';
 import { pullSpecOf } from './helpers/scenarios';
-import { testServer } from './helpers/server';
+import { killTestServer } from './helpers/server';
 import { FreezableProxy } from './helpers/tcpProxy';
+import { KillTimeline, timeoutsWaited } from './helpers/killTrace';
+import { eventually } from './helpers/waiting';
 import { WorkerProcess } from './helpers/workerProcess';
 
 // The crash test: real worker processes are SIGKILLed at chosen and random points of Gangway
 // triggers while passes run; every (job, payload) must end with exactly one ProwJob.
 
-// `npm test` runs the short version (2 passes, at least 8 kills; every point is tried once before
-// any is picked at random). `npm run test:crash` runs the long one (CRASH_PASSES=5,
-// CRASH_MIN_KILLS=20). The seed is printed in the test's name; CRASH_SEED replays a run.
-const PASSES = Number(process.env.CRASH_PASSES ?? 2);
+// `npm test` runs the short version (1 pass or more, until every point has happened once: a
+// point that could not happen, say no create came before the pass ended, is tried again first;
+// only then are points picked at random). `npm run test:crash` runs the long one
+// (CRASH_PASSES=5, CRASH_MIN_KILLS=20). The seed is printed in the test's name; CRASH_SEED
+// replays a run.
+const PASSES = Number(process.env.CRASH_PASSES ?? 1);
 // A pass can end before its kills are done (the injected faults that kill nothing take time too):
-// more passes run, up to this many, until the run has MIN_KILLS kills.
-const MIN_KILLS = Number(process.env.CRASH_MIN_KILLS ?? 8);
+// more passes run, up to MAX_PASSES, until the run has MIN_KILLS kills and every point happened.
+// The short version's minimum is one kill per kill point.
+const MIN_KILLS = Number(process.env.CRASH_MIN_KILLS ?? 5);
 // (The short version needs room: a pass on a busy machine may end after one or two kills.)
-const MAX_PASSES = Math.max(PASSES * 2, PASSES + 4);
+const MAX_PASSES = Math.max(PASSES * 2, PASSES + 5);
 const KILLS_PER_PASS = Number(process.env.CRASH_KILLS_PER_PASS ?? 6);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
 const STREAMS = { '4.19': '4.19.0-0.nightly', '4.20': '4.20.0-0.nightly', '4.21': '4.21.0-0.nightly' };
@@ -51,6 +56,7 @@ let client: Client;
 let connection: Connection;
 let worker: WorkerProcess;
 let configFile: string;
+const timeline = new KillTimeline();
 
 /** Small deterministic PRNG, so a failing run can be replayed with CRASH_SEED. */
 function rng(seed: number): () => number {
@@ -64,9 +70,13 @@ function rng(seed: number): () => number {
 }
 const random = rng(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-/** Every point once, in an order the seed decides; then points picked at random. */
+/** Every point once, in an order the seed decides (one that did not happen stays first); then points picked at random. */
 const firstRound = [...POINTS].map((p) => ({ p, k: random() })).sort((a, b) => a.k - b.k).map(({ p }) => p);
-const nextPoint = (): Point => firstRound.shift() ?? pick(POINTS);
+const nextPoint = (): Point => firstRound[0] ?? pick(POINTS);
+const happened = (point: Point) => {
+  const i = firstRound.indexOf(point);
+  if (i >= 0) firstRound.splice(i, 1);
+};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function tagFor(version: string, pass: number): string {
@@ -83,7 +93,7 @@ before(async () => {
       gangway: { token: CANARY_TOKEN, periodicJobs: JOB_NAMES },
     }),
   );
-  dev = await testServer();
+  dev = await killTestServer();
   const [host, port] = dev.address.split(':');
   proxy = new FreezableProxy({ host: host!, port: Number(port) });
   await proxy.listen();
@@ -124,20 +134,24 @@ async function holdNext(fault: Fault, passDone: () => boolean, timeoutMs = 20_00
 
 async function killAndRestart(): Promise<void> {
   await worker.stop('SIGKILL');
-  await worker.start();
+  await timeline.time('worker start', () => worker.start());
 }
 
 /** Kills the worker while `fault` holds one of its requests, then lets that request go on without it. */
 async function killWhileHeld(fault: Fault, passDone: () => boolean, timeoutMs?: number): Promise<boolean> {
   const held = await holdNext(fault, passDone, timeoutMs);
   if (!held) return false;
+  timeline.mark(`held ${fault.endpoint} ${fault.hold}`);
   await worker.stop('SIGKILL');
   sims.release(held.id);
-  await worker.start();
+  await timeline.time('worker start', () => worker.start());
   return true;
 }
 
-/** Makes `point` happen once during the running pass; true if a worker was killed. */
+const createdLines = () => worker.output.join('').split('Gangway execution created').length - 1;
+const answered502 = () => sims.requests('gangway').filter((r) => r.method === 'POST' && r.status === 502).length;
+
+/** Makes `point` happen once during the running pass; whether it happened (a kill point: a worker was killed). */
 async function inject(point: Point, passDone: () => boolean): Promise<boolean> {
   switch (point) {
     case 'kill-before-post':
@@ -146,12 +160,15 @@ async function inject(point: Point, passDone: () => boolean): Promise<boolean> {
     case 'kill-after-answer': {
       const held = await holdNext({ endpoint: 'gangway.create', hold: 'after', times: 1 }, passDone);
       if (!held) return false;
+      timeline.mark('held gangway.create after (to answer)');
       proxy.freeze();
+      const before = createdLines();
       sims.release(held.id);
-      await sleep(300);
+      // The worker logs the answer; its report to Temporal stays in the frozen proxy.
+      await eventually(() => createdLines() > before, 3000, 10);
       await worker.stop('SIGKILL');
       proxy.thaw();
-      await worker.start();
+      await timeline.time('worker start', () => worker.start());
       return true;
     }
     case 'kill-at-random':
@@ -163,18 +180,20 @@ async function inject(point: Point, passDone: () => boolean): Promise<boolean> {
       return killWhileHeld({ endpoint: 'gangway.list', hold: 'before', times: 1 }, passDone, 8000);
     case 'post-timeout': {
       const held = await holdNext({ endpoint: 'gangway.create', hold: 'after', times: 1 }, passDone);
-      if (held) {
-        // Answered only once the client has given up on it (its timeout closed the connection).
-        const by = Date.now() + HTTP_TIMEOUT_MS + 10_000;
-        while (!sims.held().find((h) => h.id === held.id)?.clientGone && Date.now() < by) await sleep(20);
-        sims.release(held.id);
-      }
-      return false;
+      if (!held) return false;
+      // Answered only once the client has given up on it (its timeout closed the connection).
+      const gaveUp = await eventually(() => sims.held().find((h) => h.id === held.id)?.clientGone === true, HTTP_TIMEOUT_MS + 10_000, 20);
+      sims.release(held.id);
+      return gaveUp;
     }
-    case 'post-5xx-after-create':
+    case 'post-5xx-after-create': {
+      const before = answered502();
       sims.addFault({ endpoint: 'gangway.create', status: 502, afterEffect: true, times: 1, body: 'upstream connect error' });
-      await sleep(500);
-      return false;
+      // Until a create got its 502 (or the pass ended without another create: then it did not happen).
+      const hit = await eventually(() => answered502() > before || passDone(), 20_000, 20) && answered502() > before;
+      sims.clearFaults();
+      return hit;
+    }
   }
 }
 
@@ -189,7 +208,7 @@ test(`crash test: ${PASSES}+ passes, up to ${KILLS_PER_PASS} SIGKILLs each, at l
 
   let passes = 0;
   const killCount = () => Object.values(kills).reduce((a, b) => a + b, 0);
-  for (let pass = 0; pass < MAX_PASSES && (pass < PASSES || killCount() < MIN_KILLS); pass++) {
+  for (let pass = 0; pass < MAX_PASSES && (pass < PASSES || killCount() < MIN_KILLS || firstRound.length > 0); pass++) {
     passes += 1;
     for (const [version, stream] of Object.entries(STREAMS)) {
       sims.addTag(stream, { name: tagFor(version, pass), phase: 'Accepted' });
@@ -205,16 +224,23 @@ test(`crash test: ${PASSES}+ passes, up to ${KILLS_PER_PASS} SIGKILLs each, at l
     let done = false;
     const result = handle.result().finally(() => (done = true));
     let killed = 0;
-    while (!done && killed < KILLS_PER_PASS) {
+    timeline.mark(`pass ${pass} started`);
+    // The last pass needed stops injecting once the run has its kills and every point happened.
+    const enough = () => pass >= PASSES - 1 && killCount() >= MIN_KILLS && firstRound.length === 0;
+    while (!done && killed < KILLS_PER_PASS && !enough()) {
       const point = nextPoint();
-      if (await inject(point, () => done)) {
+      timeline.mark(`pass ${pass}: ${point}`);
+      if (!(await inject(point, () => done))) continue;
+      happened(point);
+      if (point.startsWith('kill-')) {
         killed += 1;
         kills[point] = (kills[point] ?? 0) + 1;
-      } else if (!point.startsWith('kill-')) {
+      } else {
         faults[point] = (faults[point] ?? 0) + 1;
       }
     }
     summaries.push(await result);
+    timeline.mark(`pass ${pass} done`);
     sims.clearFaults();
     sims.releaseAll();
   }
@@ -229,7 +255,7 @@ test(`crash test: ${PASSES}+ passes, up to ${KILLS_PER_PASS} SIGKILLs each, at l
     if (mine.length > 1) duplicates += mine.length - 1;
     if (mine.length === 0) lost += 1;
     const outcome = summaries[e.pass]!.versions.find((v) => v.version === e.version)?.jobs.find((j) => j.job === e.job);
-    if (mine.length !== 1) problems.push(`pass ${e.pass} ${e.version} ${e.job}: ${mine.length} ProwJobs`);
+    if (mine.length !== 1) problems.push(`pass ${e.pass} ${e.version} ${e.job}: ${mine.length} ProwJobs; summary says ${outcome?.decision}: ${outcome?.reason}`);
     else if (outcome?.decision !== 'triggered' || outcome.executionId !== mine[0]!.metadata.name) {
       problems.push(`pass ${e.pass} ${e.version} ${e.job}: summary says ${outcome?.decision} ${outcome?.executionId}, Deck has ${mine[0]!.metadata.name}`);
     }
@@ -248,6 +274,7 @@ test(`crash test: ${PASSES}+ passes, up to ${KILLS_PER_PASS} SIGKILLs each, at l
     lost,
     seconds: Math.round((Date.now() - started) / 1000),
   };
+  if (process.env.KILL_TRACE) t.diagnostic(`crash timeouts waited ${JSON.stringify(await timeoutsWaited(client))}`);
   t.diagnostic(`crash figures ${JSON.stringify(figures)}`);
   console.log(`crash figures ${JSON.stringify(figures)}`);
 
@@ -256,6 +283,7 @@ test(`crash test: ${PASSES}+ passes, up to ${KILLS_PER_PASS} SIGKILLs each, at l
   assert.equal(lost, 0);
   assert.equal(creates, expected.length, 'every create at the simulator is one expected trigger');
   assert.ok(totalKills >= MIN_KILLS, `only ${totalKills} kills happened in ${passes} passes, fewer than ${MIN_KILLS} (seed ${SEED})`);
+  assert.deepEqual(POINTS.filter((p) => !(kills[p] || faults[p])), [], `every point happened at least once (seed ${SEED})`);
   const leaked = worker.output.join('').includes(CANARY_TOKEN);
   assert.equal(leaked, false, 'the token appeared in worker output');
   assert.ok(worker.output.join('').includes('earlier attempt'), 'no retry ever found an earlier attempt\'s execution');

@@ -16,13 +16,16 @@ import { payloadFinalKey } from '../src/domain/notifications';
 import { healthWorkflowId } from '../src/domain/upstreamHealth';
 import type { PassRequest, PassSummary } from '../src/domain/types';
 import { startSimulators, type Simulators } from '../src/simulators';
-import { startDevServer, type DevServer } from '../src/temporal/devServer';
+import type { DevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher } from '../src/workflows';
 import { tempDir, workerEnv, writeWatcherYaml } from './helpers/config';
+import { killTestServer } from './helpers/server';
 import { basicScenario } from './helpers/scenarios';
 import { containsSecret, historyToJSON } from './helpers/historyJson';
 import { WebhookReceiver } from './helpers/webhookReceiver';
+import { KillTimeline, timeoutsWaited } from './helpers/killTrace';
+import { eventually } from './helpers/waiting';
 import { WorkerProcess } from './helpers/workerProcess';
 
 let dev: DevServer;
@@ -33,6 +36,7 @@ let client: Client;
 let worker: WorkerProcess;
 let payload: string;
 const taskQueue = `notify-crash-${process.pid}`;
+const timeline = new KillTimeline();
 
 before(async () => {
   const work = tempDir('osc-notify-crash-');
@@ -40,7 +44,7 @@ before(async () => {
   payload = basic.tags['4.21'];
   sims = await startSimulators(basic.scenario);
   receiver = await new WebhookReceiver().start();
-  dev = await startDevServer();
+  dev = await killTestServer();
   connection = await Connection.connect({ address: dev.address });
   await ensureSearchAttributes(connection, dev.namespace);
   client = new Client({ connection, namespace: dev.namespace });
@@ -75,7 +79,8 @@ function killAndRestart(): Promise<void> {
   restarting ??= (async () => {
     kills++;
     await worker.stop('SIGKILL');
-    await worker.start();
+    timeline.mark('killed after a 503');
+    await timeline.time('worker start', () => worker.start());
   })().finally(() => (restarting = undefined));
   return restarting;
 }
@@ -94,15 +99,27 @@ async function pendingActivities(workflowId: string): Promise<number> {
 
 test('SIGKILLs around notifications: exactly one delivery per event (distinct keys = deliveries)', async () => {
   const started = Date.now();
-  // The first POST of every event is answered 503; the first of a phase also gets the worker killed
-  // right then. (Once per phase: a kill while another event's retry is being answered 200 would
-  // be the one window the sender cannot close.)
+  // The first POST of every event is answered 503; the first of a phase also gets the worker
+  // killed. (Once per phase: a kill while another event's retry is being answered 200 would be the
+  // one window the sender cannot close.) Phase 1 kills once Temporal has recorded that 503 (the
+  // ledger's retry, due 1 s later, runs on the next worker); phase 2 kills right then, so the
+  // attempt dies with its worker unreported and is retried after its 20 s start-to-close timeout.
   let armed = true;
+  let afterRecorded = true;
   receiver.responder = (_req, nth) => (nth === 1 ? { status: 503, body: 'busy' } : undefined);
   receiver.onAnswered = (req) => {
     if (req.status !== 503 || !armed) return;
     armed = false;
-    void killAndRestart();
+    if (!afterRecorded) {
+      void killAndRestart();
+      return;
+    }
+    const ledger = client.workflow.getHandle(ledgerWorkflowId(taskQueue, '4.21'));
+    const retryScheduled = async () => ((await ledger.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'notify' && (a.attempt ?? 1) >= 2);
+    void eventually(retryScheduled, 10_000, 20).then((recorded) => {
+      timeline.mark(recorded ? 'the 503 recorded by Temporal' : 'the 503 not seen recorded within 10 s');
+      return killAndRestart();
+    });
   };
 
   // (1) A pass triggers two 4.21 jobs; the ledger follows them; the worker dies while they run.
@@ -116,26 +133,32 @@ test('SIGKILLs around notifications: exactly one delivery per event (distinct ke
     const jobs = (await ledgers.matrix('4.21'))?.payloads.find((p) => p.name === payload)?.jobs ?? [];
     return jobs.length === 2 && jobs.every((j) => (j.attempts[0]?.following?.looks ?? 0) >= 1);
   }, 'both jobs looked at');
+  timeline.mark('both jobs looked at');
   kills++;
   await worker.stop('SIGKILL');
   // No worker: both jobs end meanwhile.
   sims.setProwJobState(ids.get('azure-ipi-kata')!, 'success');
   sims.setProwJobState(ids.get('aws-ipi-coco')!, 'error');
-  await worker.start();
+  await timeline.time('worker start', () => worker.start());
 
   await until(() => receiver.deliveries().some((r) => r.key === payloadFinalKey('4.21', payload)), 'payload-final delivered');
+  timeline.mark('payload-final delivered');
   await until(async () => (await pendingActivities(ledgerWorkflowId(taskQueue, '4.21'))) === 0, 'the ledger idle');
   await restarting;
 
   // (2) A pass whose one version cannot be checked: pass-failed, and (downPasses 1) the release controller down.
   armed = true;
+  afterRecorded = false;
   sims.addFault({ endpoint: 'rc.latest', match: '4.20.0-0.nightly', status: 503 });
   const bId = `notify-crash-b-${process.pid}`;
+  timeline.mark('phase 2');
   const b: PassSummary = await pass(bId, { versions: ['4.20'], dryRun: true });
+  timeline.mark('pass b done');
   sims.clearFaults();
 
   const expected = [payloadFinalKey('4.21', payload), `pass-failed/${bId}`, `upstream-down/release-controller/${bId}`].sort();
   await until(() => expected.every((k) => receiver.deliveries().some((r) => r.key === k)), 'every event delivered');
+  timeline.mark('every event delivered');
   // Nothing more under way: the ledger's sender and the pass are idle (so no late duplicate can come).
   await until(async () => (await pendingActivities(ledgerWorkflowId(taskQueue, '4.21'))) === 0, 'the ledger idle');
   assert.deepEqual(b.notifications?.map((n) => `${n.key} ${n.state}`).sort(), expected.filter((k) => !k.startsWith('payload')).map((k) => `${k} sent`).sort());
@@ -156,5 +179,6 @@ test('SIGKILLs around notifications: exactly one delivery per event (distinct ke
     assert.ok(!containsSecret(history, receiver.secretPath), `webhook URL in ${id}'s history`);
   }
   assert.ok(!worker.output.join('').includes(receiver.secretPath), "webhook URL in the worker's output");
+  if (process.env.KILL_TRACE) process.stdout.write(`# notify crash timeouts waited ${JSON.stringify(await timeoutsWaited(client))}\n`);
   process.stdout.write(`# ${kills} SIGKILLs, ${worker.starts} worker starts, ${receiver.requests.length} webhook POSTs, ${receiver.deliveries().length} deliveries, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 });

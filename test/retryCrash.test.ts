@@ -20,9 +20,10 @@ import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher } from '../src/workflows';
 import { CANARY_TOKEN, JOB_PREFIX, tempDir, workerEnv, writeWatcherYaml } from './helpers/config';
 import { basicScenario, pullSpecOf } from './helpers/scenarios';
-import { testServer } from './helpers/server';
+import { killTestServer } from './helpers/server';
 import { FreezableProxy } from './helpers/tcpProxy';
 import { eventually, heldRequest, pendingActivities, until } from './helpers/waiting';
+import { KillTimeline, timeoutsWaited } from './helpers/killTrace';
 import { WorkerProcess } from './helpers/workerProcess';
 
 const SEED = Date.now() % 1_000_000;
@@ -51,6 +52,7 @@ let client: Client;
 let worker: WorkerProcess;
 let tags: Record<string, string>;
 const taskQueue = `retry-crash-${process.pid}`;
+const timeline = new KillTimeline();
 
 before(async () => {
   const work = tempDir('osc-retry-crash-');
@@ -59,7 +61,7 @@ before(async () => {
   });
   tags = basic.tags;
   sims = await startSimulators(basic.scenario);
-  dev = await testServer();
+  dev = await killTestServer();
   const [host, port] = dev.address.split(':');
   proxy = new FreezableProxy({ host: host!, port: Number(port) });
   await proxy.listen();
@@ -71,8 +73,8 @@ before(async () => {
     'http: { timeout: 5s }',
     'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
     'trigger: { heartbeatTimeout: 2s, inFlightGrace: 5s, deckLagTolerance: 30s }',
-    'follow: { pollEvery: 300ms, maxPollEvery: 1s, deadline: 2m }',
-    'retrigger: { backoff: { initial: 1s, max: 2s } }',
+    'follow: { pollEvery: 200ms, maxPollEvery: 500ms, deadline: 2m }',
+    'retrigger: { backoff: { initial: 500ms, max: 1s } }',
     `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: 1s }`,
   ]);
   worker = new WorkerProcess(configFile, workerEnv(proxy.address, dev.namespace));
@@ -108,7 +110,9 @@ test('SIGKILL while following, while a retry\'s create is held, and right after 
   const kill = async (point: string) => {
     kills.push(point);
     await worker.stop('SIGKILL');
+    timeline.mark(`killed ${point}`);
   };
+  const restart = () => timeline.time('worker start', () => worker.start());
   // A look (the ledger's Deck GET) has no heartbeat and a 2 min start-to-close timeout: a worker
   // killed during one holds that ledger's loop (looks and retries) for 2 min. The kills wait for
   // a moment between two batches of looks (a few seconds at most); `lookTimeouts` counts misses.
@@ -132,27 +136,32 @@ test('SIGKILL while following, while a retry\'s create is held, and right after 
   // first attempt looked at by its ledger: the worker dies while they run.
   const jobs = Object.keys(PLAN).length * VERSIONS.length;
   await until(() => passDone, 'the pass done', { timeoutMs: 30_000 });
+  timeline.mark('pass done');
   await until(async () => {
     const rows = rowsOf(await matrices());
     return rows.length === jobs && rows.every((r) => (r.attempts[0]?.following?.looks ?? 0) >= 1 || FINAL.includes(r.attempts[0]?.state ?? ''));
   }, 'every first attempt followed');
+  timeline.mark('every first attempt followed');
   await betweenLooks();
   const runningAtFollowKill = firstAttempts().filter((pj) => !isFinal(pj)).length;
   assert.ok(runningAtFollowKill > 0, 'some first attempts still run when the worker dies');
   await kill('while-following');
   await until(() => firstAttempts().length === jobs && firstAttempts().every(isFinal), 'the first attempts ended while no worker ran', { timeoutMs: 20_000 });
-  await worker.start();
+  timeline.mark('first attempts ended');
+  await restart();
 
   // (2) A retry's create: Gangway made the job, its answer is held; the worker dies; the answer goes to no one.
   const heldPost = await heldRequest(sims, 'gangway.create', "a retry's create held");
+  timeline.mark("a retry's create held");
   await betweenLooks();
   assert.ok(sims.held().some((h) => h.id === heldPost.id && !h.clientGone), 'the worker still waits for the answer when it dies');
   await kill('retry-create-held');
   sims.release(heldPost.id);
-  await worker.start();
+  await restart();
 
   // (3) A later retry's create answered to the worker, whose report Temporal never gets.
   const heldThird = await heldRequest(sims, 'gangway.create', "a third attempt's create held");
+  timeline.mark("a third attempt's create held");
   // Held after Gangway made it: the third attempt whose create is not answered yet (the log has answers only).
   const answered = new Set(answeredCreates());
   const third = sims.prowJobs().find((pj) => pj.metadata.labels?.[ATTEMPT_LABEL] === '3' && !answered.has(pj.metadata.labels?.[KEY_LABEL]));
@@ -164,7 +173,7 @@ test('SIGKILL while following, while a retry\'s create is held, and right after 
   await until(gotAnswer, 'the worker got the answer', { everyMs: 10, timeoutMs: 10_000 });
   await kill('retry-create-answered');
   proxy.thaw();
-  await worker.start();
+  await restart();
 
   // Every job of every ledger settled, nothing running that could still post.
   let seen: LedgerMatrix[] = [];
@@ -176,6 +185,7 @@ test('SIGKILL while following, while a retry\'s create is held, and right after 
     const rows = rowsOf(seen);
     return rows.length === jobs && rows.every(settled);
   }, 'every job settled', { timeoutMs: 150_000, detail: show });
+  timeline.mark('every job settled');
   for (const v of VERSIONS) await until(async () => (await pendingActivities(client, ledgerWorkflowId(taskQueue, v))) === 0, `the ${v} ledger idle`);
   assert.deepEqual(sims.held(), [], 'no request still held');
   const final = await matrices();
@@ -243,6 +253,7 @@ test('SIGKILL while following, while a retry\'s create is held, and right after 
     lookTimeouts,
     seconds: Math.round((Date.now() - started) / 1000),
   };
+  if (process.env.KILL_TRACE) t.diagnostic(`retry crash timeouts waited ${JSON.stringify(await timeoutsWaited(client))}`);
   t.diagnostic(`retry crash figures ${JSON.stringify(figures)}`);
 
   assert.deepEqual(problems, [], `seed ${SEED}`);

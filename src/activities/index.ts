@@ -125,12 +125,12 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Asks the version's ledger for the next attempt of (job, payload); starts the ledger if needed. */
     async ledgerClaim(version: string, request: ClaimRequest): Promise<ClaimResult> {
-      return asActivity(() => cancellable(() => deps.ledger.claim(version, request, { updateId: updateIdOf('claim') })));
+      return whileHeartbeating(() => asActivity(() => cancellable(() => deps.ledger.claim(version, request, { updateId: updateIdOf('claim') }))));
     },
 
     /** Tells the version's ledger what became of a granted attempt. */
     async ledgerRecordTrigger(version: string, request: RecordTriggerRequest): Promise<RecordResult> {
-      return asActivity(() => cancellable(() => deps.ledger.recordTrigger(version, request, { updateId: updateIdOf('record') })));
+      return whileHeartbeating(() => asActivity(() => cancellable(() => deps.ledger.recordTrigger(version, request, { updateId: updateIdOf('record') }))));
     },
 
     /**
@@ -153,12 +153,12 @@ export function createActivities(deps: ActivityDeps) {
 
     /** The newest payload the version's ledger says this watcher triggered (null: no ledger, or none yet). */
     async ledgerNewestTriggered(version: string): Promise<string | null> {
-      return asActivity(() => cancellable(() => deps.ledger.newestTriggered(version)));
+      return whileHeartbeating(() => asActivity(() => cancellable(() => deps.ledger.newestTriggered(version))));
     },
 
     /** The report's look back: the verdicts so far of the version's previous payloads, small (domain/previous.ts). */
     async ledgerPreviousVerdicts(version: string, query: { exclude: string[]; limit: number; order?: string[] }): Promise<PreviousPayload[]> {
-      return asActivity(async () => previousPayloads(await cancellable(() => deps.ledger.matrix(version)), query.exclude, query.limit, query.order));
+      return whileHeartbeating(() => asActivity(async () => previousPayloads(await cancellable(() => deps.ledger.matrix(version)), query.exclude, query.limit, query.order)));
     },
 
     /**

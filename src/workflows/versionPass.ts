@@ -80,6 +80,10 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
   });
   const { ledgerClaim, ledgerRecordTrigger, ledgerNewestTriggered, ledgerPreviousVerdicts } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '1m',
+    // They heartbeat (activities/index.ts): a worker killed during one is noticed after the
+    // trigger's heartbeat timeout, not the whole minute. (An activity option: no new command,
+    // histories replay unchanged.)
+    heartbeatTimeout: settings.triggerHeartbeatTimeoutMs,
     retry: { ...toRetryPolicy(settings.retry), maximumAttempts: Math.max(settings.retry.maximumAttempts, 10) },
   });
   const { awaitTriggerRecord } = proxyActivities<WatcherActivities>({

@@ -12,3 +12,14 @@ export async function testServer(env: NodeJS.ProcessEnv = process.env): Promise<
   if (!address) return startDevServer();
   return { address, namespace: env.WATCHER_TEST_TEMPORAL_NAMESPACE || 'default', origin: `external server at ${address}`, stop: async () => undefined };
 }
+
+/**
+ * Like `testServer`, for the kill tests: a dev server whose workflows get a 2 s workflow task
+ * timeout when their starter sets none (the ledgers, the Gangway permits, the health workflow,
+ * the pass's children: the server's default is 10 s). A task handed to a worker that is then
+ * SIGKILLed goes to the next worker after that long. An external server keeps its own default.
+ */
+export async function killTestServer(env: NodeJS.ProcessEnv = process.env): Promise<DevServer> {
+  if (env.WATCHER_TEST_TEMPORAL_ADDRESS) return testServer(env);
+  return startDevServer({ dynamicConfigValues: ['history.defaultWorkflowTaskTimeout="2s"'] });
+}
