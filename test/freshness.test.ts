@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config/load';
+import { ConfigError, loadConfig, type WatcherConfig } from '../src/config/load';
 import type { LedgerMatrix, MatrixJob } from '../src/domain/ledger';
 import { ledgerHasWork } from '../src/domain/newWork';
 import type { PassSummary } from '../src/domain/types';
@@ -13,6 +13,7 @@ import { buildWatcher } from '../src/workflows/buildWatcher';
 import { JOB_NAMES, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario, pullSpecOf } from './helpers/scenarios';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { startWorker, type RunningWorker } from './helpers/runningWorker';
 
 // Freshness mode: a schedule every few minutes instead of daily, so a pass that finds nothing
 // new must cost little: a release-controller request per version and no Deck request.
@@ -99,6 +100,8 @@ describe('a pass that finds nothing new (real dev server, real worker, simulator
   let temporal: TestTemporal;
   let sims: Simulators;
   let tags: Record<string, string>;
+  let config: WatcherConfig;
+  let worker: RunningWorker | undefined;
   let passes = 0;
 
   before(async () => {
@@ -106,28 +109,30 @@ describe('a pass that finds nothing new (real dev server, real worker, simulator
     // Deck shows kata tested for 4.19's payload: the first pass skips it on Deck's word.
     const setup = basicScenario(seed);
     tags = setup.tags;
-    sims = await startSimulators(
-      basicScenario(seed, {
-        deck: {
-          prowJobs: [{ id: `kata-${seed}`, job: KATA, state: 'success', releaseImageLatest: pullSpecOf(tags['4.19']!), startTime: '-2h', completionTime: '-1h' }],
-        },
-      }).scenario,
-    );
-    temporal = await startTestTemporal();
+    [sims, temporal] = await Promise.all([
+      startSimulators(
+        basicScenario(seed, {
+          deck: {
+            prowJobs: [{ id: `kata-${seed}`, job: KATA, state: 'success', releaseImageLatest: pullSpecOf(tags['4.19']!), startTime: '-2h', completionTime: '-1h' }],
+          },
+        }).scenario,
+      ),
+      startTestTemporal(),
+    ]);
+    config = simConfig(sims, writeTokenFile(tempDir()), { taskQueue: `freshness-${process.pid}` });
+    // One worker for every pass of this describe.
+    worker = await startWorker(temporal, config);
   });
 
   after(async () => {
+    await worker?.stop();
     await sims?.close();
     await temporal?.stop();
   });
 
-  const config = () => simConfig(sims, writeTokenFile(tempDir()), { taskQueue: `freshness-${process.pid}` });
   async function pass(): Promise<{ summary: PassSummary; rc: number; deck: number; creates: number }> {
     const before = { ...sims.counters() };
-    const c = config();
-    const summary = await temporal.withWorker(c, async () =>
-      (await temporal.client.workflow.start(buildWatcher, { workflowId: `freshness-${process.pid}-${++passes}`, taskQueue: c.taskQueue, args: [{}] })).result(),
-    );
+    const summary = await temporal.client.workflow.execute(buildWatcher, { workflowId: `freshness-${process.pid}-${++passes}`, taskQueue: config.taskQueue, args: [{}] });
     const delta = (key: string) => (sims.counters()[key] ?? 0) - (before[key] ?? 0);
     return { summary, rc: delta('rc.latest'), deck: delta('deck.prowjobs'), creates: delta('gangway.created') };
   }

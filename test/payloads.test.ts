@@ -17,6 +17,7 @@ import { buildWatcher } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_NAMES, JOB_SUFFIXES, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { pullSpecOf } from './helpers/scenarios';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { startWorker, type RunningWorker } from './helpers/runningWorker';
 import { serverOnly } from './helpers/layers';
 
 const STREAM = '4.21.0-0.nightly';
@@ -97,6 +98,7 @@ describe('payloads: every, on a real Temporal dev server with a real worker', se
   let temporal: TestTemporal;
   let sims: Simulators;
   let config: WatcherConfig;
+  let worker: RunningWorker | undefined;
 
   before(async () => {
     temporal = await startTestTemporal();
@@ -107,18 +109,19 @@ describe('payloads: every, on a real Temporal dev server with a real worker', se
       }),
     );
     config = { ...simConfig(sims, writeTokenFile(tempDir())), payloads: { mode: 'every', maxPerPass: 2 } };
+    // One worker for the four passes.
+    worker = await startWorker(temporal, config);
   });
 
   after(async () => {
+    await worker?.stop();
     await sims?.close();
     await temporal?.stop();
   });
 
   let passes = 0;
   async function runPass(): Promise<PassSummary> {
-    return temporal.withWorker(config, async () =>
-      (await temporal.client.workflow.start(buildWatcher, { workflowId: `every-${process.pid}-${++passes}`, taskQueue: config.taskQueue, args: [{ versions: ['4.21'] }] })).result(),
-    );
+    return temporal.client.workflow.execute(buildWatcher, { workflowId: `every-${process.pid}-${++passes}`, taskQueue: config.taskQueue, args: [{ versions: ['4.21'] }] });
   }
   const pinned = () =>
     sims
