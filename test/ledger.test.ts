@@ -26,7 +26,7 @@ import { claimTriggerUpdate, matrixQuery, recordTriggerUpdate } from '../src/dom
 import { tempDir } from './helpers/config';
 import { serverOnly } from './helpers/layers';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
-import { runCli as cli } from './helpers/cli';
+import { cliPool } from './helpers/cliPool';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 let tick = 0;
@@ -556,6 +556,8 @@ describe('versionLedger on a dev server', { ...serverOnly, concurrency: true }, 
   // The CLI's tests run side by side: the reads share one version's ledger, and pause, resume and
   // retest change a second one, seeded alike, with a configuration (OCP_VERSIONS) of their own.
   describe('the CLI', { concurrency: true }, () => {
+    // Two CLI processes at once, whichever test starts them (14 in all, each about a second of CPU).
+    const cli = cliPool(2);
     let version: string;
     let changed: string;
     let env: NodeJS.ProcessEnv;
