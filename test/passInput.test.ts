@@ -138,7 +138,9 @@ describe('a pass started from Temporal\'s own tools', { concurrency: true }, () 
 
   test('the schedule carries {}: a version added to the configuration is watched by the next pass without re-applying', async () => {
     const own = await startSimulators(basicScenario(700).scenario);
-    const full = configFor(own);
+    // Two jobs a version: what is shown is which versions the next pass watches (fewer triggers, less CPU).
+    const ownConfig = configFor(own);
+    const full: WatcherConfig = { ...ownConfig, versions: ownConfig.versions.map((v) => ({ ...v, jobs: v.jobs.slice(0, 2) })) };
     const scheduled: WatcherConfig = { ...full, schedule: { ...full.schedule, id: `sched-${process.pid}` }, versions: full.versions.slice(0, 1) };
     const lines: string[] = [];
     await scheduleCommand(temporal.client, scheduled, 'apply', {}, (l) => lines.push(l));
@@ -172,7 +174,7 @@ describe('a pass started from Temporal\'s own tools', { concurrency: true }, () 
       const described: string[] = [];
       await scheduleCommand(temporal.client, widened, 'describe', {}, (l) => described.push(l));
       assert.ok(described.some((l) => /cron: 0 0 \* \* \* \(UTC\)/.test(l)), described.join('\n'));
-      assert.ok(described.some((l) => /next pass watches .*: 4\.19 \(5 jobs\), 4\.20 \(5 jobs\)/.test(l)), described.join('\n'));
+      assert.ok(described.some((l) => /next pass watches .*: 4\.19 \(2 jobs\), 4\.20 \(2 jobs\)/.test(l)), described.join('\n'));
     } finally {
       await handle.delete();
       await own.close();
