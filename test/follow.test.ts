@@ -221,7 +221,8 @@ describe("DeckClient.executionState: one ProwJob's state, URL and completion tim
 
 const FOLLOW_YAML = 'follow: { pollEvery: 200ms, maxPollEvery: 1s, deadline: 10s }\n';
 
-describe('follow-through on a dev server, with the simulators', serverOnly, () => {
+// Each test has its own simulators, task queue and so ledger: they run side by side on one dev server.
+describe('follow-through on a dev server, with the simulators', { ...serverOnly, concurrency: true }, () => {
   let temporal: TestTemporal;
   let tokenFile: string;
   let follow: FollowSettings;
@@ -339,8 +340,10 @@ describe('follow-through on a dev server, with the simulators', serverOnly, () =
       assert.equal(a.url, urlOf(sims, id));
       assert.ok(Date.parse(a.triggeredAt!) + 5000 <= Date.now());
       const looks = looksAt(sims, id);
-      // 7 looks on the schedule (200 ms doubling to 1 s, for 5 s); a failed try is retried by the activity.
-      assert.ok(looks >= 4 && looks <= 10, `looks: ${looks}`);
+      // 7 looks on the schedule (200 ms doubling to 1 s, for 5 s); a failed try is retried by the
+      // activity. Backing off: at most 10 (every 200 ms would be 25). Under load a look runs late
+      // and the next is counted from it, so fewer fit: at least a first one and the last.
+      assert.ok(looks >= 2 && looks <= 10, `looks: ${looks}`);
       process.stdout.write(`# unknown after ${looks} Deck looks\n`);
     });
   });

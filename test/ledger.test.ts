@@ -26,7 +26,7 @@ import { claimTriggerUpdate, matrixQuery, recordTriggerUpdate } from '../src/dom
 import { tempDir } from './helpers/config';
 import { serverOnly } from './helpers/layers';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
-import { runCli as cli } from './helpers/cli';
+import { cliPool } from './helpers/cliPool';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 let tick = 0;
@@ -309,7 +309,8 @@ async function retrying<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-describe('versionLedger on a dev server', serverOnly, () => {
+// Each test has its own version, so its own ledger: they run side by side on one worker.
+describe('versionLedger on a dev server', { ...serverOnly, concurrency: true }, () => {
   before(async () => {
     temporal = await startTestTemporal();
     worker = await Worker.create({ connection: temporal.native, namespace: temporal.server.namespace, taskQueue: TASK_QUEUE, workflowBundle: temporal.bundle });
@@ -552,32 +553,47 @@ describe('versionLedger on a dev server', serverOnly, () => {
     });
   });
 
-  describe('the CLI', () => {
+  // The CLI's tests run side by side: the reads share one version's ledger, and pause, resume and
+  // retest change a second one, seeded alike, with a configuration (OCP_VERSIONS) of their own.
+  describe('the CLI', { concurrency: true }, () => {
+    // Two CLI processes at once, whichever test starts them (14 in all, each about a second of CPU).
+    const cli = cliPool(2);
     let version: string;
+    let changed: string;
     let env: NodeJS.ProcessEnv;
+    let changedEnv: NodeJS.ProcessEnv;
     let jobs: JobSpec[];
-    const payloads = [10, 11].map((d) => () => nightly(version, d));
+    const payloadsOf = (v: string) => [10, 11].map((d) => nightly(v, d)) as [string, string];
+    const payloads = [0, 1].map((i) => () => payloadsOf(version)[i]!);
+
+    /** Two payloads: the older's job 0 posted and green; the newer's failed to trigger once, then posted. */
+    async function seed(v: string): Promise<void> {
+      const client = ledgers();
+      const [older, newer] = payloadsOf(v);
+      await client.claim(v, claimOf(older, jobs[0]!));
+      await client.recordTrigger(v, { payload: older, job: jobs[0]!.name, attempt: 1, outcome: { executionId: 'exec-old', url: 'https://prow/view/old' } });
+      await client.recordVerdict(v, { payload: older, job: jobs[0]!.name, attempt: 1, state: 'success' });
+      await client.claim(v, claimOf(newer, jobs[0]!, { maxAttempts: 3 }));
+      await client.recordTrigger(v, { payload: newer, job: jobs[0]!.name, attempt: 1, outcome: { failed: 'HTTP 503 from Gangway' } });
+      await client.claim(v, claimOf(newer, jobs[0]!, { maxAttempts: 3 }));
+      await client.recordTrigger(v, { payload: newer, job: jobs[0]!.name, attempt: 2, outcome: { executionId: 'exec-new', url: 'https://prow/view/new' } });
+    }
 
     before(async () => {
       version = freshVersion();
-      env = {
+      changed = freshVersion();
+      const envOf = (versions: string): NodeJS.ProcessEnv => ({
         PATH: process.env.PATH,
         HOME: path.join(__dirname, 'no-home'),
-        OCP_VERSIONS: `4.21,${version}`,
+        OCP_VERSIONS: versions,
         TEMPORAL_ADDRESS: temporal.server.address,
         TEMPORAL_NAMESPACE: temporal.server.namespace,
         TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-      };
+      });
+      env = envOf(`4.21,${version}`);
+      changedEnv = envOf(`4.21,${changed}`);
       jobs = loadConfig({ env: { OCP_VERSIONS: version } }).versions[0]!.jobs;
-      const client = ledgers();
-      const [older, newer] = payloads.map((f) => f());
-      await client.claim(version, claimOf(older!, jobs[0]!));
-      await client.recordTrigger(version, { payload: older!, job: jobs[0]!.name, attempt: 1, outcome: { executionId: 'exec-old', url: 'https://prow/view/old' } });
-      await client.recordVerdict(version, { payload: older!, job: jobs[0]!.name, attempt: 1, state: 'success' });
-      await client.claim(version, claimOf(newer!, jobs[0]!, { maxAttempts: 3 }));
-      await client.recordTrigger(version, { payload: newer!, job: jobs[0]!.name, attempt: 1, outcome: { failed: 'HTTP 503 from Gangway' } });
-      await client.claim(version, claimOf(newer!, jobs[0]!, { maxAttempts: 3 }));
-      await client.recordTrigger(version, { payload: newer!, job: jobs[0]!.name, attempt: 2, outcome: { executionId: 'exec-new', url: 'https://prow/view/new' } });
+      await Promise.all([seed(version), seed(changed)]);
     });
 
     test('status --json prints {"versions":[matrix]}; a version without a ledger is empty', async () => {
@@ -603,34 +619,33 @@ describe('versionLedger on a dev server', serverOnly, () => {
       assert.ok(!listed.includes('4.21'), '4.21 has no ledger on this queue');
     });
 
-    test('status prints payload × job, newest payload first, attempts as used/max, executions and URLs', async () => {
-      const res = await cli(['status', '--version', version], env);
-      assert.equal(res.code, 0, res.stderr);
-      const out = res.stdout;
+    test('pause; status prints it and payload × job, newest payload first, attempts as used/max, executions and URLs; resume; retest requested', async () => {
+      const [older, newer] = payloadsOf(changed);
+      const paused = await cli(['pause', '--version', changed, '--note', 'Prow outage'], changedEnv);
+      assert.equal(paused.code, 0, paused.stderr);
+      assert.match(paused.stdout, new RegExp(`^Paused OCP ${changed.replace('.', '\\.')} \\(Prow outage\\)`));
+
+      const status = await cli(['status', '--version', changed], changedEnv);
+      assert.equal(status.code, 0, status.stderr);
+      const out = status.stdout;
       const short = jobs[0]!.shortName;
-      assert.match(out, new RegExp(`^OCP ${version.replace('.', '\\.')}: newest triggered ${payloads[1]!()}\\n`));
-      assert.ok(out.indexOf(payloads[1]!()) < out.lastIndexOf(payloads[0]!()), 'newest payload first');
+      assert.match(out, new RegExp(`^OCP ${changed.replace('.', '\\.')}: newest triggered ${newer}; PAUSED since \\S+ \\(Prow outage\\)\\n`));
+      assert.ok(out.indexOf(newer) < out.lastIndexOf(older), 'newest payload first');
       // 2 of 4: a failed trigger, the posted attempt, and retrigger.maxRetries (2) retries.
       assert.match(out, new RegExp(`${short}\\s+pending\\s+attempts 2/4\\s+execution exec-new  https://prow/view/new`));
       assert.match(out, /attempt 1: failed-to-trigger  HTTP 503 from Gangway/);
       assert.match(out, new RegExp(`${short}\\s+success\\s+attempts 1/3\\s+execution exec-old  https://prow/view/old`));
-    });
 
-    test('pause, status shows it, resume; retest requested', async () => {
-      const paused = await cli(['pause', '--version', version, '--note', 'Prow outage'], env);
-      assert.equal(paused.code, 0, paused.stderr);
-      assert.match(paused.stdout, new RegExp(`^Paused OCP ${version.replace('.', '\\.')} \\(Prow outage\\)`));
-      assert.match((await cli(['status', '--version', version], env)).stdout, /PAUSED since \S+ \(Prow outage\)/);
-      const claim = await ledgers().claim(version, claimOf(nightly(version, 12), jobs[1]!));
+      const claim = await ledgers().claim(changed, claimOf(nightly(changed, 12), jobs[1]!));
       assert.equal(!claim.granted && claim.reason, 'paused');
-      const resumed = await cli(['resume', '--version', version], env);
+      const resumed = await cli(['resume', '--version', changed], changedEnv);
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.match(resumed.stdout, /^Resumed OCP/);
 
-      const retest = await cli(['retest', '--version', version, '--job', jobs[0]!.shortName, '--payload', payloads[0]!()], env);
+      const retest = await cli(['retest', '--version', changed, '--job', jobs[0]!.shortName, '--payload', older], changedEnv);
       assert.equal(retest.code, 0, retest.stderr);
-      assert.match(retest.stdout, new RegExp(`^Retest requested: ${jobs[0]!.shortName} for ${payloads[0]!()}; the ledger starts attempt 2 now`));
-      const claim2 = await ledgers().claim(version, claimOf(payloads[0]!(), jobs[0]!));
+      assert.match(retest.stdout, new RegExp(`^Retest requested: ${jobs[0]!.shortName} for ${older}; the ledger starts attempt 2 now`));
+      const claim2 = await ledgers().claim(changed, claimOf(older, jobs[0]!));
       assert.equal(!claim2.granted && claim2.reason, 'in-progress', 'the ledger started it');
     });
 

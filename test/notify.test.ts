@@ -337,7 +337,9 @@ describe('the client and the notify activity, against a local receiver (no Tempo
 
 // ---- On a real dev server ------------------------------------------------------------------------
 
-describe('notifications on a dev server, with the simulators and a real worker', serverOnly, () => {
+// Each test has its own simulators and task queue (so its own ledgers and upstream health); the
+// webhook that answers 500 is a receiver of its own: the tests run side by side on one dev server.
+describe('notifications on a dev server, with the simulators and a real worker', { ...serverOnly, concurrency: true }, () => {
   let temporal: TestTemporal;
   let receiver: WebhookReceiver;
   let tokenFile: string;
@@ -361,7 +363,7 @@ describe('notifications on a dev server, with the simulators and a real worker',
     await temporal?.stop();
   });
 
-  async function setup() {
+  async function setup(hookFile = webhookFile) {
     const { scenario, tags } = basicScenario(++seed);
     const sims = await startSimulators(scenario);
     openSims.push(sims);
@@ -369,7 +371,7 @@ describe('notifications on a dev server, with the simulators and a real worker',
       follow: { pollEveryMs: 200, maxPollEveryMs: 1000, deadlineMs: 60_000 },
       stickyQueueTimeoutMs: 1000,
     });
-    config.notify = { webhookFile, downPasses: 2 };
+    config.notify = { webhookFile: hookFile, downPasses: 2 };
     return { sims, payload: tags['4.21'], config };
   }
 
@@ -445,6 +447,9 @@ describe('notifications on a dev server, with the simulators and a real worker',
 
   test('a pass that fails: one message each; the release controller down 2 passes in a row: one message per outage', async () => {
     const { sims, config } = await setup();
+    // The release controller's 503 fails its activity at once (no activity retries): what counts
+    // here is passes in a row, and a retry costs each failing pass about a second on the server.
+    config.retry = { ...config.retry, maximumAttempts: 1 };
     await temporal.withWorker(config, async () => {
       const run = async (dryRun = true) => pass(config, { versions: ['4.21'], dryRun });
       sims.addFault({ endpoint: 'rc.latest', status: 503 });
@@ -478,8 +483,13 @@ describe('notifications on a dev server, with the simulators and a real worker',
   });
 
   test('a webhook answering 500: the pass still triggers and completes; the failure is in its summary', async () => {
-    const { sims, config } = await setup();
-    receiver.responder = () => ({ status: 500, body: 'server_error' });
+    // A receiver of its own that answers 500 to everything (the other tests' receiver answers 200).
+    const failing = await new WebhookReceiver('T000CANARY/B000CANARY/webhooksecret500').start();
+    const failingFile = path.join(tempDir('osc-watcher-notify-500-'), 'notify-webhook-url');
+    writeFileSync(failingFile, `${failing.url}\n`);
+    const { sims, config } = await setup(failingFile);
+    config.retry = { ...config.retry, maximumAttempts: 1 }; // 4.20's 503 fails at once, as above
+    failing.responder = () => ({ status: 500, body: 'server_error' });
     try {
       await temporal.withWorker(config, async () => {
         sims.addFault({ endpoint: 'rc.latest', match: '4.20.0-0.nightly', status: 503 });
@@ -492,7 +502,7 @@ describe('notifications on a dev server, with the simulators and a real worker',
         const key = `pass-failed/${summary.workflowId}`;
         assert.deepEqual(summary.notifications?.map((n) => [n.key, n.state]), [[key, 'failed']]);
         assert.match(summary.notifications![0]!.reason!, /webhook POST: HTTP 500 server_error/);
-        assert.equal(receiver.requests.filter((r) => r.key === key).length, 4, 'the activity tried 4 times, then gave up');
+        assert.equal(failing.requests.filter((r) => r.key === key).length, 4, 'the activity tried 4 times, then gave up');
         assert.equal((await temporal.client.workflow.getHandle(summary.workflowId).describe()).status.name, 'COMPLETED');
         const report = formatReport(summary, { date: new Date(), namespace: 'default' });
         assert.ok(report.includes(`Notification not sent (${key}): webhook POST: HTTP 500 server_error`), report);
@@ -500,7 +510,7 @@ describe('notifications on a dev server, with the simulators and a real worker',
         process.stdout.write(`# pass with a failing webhook completed in ${seconds.toFixed(1)} s\n`);
       });
     } finally {
-      receiver.responder = () => undefined;
+      await failing.close();
     }
   });
 });

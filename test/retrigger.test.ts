@@ -3,7 +3,8 @@
 // `versionLedger` workflow on a real dev server with mocked activities (a scripted Gangway and
 // Deck): an ERROR retried after its backoff then green, a FAILURE not retried, an ABORTED job
 // stopping at 3 attempts, a payload superseded mid-follow, retest, continue-as-new with a retry
-// pending, and the history replayed; last, `run --wait` end to end with the simulators.
+// pending, and the history replayed; beside them, `run --wait` end to end with the simulators
+// (the real CLI against the same dev server). The server's tests run side by side.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,9 +21,10 @@ import { emptyLedgerState, Ledger, ledgerWorkflowId, LedgerInputError, parseLedg
 import { DEFAULT_RETRIGGER, planRetry, retryBackoffMs, type RetriggerSettings } from '../src/domain/retrigger';
 import { gangwayTaskQueue } from '../src/domain/taskQueues';
 import { buildTriggerRequest } from '../src/domain/trigger';
+import { buildWatcher } from '../src/workflows/buildWatcher';
 import type { TriggerRecordOutcome, TriggerRequest, TriggerResult } from '../src/domain/types';
 import { awaitedMatrices, waitState } from '../src/domain/waitVerdicts';
-import { startSimulators, type Simulators } from '../src/simulators';
+import { startSimulators } from '../src/simulators';
 import { JOB_PREFIX, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario } from './helpers/scenarios';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
@@ -214,6 +216,39 @@ describe('retrigger rules (no server)', () => {
   });
 });
 
+// ---- The simulators: executions that progress by scenario ------------------------------------------
+
+describe('simulators: deck.outcomes move created executions on by themselves', () => {
+  test('per job and payload: error then success; aborted forever; a job not listed stays triggered', async () => {
+    const { scenario } = basicScenario(7302, {
+      deck: {
+        outcomes: [
+          { job: 'azure-ipi-kata', payload: 'release:A', states: ['error', 'success'], after: '200ms' },
+          { job: `${JOB_PREFIX}-aws-ipi-peerpods`, states: ['aborted'], after: '200ms' },
+        ],
+      },
+    });
+    const sims = await startSimulators(scenario);
+    try {
+      const gangway = new GangwayClient({ baseUrl: sims.gangwayUrl, timeoutMs: 3000, createForm: 'body', token: async () => scenario.gangway.token });
+      const create = async (job: string, payload: string) =>
+        (await gangway.createExecution({ jobName: `${JOB_PREFIX}-${job}`, envs: { RELEASE_IMAGE_LATEST: `registry/x/release:${payload}` }, labels: {}, annotations: {} })).execution.id;
+      const ids = [await create('azure-ipi-kata', 'A'), await create('azure-ipi-kata', 'A'), await create('azure-ipi-kata', 'B'), await create('aws-ipi-peerpods', 'A'), await create('aws-ipi-peerpods', 'A'), await create('aws-ipi-coco', 'A')];
+      const stateOf = (id: string) => sims.prowJobs().find((p) => p.metadata.name === id)!.status.state;
+      const until = Date.now() + 5000;
+      while (ids.slice(0, 2).concat(ids.slice(3, 5)).some((id) => !['error', 'success', 'aborted'].includes(stateOf(id)))) {
+        assert.ok(Date.now() < until, 'ended within 5 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(ids.map(stateOf), ['error', 'success', 'triggered', 'aborted', 'aborted', 'triggered']);
+      const done = sims.prowJobs().find((p) => p.metadata.name === ids[1])!.status;
+      assert.ok(done.url && done.completionTime && done.pendingTime, 'a finished job has its URL, pending and completion times');
+    } finally {
+      await sims.close();
+    }
+  });
+});
+
 // ---- On a real dev server, with mocked activities -----------------------------------------------
 
 const TASK_QUEUE = `retrigger-${process.pid}`;
@@ -235,7 +270,8 @@ class ScriptedUpstreams {
       triggerGangwayJob: async (request: TriggerRequest): Promise<TriggerResult> => {
         this.creates.push(request);
         const n = this.creates.filter((r) => r.job.name === request.job.name && r.release.name === request.release.name).length;
-        const id = `${request.job.shortName}-${request.release.name.slice(-17)}-${n}`;
+        // The whole payload name (its version included): tests side by side never share an execution.
+        const id = `${request.job.shortName}-${request.release.name}-${n}`;
         const plan = this.script[request.job.shortName] ?? ['success'];
         this.states.set(id, plan[Math.min(n, plan.length) - 1]!);
         return { executionId: id, httpStatus: 200 };
@@ -255,7 +291,9 @@ class ScriptedUpstreams {
   }
 }
 
-describe('versionLedger retries on a dev server (mocked activities)', serverOnly, () => {
+// The tests of this describe have their own versions (so their own ledgers), execution IDs and,
+// for `run --wait`, their own task queue and simulators: they run side by side on one dev server.
+describe('on a dev server: versionLedger retries (mocked activities), run --wait end to end', { ...serverOnly, concurrency: true }, () => {
   let temporal: TestTemporal;
   let upstreams: ScriptedUpstreams;
   const workers: Worker[] = [];
@@ -419,46 +457,12 @@ describe('versionLedger retries on a dev server (mocked activities)', serverOnly
     assert.ok(Date.parse(job(m, p, 'azure-ipi-kata')!.attempts[1]!.triggeredAt!) >= Date.parse(planned.at), 'not before its backoff');
     assert.equal(upstreams.createsOf('azure-ipi-kata').filter((r) => r.release.name === p).length, 2);
   });
-});
 
-// ---- The simulators: executions that progress by scenario ------------------------------------------
-
-describe('simulators: deck.outcomes move created executions on by themselves', () => {
-  test('per job and payload: error then success; aborted forever; a job not listed stays triggered', async () => {
-    const { scenario } = basicScenario(7302, {
-      deck: {
-        outcomes: [
-          { job: 'azure-ipi-kata', payload: 'release:A', states: ['error', 'success'], after: '200ms' },
-          { job: `${JOB_PREFIX}-aws-ipi-peerpods`, states: ['aborted'], after: '200ms' },
-        ],
-      },
-    });
-    const sims = await startSimulators(scenario);
-    try {
-      const gangway = new GangwayClient({ baseUrl: sims.gangwayUrl, timeoutMs: 3000, createForm: 'body', token: async () => scenario.gangway.token });
-      const create = async (job: string, payload: string) =>
-        (await gangway.createExecution({ jobName: `${JOB_PREFIX}-${job}`, envs: { RELEASE_IMAGE_LATEST: `registry/x/release:${payload}` }, labels: {}, annotations: {} })).execution.id;
-      const ids = [await create('azure-ipi-kata', 'A'), await create('azure-ipi-kata', 'A'), await create('azure-ipi-kata', 'B'), await create('aws-ipi-peerpods', 'A'), await create('aws-ipi-peerpods', 'A'), await create('aws-ipi-coco', 'A')];
-      const stateOf = (id: string) => sims.prowJobs().find((p) => p.metadata.name === id)!.status.state;
-      const until = Date.now() + 5000;
-      while (ids.slice(0, 2).concat(ids.slice(3, 5)).some((id) => !['error', 'success', 'aborted'].includes(stateOf(id)))) {
-        assert.ok(Date.now() < until, 'ended within 5 s');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.deepEqual(ids.map(stateOf), ['error', 'success', 'triggered', 'aborted', 'aborted', 'triggered']);
-      const done = sims.prowJobs().find((p) => p.metadata.name === ids[1])!.status;
-      assert.ok(done.url && done.completionTime && done.pendingTime, 'a finished job has its URL, pending and completion times');
-    } finally {
-      await sims.close();
-    }
-  });
-});
-
-// ---- End to end: `run --wait` with the simulators ------------------------------------------------
-
-describe('run --wait, end to end (real CLI, embedded server, simulators)', serverOnly, () => {
-  let sims: Simulators;
-  before(async () => {
+  // End to end: the real CLI's `run --wait` with the simulators, against this file's dev server
+  // (TEMPORAL_ADDRESS, a task queue of its own) rather than an embedded one: `--wait` keeps the
+  // run's own worker going either way, and cli.test.ts proves the embedded server and its SQLite
+  // file (a second run on it triggers nothing).
+  test('run --wait (real CLI, simulators): pass 1 triggers, an ERROR is retried, --wait prints the matrix and exits 0; pass 2 triggers nothing', async () => {
     const { scenario } = basicScenario(7301, {
       deck: {
         outcomes: [
@@ -467,52 +471,58 @@ describe('run --wait, end to end (real CLI, embedded server, simulators)', serve
         ],
       },
     });
-    sims = await startSimulators(scenario);
-  });
-  after(async () => sims?.close());
-
-  test('pass 1 triggers, an ERROR is retried, --wait prints the matrix and exits 0; pass 2 triggers nothing', async () => {
-    const dir = tempDir('osc-watcher-wait-');
-    const tokenFile = writeTokenFile(dir);
-    const config = path.join(dir, 'w.yaml');
-    writeFileSync(
-      config,
-      [
-        'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 3 }',
-        'gangway: { rateLimit: { perMinute: 600, burst: 10 } }',
-        'trigger: { inFlightGrace: 2s, deckLagTolerance: 1s }',
-        'http: { timeout: 2s }',
-        'follow: { pollEvery: 200ms, maxPollEvery: 400ms, deadline: 60s }',
-        'retrigger: { backoff: { initial: 300ms, max: 1s } }',
-        '',
-      ].join('\n'),
-    );
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      RELEASE_CONTROLLER_URL: sims.releaseControllerUrl,
-      DECK_URL: sims.deckUrl,
-      GANGWAY_URL: sims.gangwayUrl,
-      GANGWAY_TOKEN_FILE: tokenFile,
-      WATCHER_CONFIG: config,
-      WATCHER_DB_FILE: path.join(dir, 'temporal.sqlite'),
-    };
-    delete env.TEMPORAL_ADDRESS;
-    const args = ['run', '--wait', '--versions', '4.21', '--jobs', 'azure-ipi-kata,aws-ipi-coco'];
-    const started = Date.now();
-    const first = await cli(args, env);
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
-    assert.match(first.stdout, /azure-ipi-kata +success +attempts 2\/3 /);
-    assert.match(first.stdout, /attempt 1: error/);
-    assert.match(first.stdout, /\[4\.21\] azure-ipi-kata: attempt 2 started \(retry after error\)/);
-    assert.match(first.stdout, /aws-ipi-coco +success +attempts 1\/3 /);
-    assert.match(first.stdout, /Every triggered job is green/);
-    assert.equal(sims.counters()['gangway.created'], 3, 'two jobs, one retry');
-    const second = await cli(args, env);
-    assert.equal(second.code, 0, `${second.stdout}\n${second.stderr}`);
-    assert.match(second.stdout, /Jobs triggered: 0/);
-    assert.equal(sims.counters()['gangway.created'], 3, 'pass 2 triggers nothing');
-    process.stdout.write(`# run --wait with a retry: ${seconds} s\n`);
+    const sims = await startSimulators(scenario);
+    try {
+      const dir = tempDir('osc-watcher-wait-');
+      const tokenFile = writeTokenFile(dir);
+      const config = path.join(dir, 'w.yaml');
+      writeFileSync(
+        config,
+        [
+          'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 3 }',
+          'gangway: { rateLimit: { perMinute: 600, burst: 10 } }',
+          'trigger: { inFlightGrace: 2s, deckLagTolerance: 1s }',
+          'http: { timeout: 2s }',
+          'follow: { pollEvery: 200ms, maxPollEvery: 400ms, deadline: 60s }',
+          'retrigger: { backoff: { initial: 300ms, max: 1s } }',
+          '',
+        ].join('\n'),
+      );
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        RELEASE_CONTROLLER_URL: sims.releaseControllerUrl,
+        DECK_URL: sims.deckUrl,
+        GANGWAY_URL: sims.gangwayUrl,
+        GANGWAY_TOKEN_FILE: tokenFile,
+        WATCHER_CONFIG: config,
+        TEMPORAL_ADDRESS: temporal.server.address,
+        TEMPORAL_NAMESPACE: temporal.server.namespace,
+        TEMPORAL_TASK_QUEUE: `wait-${process.pid}`,
+      };
+      const args = ['run', '--wait', '--versions', '4.21', '--jobs', 'azure-ipi-kata,aws-ipi-coco'];
+      const started = Date.now();
+      const first = await cli(args, env);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+      assert.match(first.stdout, /azure-ipi-kata +success +attempts 2\/3 /);
+      assert.match(first.stdout, /attempt 1: error/);
+      assert.match(first.stdout, /\[4\.21\] azure-ipi-kata: attempt 2 started \(retry after error\)/);
+      assert.match(first.stdout, /aws-ipi-coco +success +attempts 1\/3 /);
+      assert.match(first.stdout, /Every triggered job is green/);
+      assert.equal(sims.counters()['gangway.created'], 3, 'two jobs, one retry');
+      // Pass 2, with the same configuration and task queue (the CLI is not what it shows, so it runs
+      // on a worker in this process): the ledger's records, the retry's included, trigger nothing.
+      const watcher = loadConfig({ configPath: config, env });
+      const second = await temporal.withWorker(watcher, () =>
+        temporal.client.workflow.execute(buildWatcher, { workflowId: `wait-pass-2-${process.pid}`, taskQueue: watcher.taskQueue, args: [{ versions: ['4.21'], jobs: ['azure-ipi-kata', 'aws-ipi-coco'] }] }),
+      );
+      assert.equal(second.totals.triggered, 0, JSON.stringify(second.versions[0]?.jobs));
+      assert.ok(second.versions[0]!.jobs.every((j) => j.decision === 'skipped' && /already triggered by this watcher/.test(j.reason)), JSON.stringify(second.versions[0]?.jobs));
+      assert.equal(sims.counters()['gangway.created'], 3, 'pass 2 triggers nothing');
+      process.stdout.write(`# run --wait with a retry: ${seconds} s\n`);
+    } finally {
+      await sims.close();
+    }
   });
 });
-
