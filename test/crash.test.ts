@@ -70,9 +70,24 @@ function rng(seed: number): () => number {
 }
 const random = rng(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-/** Every point once, in an order the seed decides (one that did not happen stays first); then points picked at random. */
+/**
+ * Every point once, in an order the seed decides; one that could not happen goes to the back of
+ * that round (a lookup happens only after some other point made a trigger retry); then points
+ * picked at random.
+ */
 const firstRound = [...POINTS].map((p) => ({ p, k: random() })).sort((a, b) => a.k - b.k).map(({ p }) => p);
-const nextPoint = (): Point => firstRound[0] ?? pick(POINTS);
+let lastMissed: Point | undefined;
+/** After a miss, another point picked at random (a kill makes the retries a lookup needs), then the round goes on. */
+const nextPoint = (): Point => {
+  const after = lastMissed;
+  lastMissed = undefined;
+  return after ? pick(POINTS.filter((p) => p !== after)) : (firstRound[0] ?? pick(POINTS));
+};
+const missed = (point: Point) => {
+  lastMissed = point;
+  const i = firstRound.indexOf(point);
+  if (i >= 0) firstRound.push(...firstRound.splice(i, 1));
+};
 const happened = (point: Point) => {
   const i = firstRound.indexOf(point);
   if (i >= 0) firstRound.splice(i, 1);
@@ -230,7 +245,10 @@ test(`crash test: ${PASSES}+ passes, up to ${KILLS_PER_PASS} SIGKILLs each, at l
     while (!done && killed < KILLS_PER_PASS && !enough()) {
       const point = nextPoint();
       timeline.mark(`pass ${pass}: ${point}`);
-      if (!(await inject(point, () => done))) continue;
+      if (!(await inject(point, () => done))) {
+        missed(point);
+        continue;
+      }
       happened(point);
       if (point.startsWith('kill-')) {
         killed += 1;
