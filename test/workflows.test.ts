@@ -193,19 +193,20 @@ describe('a pass on a real Temporal dev server with a real worker', () => {
       assert.equal(creates(sims).length, 5);
     });
 
-    test('upstream data that cannot be a label or is not Accepted is refused with a reason, and nothing is posted', async () => {
+    test('upstream data that cannot be a label or is not Accepted is refused with a reason, and nothing is posted; no Accepted tag is a normal state, an unknown stream an error', async () => {
       const tagAnswer = (name: string, phase = 'Accepted', pullSpec = pullSpecOf(name)) =>
         JSON.stringify({ name, phase, pullSpec, downloadURL: 'https://example.invalid' });
       const longName = `4.20.0-0.nightly-2026-11-22-${'1'.repeat(40)}`;
+      // 4.18 has only a Rejected tag (no Accepted one: a normal state) and 4.22 no stream at all.
       const { sims, config } = await setup({
         faults: [
           { endpoint: 'rc.latest', match: '4.19.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.19.0-0.nightly-2026-11-23-000001;rm -rf', 'Accepted', pullSpecOf('4.19.0-0.nightly-2026-11-23-000001')) },
           { endpoint: 'rc.latest', match: '4.20.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer(longName) },
           { endpoint: 'rc.latest', match: '4.21.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.21.0-0.nightly-2026-11-24-000001', 'Rejected') },
-          { endpoint: 'rc.latest', match: '4.18.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.18.0-0.nightly-2026-11-24-000001', 'Accepted', 'registry.example/ocp release:x') },
+          { endpoint: 'rc.latest', match: '4.17.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.17.0-0.nightly-2026-11-24-000001', 'Accepted', 'registry.example/ocp release:x') },
         ],
       });
-      const summary = await temporal.withWorker(config, () => pass(config, { versions: ['4.18', ...VERSIONS] }));
+      const summary = await temporal.withWorker(config, () => pass(config, { versions: ['4.17', '4.18', ...VERSIONS, '4.22'] }));
       const byVersion = Object.fromEntries(summary.versions.map((v) => [v.version, v]));
       for (const v of ['4.19', '4.20']) {
         assert.equal(byVersion[v]!.jobs.length, 5);
@@ -217,26 +218,17 @@ describe('a pass on a real Temporal dev server with a real worker', () => {
       assert.match(byVersion['4.19']!.jobs[0]!.reason, /;rm -rf/);
       assert.equal(byVersion['4.21']!.state, 'error');
       assert.match(byVersion['4.21']!.releaseError ?? '', /newest tag 4\.21\.0-0\.nightly-2026-11-24-000001 is Rejected, not Accepted/);
-      assert.equal(byVersion['4.18']!.state, 'error');
-      assert.match(byVersion['4.18']!.releaseError ?? '', /pullSpec of 4\.18\.0-0\.nightly-2026-11-24-000001 has unexpected characters/);
-      assert.equal(summary.totals.versionsFailed, 2);
-      assert.equal(creates(sims).length, 0);
-      // Permanent answers: each stream asked once.
-      assert.equal(sims.requests('release-controller').length, 4);
-    });
-
-    test('no Accepted tag is a normal state; an unknown stream is an error', async () => {
-      const { sims, config } = await setup();
-      const summary = await temporal.withWorker(config, () => pass(config, { versions: ['4.18', '4.22'] }));
-      const [v418, v422] = summary.versions;
-      assert.equal(v418.state, 'no-release');
-      assert.match(v418.releaseError ?? '', /no tags exist within the release that satisfy the request/);
-      assert.equal(v422.state, 'error');
-      assert.match(v422.releaseError ?? '', /HTTP 404|no release configuration exists/);
+      assert.equal(byVersion['4.17']!.state, 'error');
+      assert.match(byVersion['4.17']!.releaseError ?? '', /pullSpec of 4\.17\.0-0\.nightly-2026-11-24-000001 has unexpected characters/);
+      assert.equal(byVersion['4.18']!.state, 'no-release');
+      assert.match(byVersion['4.18']!.releaseError ?? '', /no tags exist within the release that satisfy the request/);
+      assert.equal(byVersion['4.22']!.state, 'error');
+      assert.match(byVersion['4.22']!.releaseError ?? '', /HTTP 404|no release configuration exists/);
       assert.equal(summary.totals.versionsWithoutRelease, 1);
-      assert.equal(summary.totals.versionsFailed, 1);
-      // Both are permanent answers: asked once each, not retried.
-      assert.equal(sims.requests('release-controller').length, 2);
+      assert.equal(summary.totals.versionsFailed, 3);
+      assert.equal(creates(sims).length, 0);
+      // Permanent answers: each stream asked once, not retried.
+      assert.equal(sims.requests('release-controller').length, 6);
     });
 
     test('429 is retried after Retry-After, then succeeds', async () => {
