@@ -28,7 +28,7 @@ import { tempDir, writeTokenFile } from './helpers/config';
 import { scrape, select, total, type Sample } from './helpers/prometheus';
 import { dashboardExpressions, groupingLabels, metricNames, ruleExpressions, TARGET_LABELS } from './helpers/promql';
 import { WorkerProcess } from './helpers/workerProcess';
-import { serverOnly } from './helpers/layers';
+import { serverOnly, UNIT_LAYER } from './helpers/layers';
 
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const DEMO = path.resolve(__dirname, '../../scenarios/demo.yaml');
@@ -87,12 +87,15 @@ describe('the rules (no server)', () => {
     await new Promise<void>((resolve) => busy.listen(0, '0.0.0.0', resolve));
     const busyPort = (busy.address() as net.AddressInfo).port;
     try {
-      for (const [args, env, pattern] of [
+      // The three CLI processes side by side: each mostly loads the CLI.
+      const cases = [
         [['run', '--dry-run', '--metrics-port', 'abc'], {}, /^ERROR: --metrics-port: expected a TCP port \(1-65535\), got "abc"$/],
         [['worker', '--metrics-port', '70000'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }, /^ERROR: --metrics-port: expected a TCP port/],
         [['worker', '--metrics-port', String(busyPort)], { TEMPORAL_ADDRESS: '127.0.0.1:1' }, new RegExp(`^ERROR: metrics port ${busyPort}: cannot serve /metrics \\(Address (already )?in use`)],
-      ] as const) {
-        const { code, stderr } = await runCli([...args], env);
+      ] as const;
+      const results = await Promise.all(cases.map(([args, env]) => runCli([...args], env)));
+      for (const [i, [args, , pattern]] of cases.entries()) {
+        const { code, stderr } = results[i]!;
         assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
         const lines = stderr.trim().split('\n');
         assert.equal(lines.length, 1, stderr);
@@ -118,7 +121,16 @@ describe('/metrics of a real worker process, across a SIGKILL and a replay', ser
   let before1: Sample[];
   const started = Date.now();
 
+  // The dev server, the simulators and the worker process start as soon as the file is loaded,
+  // while the rules above are checked; `before` waits for them.
+  const starting = UNIT_LAYER ? Promise.resolve() : startAll();
+  starting.catch(() => undefined);
+
   before(async () => {
+    await starting;
+  });
+
+  async function startAll(): Promise<void> {
     const work = tempDir('osc-metrics-');
     const scenario = loadScenario(DEMO);
     // The test ends the ProwJobs itself (below), so the demo's own timed outcomes are left out.
@@ -151,9 +163,10 @@ describe('/metrics of a real worker process, across a SIGKILL and a replay', ser
     ledgers = new LedgerClient(client, { taskQueue });
     worker = new WorkerProcess(configFile, { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: dev.address, TEMPORAL_NAMESPACE: dev.namespace });
     await worker.start(60_000);
-  });
+  }
 
   after(async () => {
+    await starting.catch(() => undefined);
     await worker?.stop('SIGKILL');
     await connection?.close();
     await dev?.stop();
@@ -261,8 +274,9 @@ describe('/metrics of a real worker process, across a SIGKILL and a replay', ser
     ];
     const passSummary = await client.workflow.getHandle(first.id).query(summaryQuery);
     assert.equal(passSummary.totals.triggered, 20);
-    for (const id of ids) await client.workflow.getHandle(id).query('__stack_trace');
-    for (const version of ['4.17', '4.18', '4.19', '4.20', '4.21']) assert.ok(await ledgers.matrix(version), version);
+    await Promise.all(ids.map((id) => client.workflow.getHandle(id).query('__stack_trace')));
+    const matrices = await Promise.all(['4.17', '4.18', '4.19', '4.20', '4.21'].map((version) => ledgers.matrix(version)));
+    matrices.forEach((m, i) => assert.ok(m, `ledger ${i}`));
 
     const { samples } = await scrapeWhen('the gauges of the new process', (s) => select(s, n('lastSuccessfulPass')).length === 1 && select(s, n('payloadsNotGreen'), { version: '4.21' }).length === 1);
     // The SDK's own metrics of the new process show the replays: workflow tasks of every type, the queries answered.

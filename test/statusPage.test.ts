@@ -10,10 +10,11 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { LedgerClient } from '../src/clients/ledger';
 import { UpstreamError } from '../src/clients/errors';
 import { ConfigError, loadConfig, type WatcherConfig } from '../src/config/load';
-import { triggerWorkflowId, triggerWorkflowIdOf } from '../src/domain/labels';
+import { triggerKey, triggerWorkflowId, triggerWorkflowIdOf } from '../src/domain/labels';
 import { attemptsText } from '../src/domain/matrixView';
 import { ledgerWorkflowId, type LedgerMatrix } from '../src/domain/ledger';
 import type { PassRequest, PassSummary } from '../src/domain/types';
@@ -24,7 +25,7 @@ import { startSimulators, type Simulators } from '../src/simulators';
 import type { ProwJobState } from '../src/simulators';
 import { buildWatcher } from '../src/workflows/buildWatcher';
 import { JOB_PREFIX, tempDir, writeTokenFile } from './helpers/config';
-import { basicScenario } from './helpers/scenarios';
+import { basicScenario, pullSpecOf } from './helpers/scenarios';
 import { FreezableProxy } from './helpers/tcpProxy';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 import { serverOnly } from './helpers/layers';
@@ -128,18 +129,22 @@ describe('the page without a server', () => {
   });
 });
 
-describe('serve on a dev server: the page in a real browser against a demo-like run; Temporal away', serverOnly, () => {
+// The two tests run side by side on the one dev server: the browser test's own task queue, the
+// other's own proxy and `serve` process.
+describe('serve on a dev server: the page in a real browser against a demo-like run; Temporal away', { ...serverOnly, concurrency: true }, () => {
   const found = findChromium();
   const chromium = 'path' in found ? found.path : undefined;
   let temporal: TestTemporal | undefined;
   let sims: Simulators | undefined;
   let serveProc: ChildProcess | undefined;
+  let browserClose: (() => Promise<void>) | undefined;
 
   before(async () => {
     temporal = await startTestTemporal();
   });
 
   after(async () => {
+    await browserClose?.().catch(() => undefined);
     if (serveProc && serveProc.exitCode === null) serveProc.kill('SIGKILL');
     await sims?.close();
     await temporal?.stop();
@@ -189,17 +194,29 @@ describe('serve on a dev server: the page in a real browser against a demo-like 
     const A = tags['4.21'];
     const B = '4.21.0-0.nightly-2026-11-25-000000';
 
+    const t0 = Date.now();
+    // `serve` (a real process, on a free port) and Chromium start while the passes run.
+    const serving = startServe(env);
+    serving.then((s) => (serveProc = s.child), () => undefined);
+    const launching = puppeteer.launch({
+      executablePath: chromium,
+      headless: true,
+      args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-gpu', '--disable-dev-shm-usage'],
+    });
+    launching.then((b) => (browserClose = () => b.close()), () => undefined);
+
     await temporal!.withWorker(config, async () => {
       let passes = 0;
       const pass = async (request: PassRequest) =>
         (await temporal!.client.workflow.execute(buildWatcher, { workflowId: `page-pass-${process.pid}-${++passes}`, taskQueue, args: [request] })) as PassSummary;
       const executions = (s: PassSummary, version: string) => new Map(s.versions.find((v) => v.version === version)!.jobs.map((j) => [j.shortName, j.executionId]));
 
-      // Pass 1 (4.20, then 4.21): Gangway refuses 4.21's aws-ipi-coco once (a 400: not retried).
-      const e420 = executions(await pass({ versions: ['4.20'] }), '4.20');
-      sims!.addFault({ endpoint: 'gangway.create', matchBody: `${JOB_PREFIX}-aws-ipi-coco"`, status: 400, body: 'bad request', times: 1 });
-      const first = await pass({ versions: ['4.21'] });
-      const coco1 = first.versions[0]!.jobs.find((j) => j.shortName === 'aws-ipi-coco')!;
+      // Pass 1 (4.20 and 4.21): Gangway refuses 4.21's aws-ipi-coco once (a 400: not retried),
+      // picked by its trigger-key label.
+      sims!.addFault({ endpoint: 'gangway.create', matchBody: triggerKey(`${JOB_PREFIX}-aws-ipi-coco`, pullSpecOf(A)), status: 400, body: 'bad request', times: 1 });
+      const first = await pass({ versions: ['4.20', '4.21'] });
+      const e420 = executions(first, '4.20');
+      const coco1 = first.versions.find((v) => v.version === '4.21')!.jobs.find((j) => j.shortName === 'aws-ipi-coco')!;
       assert.equal(coco1.decision, 'failed', coco1.reason);
       const e421 = executions(first, '4.21');
       const states: Array<[string | undefined, ProwJobState]> = [
@@ -228,21 +245,17 @@ describe('serve on a dev server: the page in a real browser against a demo-like 
         [A]: { 'azure-ipi-kata': 'success', 'azure-ipi-peerpods': 'failure', 'azure-ipi-coco': 'running', 'aws-ipi-peerpods': 'aborted', 'aws-ipi-coco': 'pending' },
         [B]: { 'azure-ipi-kata': 'success', 'aws-ipi-coco': 'pending' },
       };
+      process.stdout.write(`# passes done after ${Date.now() - t0} ms\n`);
       const m421 = await matrixWhen(ledgers, '4.21', (m) => matches(m, want421));
       const m420 = await matrixWhen(ledgers, '4.20', (m) => matches(m, { [tags['4.20']]: { 'azure-ipi-coco': 'error', 'azure-ipi-kata': 'success' } }));
       assert.deepEqual(m421.payloads.map((p) => p.name), [B, A], 'newest payload first');
       assert.equal(m421.payloads[1]!.jobs.find((j) => j.shortName === 'aws-ipi-coco')!.attempts.length, 2);
 
-      // `serve` as a real process, on a free port.
-      const served = await startServe(env);
+      process.stdout.write(`# verdicts seen after ${Date.now() - t0} ms\n`);
+      const [served, browser] = await Promise.all([serving, launching]);
+      process.stdout.write(`# serve and browser up after ${Date.now() - t0} ms\n`);
       serveProc = served.child;
       const base = served.url;
-
-      const browser = await puppeteer.launch({
-        executablePath: chromium,
-        headless: true,
-        args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-gpu', '--disable-dev-shm-usage'],
-      });
       try {
         const page = await browser.newPage();
         await page.setViewport({ width: 1500, height: 900 });
@@ -300,23 +313,31 @@ describe('serve on a dev server: the page in a real browser against a demo-like 
         process.stdout.write(`# screenshot: ${screenshot}\n`);
       } finally {
         await browser.close();
+        browserClose = undefined;
       }
 
-      // The JSON twin is `status --json`, byte for byte once parsed: read around the CLI until the ledgers held still.
+      // The JSON twin is `status --json`, byte for byte once parsed. A look at a ProwJob still
+      // running moves its `following` fields, so the CLI's answer is compared with the page's
+      // answers read just before and just after it: it must be one of them.
+      const textRead = runCli(['status'], env);
       let compared = false;
       for (let i = 0; i < 5 && !compared; i++) {
         const before = await (await fetch(`${base}api/status`)).json();
         const cli = await runCli(['status', '--json'], env);
         assert.equal(cli.code, 0, cli.stderr);
         const afterwards = await (await fetch(`${base}api/status`)).json();
-        if (JSON.stringify(before) !== JSON.stringify(afterwards)) continue;
-        assert.deepEqual(JSON.parse(cli.stdout), before);
+        const answer = JSON.parse(cli.stdout) as unknown;
+        const same = [before, afterwards].find((page) => isDeepStrictEqual(answer, page));
+        process.stdout.write(`# status --json read ${i + 1}: ${same ? 'equal to the page' : 'the ledgers moved twice'}\n`);
+        if (!same) continue;
+        assert.deepEqual(answer, same);
         compared = true;
       }
-      assert.ok(compared, 'the ledgers never held still for the comparison');
-      const text = await runCli(['status'], env);
+      assert.ok(compared, 'the ledgers never held still around a `status --json`');
+      const text = await textRead;
       process.stdout.write(`# status:\n${text.stdout.replace(/^/gm, '#   ')}\n`);
 
+      process.stdout.write(`# compared after ${Date.now() - t0} ms\n`);
       const health = await fetch(`${base}healthz`);
       assert.equal(health.status, 200);
       assert.equal(await health.text(), 'ok\n');
@@ -351,7 +372,9 @@ describe('serve on a dev server: the page in a real browser against a demo-like 
       assert.deepEqual(await (await fetch(`${served.url}api/status`)).json(), { versions: [{ version: '4.21', paused: null, newestTriggered: null, payloads: [] }] });
 
       await proxy.close();
+      // The API and the page are asked at once: both wait for the same 10 s.
       const started = Date.now();
+      const pageAnswer = fetch(served.url);
       const api = await fetch(`${served.url}api/status`);
       const waited = (Date.now() - started) / 1000;
       assert.equal(api.status, 503);
@@ -360,7 +383,7 @@ describe('serve on a dev server: the page in a real browser against a demo-like 
       assert.equal(body.error, 'could not read the ledgers: Temporal did not answer within 10 s');
       assert.ok(waited < 15, `waited ${waited} s`);
       assert.ok(!body.error.includes('\n'));
-      const page = await fetch(served.url);
+      const page = await pageAnswer;
       assert.equal(page.status, 503);
       assert.match(await page.text(), /^could not read the ledgers: .*\n$/);
       assert.equal((await fetch(`${served.url}healthz`)).status, 200);

@@ -5,13 +5,14 @@ import { promisify } from 'node:util';
 import type { WatcherConfig } from '../src/config/load';
 import type { PassRequest } from '../src/domain/types';
 import type { PassSummary } from '../src/domain/types';
-import { parseScenario, startSimulators, type Simulators } from '../src/simulators';
+import { startSimulators, type Simulators } from '../src/simulators';
 import { findTemporalCli } from '../src/temporal/cliBinary';
 import { buildWatcher, summaryQuery } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_NAMES, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario, pullSpecOf, VERSIONS } from './helpers/scenarios';
 import { historyToJSON } from './helpers/historyJson';
 import { capturedLogs, startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { heldRequest, until } from './helpers/waiting';
 
 const run = promisify(execFile);
 
@@ -46,8 +47,9 @@ async function startPass(config: WatcherConfig, selection: PassRequest = {}) {
   });
 }
 
-async function runPass(config: WatcherConfig, selection: PassRequest = {}): Promise<PassSummary> {
-  return temporal.withWorker(config, async () => (await startPass(config, selection)).result());
+/** A pass on the worker the test runs (`withWorker`): started, then its result. */
+async function pass(config: WatcherConfig, selection: PassRequest = {}): Promise<PassSummary> {
+  return (await startPass(config, selection)).result();
 }
 
 function creates(sims: Simulators) {
@@ -55,278 +57,248 @@ function creates(sims: Simulators) {
 }
 
 describe('a pass on a real Temporal dev server with a real worker', () => {
-  test('fans out one child per version and triggers every job with the payload pinned', async () => {
-    const { sims, tags, config } = await setup();
-    const summary = await runPass(config);
+  // Each scenario has its own simulators, task queue (so its own ledgers), payloads (the seed)
+  // and in-process worker, started once for all its passes: they run side by side on the one
+  // dev server. The token check below reads every history they made, so it runs after them.
+  describe('scenarios side by side, one worker each', { concurrency: true }, () => {
+    test('fans out one child per version, triggers every job with the payload pinned, findable by search attributes; a second pass is decided by the ledger alone and triggers nothing', async () => {
+      const { sims, tags, config } = await setup();
+      await temporal.withWorker(config, async () => {
+        const summary = await pass(config);
 
-    assert.equal(summary.state, 'done');
-    assert.deepEqual(summary.versions.map((v) => v.version), VERSIONS);
-    assert.deepEqual(summary.totals, { triggered: 15, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0, versionsFailed: 0 });
-    for (const v of summary.versions) {
-      assert.equal(v.release?.name, tags[v.version as keyof typeof tags]);
-      for (const j of v.jobs) {
-        assert.equal(j.decision, 'triggered');
-        assert.equal(j.httpStatus, 200);
-        assert.match(j.executionId ?? '', /\w+/);
+        assert.equal(summary.state, 'done');
+        assert.deepEqual(summary.versions.map((v) => v.version), VERSIONS);
+        assert.deepEqual(summary.totals, { triggered: 15, skipped: 0, failed: 0, wouldTrigger: 0, versionsWithoutRelease: 0, versionsFailed: 0 });
+        for (const v of summary.versions) {
+          assert.equal(v.release?.name, tags[v.version as keyof typeof tags]);
+          for (const j of v.jobs) {
+            assert.equal(j.decision, 'triggered');
+            assert.equal(j.httpStatus, 200);
+            assert.match(j.executionId ?? '', /\w+/);
+          }
+        }
+        // 4.20's newest tag is Rejected: the Accepted one is what gets pinned.
+        const posts = creates(sims);
+        assert.equal(posts.length, 15);
+        const pinned = posts.map((p) => (p.body as { pod_spec_options: { envs: Record<string, string> } }).pod_spec_options.envs.RELEASE_IMAGE_LATEST);
+        assert.deepEqual(new Set(pinned), new Set(Object.values(tags).map(pullSpecOf)));
+        const body = posts[0].body as { job_execution_type: string; pod_spec_options: { labels: Record<string, string> } };
+        assert.equal(body.job_execution_type, '1');
+        assert.match(body.pod_spec_options.labels['osc-build-watcher/trigger-key'], /^tk-[0-9a-f]{16}$/);
+        assert.equal(sims.counters()['deck.prowjobs'], 1, 'Deck is fetched once per pass, not per job or version');
+
+        const child = await temporal.client.workflow.getHandle(`${summary.workflowId}/ocp-4.21`).describe();
+        assert.equal(child.type, 'versionPass');
+
+        // Triggers are findable by payload, version and job through search attributes (visibility lags: asked until it lists them).
+        const query = `WorkflowType = 'triggerJob' AND OscPayload = '${tags['4.21']}'`;
+        const list = async (q: string) => {
+          const ids: string[] = [];
+          for await (const wf of temporal.client.workflow.list({ query: q })) ids.push(wf.workflowId);
+          return ids;
+        };
+        let found: string[] = [];
+        await until(async () => (found = await list(query)).length >= 5, 'visibility lists the 4.21 triggers', { timeoutMs: 20_000, detail: () => `found ${found.length}` });
+        assert.equal(found.length, 5);
+        assert.equal((await list(`${query} AND OscJob = 'aws-ipi-coco' AND OscDecision = 'triggered'`)).length, 1);
+
+        // Deck forgets (a fresh simulator state), the record in Temporal does not.
+        sims.reset();
+        const second = await pass(config);
+        assert.equal(creates(sims).length, 0, 'nothing posted again');
+        assert.equal(second.totals.triggered, 0);
+        assert.equal(second.totals.skipped, 15);
+        assert.match(second.versions[0].jobs[0].reason, /^already triggered by this watcher$/);
+        for (const v of second.versions) {
+          for (const j of v.jobs) {
+            assert.equal(j.reason, 'already triggered by this watcher');
+            const firstJob = summary.versions.find((x) => x.version === v.version)!.jobs.find((x) => x.job === j.job)!;
+            assert.equal(j.executionId, firstJob.executionId, 'the ledger remembers the execution');
+          }
+          // Decided from the ledger: no trigger workflow was started (or collided with), so the
+          // closed trigger records, which retention deletes, played no part.
+          const history = await temporal.client.workflow.getHandle(`${second.workflowId}/ocp-${v.version}`).fetchHistory();
+          const childStarts = (history.events ?? []).filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
+          assert.equal(childStarts.length, 0, `${v.version}: no trigger workflow started`);
+        }
+        const ledger = await temporal.client.workflow.getHandle(`osc-ledger/${config.taskQueue}/ocp-4.21`).describe();
+        assert.equal(ledger.status.name, 'RUNNING', 'the ledger never closes');
+      });
+    });
+
+    test('skips what Deck shows succeeded or running for that exact payload, retriggers a failure', async () => {
+      const t = String(seed + 1).padStart(6, '0');
+      const payload421 = pullSpecOf(`4.21.0-0.nightly-2026-11-24-${t}`);
+      const { sims, config } = await setup({
+        deck: {
+          prowJobs: [
+            { job: JOB_NAMES[0], state: 'success', releaseImageLatest: payload421, startTime: '-3h', completionTime: '-1h' },
+            { job: JOB_NAMES[1], state: 'pending', releaseImageLatest: payload421, startTime: '-1h' },
+            { job: JOB_NAMES[2], state: 'failure', releaseImageLatest: payload421, startTime: '-5h', completionTime: '-4h' },
+            // Another payload's success says nothing about this one.
+            { job: JOB_NAMES[3], state: 'success', releaseImageLatest: pullSpecOf('4.21.0-0.nightly-2026-11-01-000000'), startTime: '-2h' },
+          ],
+        },
+      });
+      const summary = await temporal.withWorker(config, () => pass(config, { versions: ['4.21'] }));
+      const byJob = Object.fromEntries(summary.versions[0].jobs.map((j) => [j.shortName, j]));
+      assert.equal(byJob['azure-ipi-kata'].decision, 'skipped');
+      assert.match(byJob['azure-ipi-kata'].reason, /already succeeded with this payload/);
+      assert.equal(byJob['azure-ipi-peerpods'].decision, 'skipped');
+      assert.match(byJob['azure-ipi-peerpods'].reason, /is pending with this payload/);
+      assert.equal(byJob['azure-ipi-coco'].decision, 'triggered');
+      assert.match(byJob['azure-ipi-coco'].reason, /ended failure/);
+      assert.equal(byJob['aws-ipi-peerpods'].decision, 'triggered');
+      assert.equal(creates(sims).length, 3);
+    });
+
+    test('two passes at the same time trigger each (job, payload) exactly once', async () => {
+      const { sims, config } = await setup({ faults: [{ endpoint: 'gangway.create', latencyMs: 150 }] });
+      const [a, b] = await temporal.withWorker(config, async () => {
+        const [h1, h2] = await Promise.all([startPass(config), startPass(config)]);
+        return Promise.all([h1.result(), h2.result()]);
+      });
+      assert.equal(creates(sims).length, 15);
+      // A pass that meets the other's trigger in progress waits for it and reports its execution:
+      // both passes name the same 15 executions, and none is "already triggered" before it was.
+      for (const s of [a, b]) {
+        assert.equal(s.totals.triggered + s.totals.skipped, 15);
+        assert.equal(s.totals.failed, 0);
       }
-    }
-    // 4.20's newest tag is Rejected: the Accepted one is what gets pinned.
-    const posts = creates(sims);
-    assert.equal(posts.length, 15);
-    const pinned = posts.map((p) => (p.body as { pod_spec_options: { envs: Record<string, string> } }).pod_spec_options.envs.RELEASE_IMAGE_LATEST);
-    assert.deepEqual(new Set(pinned), new Set(Object.values(tags).map(pullSpecOf)));
-    const body = posts[0].body as { job_execution_type: string; pod_spec_options: { labels: Record<string, string> } };
-    assert.equal(body.job_execution_type, '1');
-    assert.match(body.pod_spec_options.labels['osc-build-watcher/trigger-key'], /^tk-[0-9a-f]{16}$/);
-    assert.equal(sims.counters()['deck.prowjobs'], 1, 'Deck is fetched once per pass, not per job or version');
+      const executions = (s: PassSummary) => new Set(s.versions.flatMap((v) => v.jobs.map((j) => j.executionId)));
+      assert.deepEqual(executions(a), executions(b));
+      assert.equal(executions(a).size, 15);
+      const keys = creates(sims).map((p) => JSON.stringify([(p.body as { job_name: string }).job_name, (p.body as { pod_spec_options: { envs: object } }).pod_spec_options.envs]));
+      assert.equal(new Set(keys).size, 15);
+    });
 
-    const child = await temporal.client.workflow.getHandle(`${summary.workflowId}/ocp-4.21`).describe();
-    assert.equal(child.type, 'versionPass');
-  });
-
-  test('a second pass triggers nothing new: the trigger records live in Temporal', async () => {
-    const { sims, config } = await setup();
-    await runPass(config);
-    // Deck forgets (a fresh simulator state), the record in Temporal does not.
-    sims.reset();
-    const second = await runPass(config);
-    assert.equal(second.totals.triggered, 0);
-    assert.equal(second.totals.skipped, 15);
-    assert.match(second.versions[0].jobs[0].reason, /^already triggered by this watcher$/);
-    assert.equal(creates(sims).length, 0);
-  });
-
-  test('the ledger decides a second pass alone: no trigger record is even asked, and it remembers each execution', async () => {
-    const { sims, config } = await setup();
-    const first = await runPass(config);
-    assert.equal(first.totals.triggered, 15);
-    sims.reset();
-    const second = await runPass(config);
-    assert.equal(creates(sims).length, 0, 'nothing posted again');
-    assert.equal(second.totals.skipped, 15);
-    for (const v of second.versions) {
-      for (const j of v.jobs) {
-        assert.equal(j.reason, 'already triggered by this watcher');
-        const firstJob = first.versions.find((x) => x.version === v.version)!.jobs.find((x) => x.job === j.job)!;
-        assert.equal(j.executionId, firstJob.executionId, 'the ledger remembers the execution');
-      }
-      // Decided from the ledger: no trigger workflow was started (or collided with), so the
-      // closed trigger records, which retention deletes, played no part.
-      const history = await temporal.client.workflow.getHandle(`${second.workflowId}/ocp-${v.version}`).fetchHistory();
-      const childStarts = (history.events ?? []).filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
-      assert.equal(childStarts.length, 0, `${v.version}: no trigger workflow started`);
-    }
-    const ledger = await temporal.client.workflow.getHandle(`osc-ledger/${config.taskQueue}/ocp-4.21`).describe();
-    assert.equal(ledger.status.name, 'RUNNING', 'the ledger never closes');
-  });
-
-  test('skips what Deck shows succeeded or running for that exact payload, retriggers a failure', async () => {
-    const t = String(seed + 1).padStart(6, '0');
-    const payload421 = pullSpecOf(`4.21.0-0.nightly-2026-11-24-${t}`);
-    const { sims, config } = await setup({
-      deck: {
-        prowJobs: [
-          { job: JOB_NAMES[0], state: 'success', releaseImageLatest: payload421, startTime: '-3h', completionTime: '-1h' },
-          { job: JOB_NAMES[1], state: 'pending', releaseImageLatest: payload421, startTime: '-1h' },
-          { job: JOB_NAMES[2], state: 'failure', releaseImageLatest: payload421, startTime: '-5h', completionTime: '-4h' },
-          // Another payload's success says nothing about this one.
-          { job: JOB_NAMES[3], state: 'success', releaseImageLatest: pullSpecOf('4.21.0-0.nightly-2026-11-01-000000'), startTime: '-2h' },
+    test('a failing release controller for one version leaves the others done; with Deck unavailable the pass still decides from its own records', async () => {
+      const { sims, config } = await setup({
+        faults: [
+          { endpoint: 'rc.latest', match: '4.20.0-0.nightly', status: 503 },
+          { endpoint: 'deck.prowjobs', status: 401, body: 'Unauthorized' },
         ],
-      },
+      });
+      const summary = await temporal.withWorker(config, () => pass(config, { versions: ['4.20', '4.21'] }));
+      const v420 = summary.versions.find((v) => v.version === '4.20')!;
+      assert.equal(v420.state, 'error');
+      assert.match(v420.releaseError ?? '', /HTTP 503/);
+      assert.equal(summary.versions.find((v) => v.version === '4.21')!.state, 'done');
+      assert.equal(summary.totals.triggered, 5);
+      assert.equal(summary.totals.versionsFailed, 1);
+      // Transient: retried up to maximumAttempts (3) before giving up.
+      assert.equal(sims.requests('release-controller').filter((r) => r.path.includes('4.20')).length, 3);
+      // Deck answered 401: unavailable, and 4.21's jobs were decided from the watcher's own records.
+      assert.equal(summary.deck.state, 'unavailable');
+      assert.equal(creates(sims).length, 5);
     });
-    const summary = await runPass(config, { versions: ['4.21'] });
-    const byJob = Object.fromEntries(summary.versions[0].jobs.map((j) => [j.shortName, j]));
-    assert.equal(byJob['azure-ipi-kata'].decision, 'skipped');
-    assert.match(byJob['azure-ipi-kata'].reason, /already succeeded with this payload/);
-    assert.equal(byJob['azure-ipi-peerpods'].decision, 'skipped');
-    assert.match(byJob['azure-ipi-peerpods'].reason, /is pending with this payload/);
-    assert.equal(byJob['azure-ipi-coco'].decision, 'triggered');
-    assert.match(byJob['azure-ipi-coco'].reason, /ended failure/);
-    assert.equal(byJob['aws-ipi-peerpods'].decision, 'triggered');
-    assert.equal(creates(sims).length, 3);
-  });
 
-  test('two passes at the same time trigger each (job, payload) exactly once', async () => {
-    const { sims, config } = await setup({ faults: [{ endpoint: 'gangway.create', latencyMs: 150 }] });
-    const [a, b] = await temporal.withWorker(config, async () => {
-      const [h1, h2] = await Promise.all([startPass(config), startPass(config)]);
-      return Promise.all([h1.result(), h2.result()]);
-    });
-    assert.equal(creates(sims).length, 15);
-    // A pass that meets the other's trigger in progress waits for it and reports its execution:
-    // both passes name the same 15 executions, and none is "already triggered" before it was.
-    for (const s of [a, b]) {
-      assert.equal(s.totals.triggered + s.totals.skipped, 15);
-      assert.equal(s.totals.failed, 0);
-    }
-    const executions = (s: PassSummary) => new Set(s.versions.flatMap((v) => v.jobs.map((j) => j.executionId)));
-    assert.deepEqual(executions(a), executions(b));
-    assert.equal(executions(a).size, 15);
-    const keys = creates(sims).map((p) => JSON.stringify([(p.body as { job_name: string }).job_name, (p.body as { pod_spec_options: { envs: object } }).pod_spec_options.envs]));
-    assert.equal(new Set(keys).size, 15);
-  });
-
-  test('a failing release controller for one version leaves the others done', async () => {
-    const { sims, config } = await setup({ faults: [{ endpoint: 'rc.latest', match: '4.20.0-0.nightly', status: 503 }] });
-    const summary = await runPass(config);
-    const v420 = summary.versions.find((v) => v.version === '4.20')!;
-    assert.equal(v420.state, 'error');
-    assert.match(v420.releaseError ?? '', /HTTP 503/);
-    assert.equal(summary.totals.triggered, 10);
-    assert.equal(summary.totals.versionsFailed, 1);
-    // Transient: retried up to maximumAttempts (3) before giving up.
-    assert.equal(sims.requests('release-controller').filter((r) => r.path.includes('4.20')).length, 3);
-  });
-
-  test('upstream data that cannot be a label or is not Accepted is refused with a reason, and nothing is posted', async () => {
-    const tagAnswer = (name: string, phase = 'Accepted', pullSpec = pullSpecOf(name)) =>
-      JSON.stringify({ name, phase, pullSpec, downloadURL: 'https://example.invalid' });
-    const longName = `4.20.0-0.nightly-2026-11-22-${'1'.repeat(40)}`;
-    const { sims, config } = await setup({
-      faults: [
-        { endpoint: 'rc.latest', match: '4.19.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.19.0-0.nightly-2026-11-23-000001;rm -rf', 'Accepted', pullSpecOf('4.19.0-0.nightly-2026-11-23-000001')) },
-        { endpoint: 'rc.latest', match: '4.20.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer(longName) },
-        { endpoint: 'rc.latest', match: '4.21.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.21.0-0.nightly-2026-11-24-000001', 'Rejected') },
-        { endpoint: 'rc.latest', match: '4.18.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.18.0-0.nightly-2026-11-24-000001', 'Accepted', 'registry.example/ocp release:x') },
-      ],
-    });
-    const summary = await runPass(config, { versions: ['4.18', ...VERSIONS] });
-    const byVersion = Object.fromEntries(summary.versions.map((v) => [v.version, v]));
-    for (const v of ['4.19', '4.20']) {
-      assert.equal(byVersion[v]!.jobs.length, 5);
-      for (const job of byVersion[v]!.jobs) {
-        assert.equal(job.decision, 'skipped');
-        assert.match(job.reason, /is not a valid label value \(at most 63 characters of A-Za-z0-9\._-\); not triggering/);
+    test('upstream data that cannot be a label or is not Accepted is refused with a reason, and nothing is posted; no Accepted tag is a normal state, an unknown stream an error', async () => {
+      const tagAnswer = (name: string, phase = 'Accepted', pullSpec = pullSpecOf(name)) =>
+        JSON.stringify({ name, phase, pullSpec, downloadURL: 'https://example.invalid' });
+      const longName = `4.20.0-0.nightly-2026-11-22-${'1'.repeat(40)}`;
+      // 4.18 has only a Rejected tag (no Accepted one: a normal state) and 4.22 no stream at all.
+      const { sims, config } = await setup({
+        faults: [
+          { endpoint: 'rc.latest', match: '4.19.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.19.0-0.nightly-2026-11-23-000001;rm -rf', 'Accepted', pullSpecOf('4.19.0-0.nightly-2026-11-23-000001')) },
+          { endpoint: 'rc.latest', match: '4.20.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer(longName) },
+          { endpoint: 'rc.latest', match: '4.21.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.21.0-0.nightly-2026-11-24-000001', 'Rejected') },
+          { endpoint: 'rc.latest', match: '4.17.0-0.nightly', status: 200, contentType: 'application/json', body: tagAnswer('4.17.0-0.nightly-2026-11-24-000001', 'Accepted', 'registry.example/ocp release:x') },
+        ],
+      });
+      const summary = await temporal.withWorker(config, () => pass(config, { versions: ['4.17', '4.18', ...VERSIONS, '4.22'] }));
+      const byVersion = Object.fromEntries(summary.versions.map((v) => [v.version, v]));
+      for (const v of ['4.19', '4.20']) {
+        assert.equal(byVersion[v]!.jobs.length, 5);
+        for (const job of byVersion[v]!.jobs) {
+          assert.equal(job.decision, 'skipped');
+          assert.match(job.reason, /is not a valid label value \(at most 63 characters of A-Za-z0-9\._-\); not triggering/);
+        }
       }
-    }
-    assert.match(byVersion['4.19']!.jobs[0]!.reason, /;rm -rf/);
-    assert.equal(byVersion['4.21']!.state, 'error');
-    assert.match(byVersion['4.21']!.releaseError ?? '', /newest tag 4\.21\.0-0\.nightly-2026-11-24-000001 is Rejected, not Accepted/);
-    assert.equal(byVersion['4.18']!.state, 'error');
-    assert.match(byVersion['4.18']!.releaseError ?? '', /pullSpec of 4\.18\.0-0\.nightly-2026-11-24-000001 has unexpected characters/);
-    assert.equal(summary.totals.versionsFailed, 2);
-    assert.equal(creates(sims).length, 0);
-    // Permanent answers: each stream asked once.
-    assert.equal(sims.requests('release-controller').length, 4);
-  });
-
-  test('no Accepted tag is a normal state; an unknown stream is an error', async () => {
-    const { sims, config } = await setup();
-    const summary = await runPass(config, { versions: ['4.18', '4.22'] });
-    const [v418, v422] = summary.versions;
-    assert.equal(v418.state, 'no-release');
-    assert.match(v418.releaseError ?? '', /no tags exist within the release that satisfy the request/);
-    assert.equal(v422.state, 'error');
-    assert.match(v422.releaseError ?? '', /HTTP 404|no release configuration exists/);
-    assert.equal(summary.totals.versionsWithoutRelease, 1);
-    assert.equal(summary.totals.versionsFailed, 1);
-    // Both are permanent answers: asked once each, not retried.
-    assert.equal(sims.requests('release-controller').length, 2);
-  });
-
-  test('a permanent Gangway error is not retried, is reported with its status, and a later pass retries it', async () => {
-    const { sims, config } = await setup({ faults: [{ endpoint: 'gangway.create', status: 403, body: 'Forbidden' }] });
-    const first = await runPass(config, { versions: ['4.21'] });
-    assert.equal(first.totals.failed, 5);
-    const job = first.versions[0].jobs[0];
-    assert.equal(job.decision, 'failed');
-    assert.equal(job.httpStatus, 403);
-    assert.match(job.reason, /HTTP 403/);
-    assert.equal(creates(sims).length, 5, '403 is not retried');
-
-    sims.clearFaults();
-    const second = await runPass(config, { versions: ['4.21'] });
-    assert.equal(second.totals.triggered, 5, 'a failed trigger does not block the next pass');
-  });
-
-  test('429 is retried after Retry-After, then succeeds', async () => {
-    const { sims, config } = await setup({
-      faults: [{ endpoint: 'gangway.create', status: 429, headers: { 'Retry-After': '1' }, times: 1 }],
+      assert.match(byVersion['4.19']!.jobs[0]!.reason, /;rm -rf/);
+      assert.equal(byVersion['4.21']!.state, 'error');
+      assert.match(byVersion['4.21']!.releaseError ?? '', /newest tag 4\.21\.0-0\.nightly-2026-11-24-000001 is Rejected, not Accepted/);
+      assert.equal(byVersion['4.17']!.state, 'error');
+      assert.match(byVersion['4.17']!.releaseError ?? '', /pullSpec of 4\.17\.0-0\.nightly-2026-11-24-000001 has unexpected characters/);
+      assert.equal(byVersion['4.18']!.state, 'no-release');
+      assert.match(byVersion['4.18']!.releaseError ?? '', /no tags exist within the release that satisfy the request/);
+      assert.equal(byVersion['4.22']!.state, 'error');
+      assert.match(byVersion['4.22']!.releaseError ?? '', /HTTP 404|no release configuration exists/);
+      assert.equal(summary.totals.versionsWithoutRelease, 1);
+      assert.equal(summary.totals.versionsFailed, 3);
+      assert.equal(creates(sims).length, 0);
+      // Permanent answers: each stream asked once, not retried.
+      assert.equal(sims.requests('release-controller').length, 6);
     });
-    const summary = await runPass(config, { versions: ['4.21'], jobs: ['azure-ipi-kata'] });
-    assert.equal(summary.totals.triggered, 1);
-    const posts = creates(sims);
-    assert.equal(posts.length, 2);
-    const gap = Date.parse(posts[1].time) - Date.parse(posts[0].time);
-    assert.ok(gap >= 900, `second attempt waited for Retry-After (gap ${gap} ms)`);
-  });
 
-  test('the summary query answers mid-run, and the temporal CLI reads it too', async () => {
-    const { config } = await setup({ faults: [{ endpoint: 'gangway.create', latencyMs: 300 }] });
-    await temporal.withWorker(config, async () => {
-      const handle = await startPass(config);
-      let mid: PassSummary | undefined;
-      for (let i = 0; i < 100 && !mid; i++) {
-        const s = await handle.query(summaryQuery);
-        if (s.versions.some((v) => v.jobs.some((j) => j.decision === 'triggered')) && s.versions.some((v) => v.jobs.some((j) => j.decision === 'pending'))) mid = s;
-        else await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(mid, 'saw a summary with some jobs triggered and some still pending');
-      assert.equal(mid.state, 'running');
-      assert.ok(mid.totals.triggered > 0 && mid.totals.triggered < 15);
+    test('429 is retried after Retry-After, then succeeds', async () => {
+      const { sims, config } = await setup({
+        faults: [{ endpoint: 'gangway.create', status: 429, headers: { 'Retry-After': '1' }, times: 1 }],
+      });
+      const summary = await temporal.withWorker(config, () => pass(config, { versions: ['4.21'], jobs: ['azure-ipi-kata'] }));
+      assert.equal(summary.totals.triggered, 1);
+      const posts = creates(sims);
+      assert.equal(posts.length, 2);
+      const gap = Date.parse(posts[1].time) - Date.parse(posts[0].time);
+      // A lower bound only: it cannot flake under load.
+      assert.ok(gap >= 900, `second attempt waited for Retry-After (gap ${gap} ms)`);
+    });
 
-      const cli = findTemporalCli();
-      assert.ok(cli, 'temporal CLI available');
-      const { stdout } = await run(cli.path, ['workflow', 'query', '--address', temporal.server.address, '--workflow-id', handle.workflowId, '--type', 'summary', '--output', 'json']);
-      const answer = JSON.parse(stdout) as { queryResult: PassSummary[] };
-      assert.equal(answer.queryResult[0].workflowId, handle.workflowId);
-      await handle.result();
+    test('the summary query answers mid-run, and the temporal CLI reads it too', async () => {
+      // One create held by Gangway (after it made the job) until both reads are done: the pass is
+      // mid-run for as long as the test needs, on any load. A long HTTP timeout: the held request
+      // must not time out meanwhile.
+      const { sims, config } = await setup(
+        { faults: [{ endpoint: 'gangway.create', matchBody: `${JOB_NAMES[4]}"`, hold: 'after', times: 1 }] },
+        { httpTimeoutMs: 120_000 },
+      );
+      await temporal.withWorker(config, async () => {
+        const handle = await startPass(config, { versions: ['4.21'] });
+        const held = await heldRequest(sims, 'gangway.create', 'the aws-ipi-coco create held');
+        // Progress reaches the pass in batches (at most every 2 s): some jobs triggered, the held one pending.
+        let mid: PassSummary | undefined;
+        await until(
+          async () => {
+            const s = await handle.query(summaryQuery);
+            const jobs = s.versions.flatMap((v) => v.jobs);
+            if (jobs.some((j) => j.decision === 'triggered') && jobs.some((j) => j.decision === 'pending')) mid = s;
+            return mid !== undefined;
+          },
+          'a summary with some jobs triggered and the held one still pending',
+        );
+        assert.equal(mid!.state, 'running');
+        assert.ok(mid!.totals.triggered > 0 && mid!.totals.triggered < 5, JSON.stringify(mid!.totals));
+
+        const cli = findTemporalCli();
+        assert.ok(cli, 'temporal CLI available');
+        const { stdout } = await run(cli.path, ['workflow', 'query', '--address', temporal.server.address, '--workflow-id', handle.workflowId, '--type', 'summary', '--output', 'json']);
+        const answer = JSON.parse(stdout) as { queryResult: PassSummary[] };
+        assert.equal(answer.queryResult[0].workflowId, handle.workflowId);
+        assert.equal(answer.queryResult[0].state, 'running');
+        sims.release(held.id);
+        const done = await handle.result();
+        assert.equal(done.totals.triggered, 5);
+      });
+    });
+
+    test('a dry run decides but posts nothing; after a real pass it shows the records', async () => {
+      const { sims, config } = await setup();
+      await temporal.withWorker(config, async () => {
+        const dry = await pass(config, { dryRun: true, versions: ['4.21'] });
+        assert.equal(dry.totals.wouldTrigger, 5);
+        assert.equal(dry.totals.triggered, 0);
+        assert.equal(creates(sims).length, 0);
+        await pass(config, { versions: ['4.21'] });
+        const dryAgain = await pass(config, { dryRun: true, versions: ['4.21'] });
+        assert.equal(dryAgain.totals.skipped, 5);
+        assert.equal(creates(sims).length, 5);
+      });
     });
   });
 
-  test('a dry run decides but posts nothing; after a real pass it shows the records', async () => {
-    const { sims, config } = await setup();
-    const dry = await runPass(config, { dryRun: true, versions: ['4.21'] });
-    assert.equal(dry.totals.wouldTrigger, 5);
-    assert.equal(dry.totals.triggered, 0);
-    assert.equal(creates(sims).length, 0);
-    await runPass(config, { versions: ['4.21'] });
-    const dryAgain = await runPass(config, { dryRun: true, versions: ['4.21'] });
-    assert.equal(dryAgain.totals.skipped, 5);
-    assert.equal(creates(sims).length, 5);
-  });
-
-  test('Deck unavailable: the pass still decides from its own records', async () => {
-    const { config } = await setup({ faults: [{ endpoint: 'deck.prowjobs', status: 401, body: 'Unauthorized' }] });
-    const summary = await runPass(config, { versions: ['4.19'] });
-    assert.equal(summary.deck.state, 'unavailable');
-    assert.equal(summary.totals.triggered, 5);
-  });
-
-  test('triggers are findable by payload, version and job through search attributes', async () => {
-    const { tags, config } = await setup();
-    await runPass(config, { versions: ['4.21'] });
-    const query = `WorkflowType = 'triggerJob' AND OscPayload = '${tags['4.21']}'`;
-    let found: string[] = [];
-    for (let i = 0; i < 50 && found.length < 5; i++) {
-      found = [];
-      for await (const wf of temporal.client.workflow.list({ query })) found.push(wf.workflowId);
-      if (found.length < 5) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.equal(found.length, 5);
-    const one: string[] = [];
-    for await (const wf of temporal.client.workflow.list({ query: `${query} AND OscJob = 'aws-ipi-coco' AND OscDecision = 'triggered'` })) one.push(wf.workflowId);
-    assert.equal(one.length, 1);
-  });
-
-  test('a stream that went back to an older nightly than one already triggered is skipped with the reason', async () => {
-    const { config, tags } = await setup();
-    await runPass(config, { versions: ['4.21'] });
-    // The newer tag was pruned or rejected after the fact: the stream's newest Accepted is now older.
-    const older = tags['4.21'].replace('2026-11-24', '2026-11-20');
-    const sims = await startSimulators(
-      parseScenario({
-        releaseController: { streams: { '4.21.0-0.nightly': { tags: [{ name: older, phase: 'Accepted' }] } } },
-        gangway: { token: CANARY_TOKEN, periodicJobs: JOB_NAMES },
-      }),
-    );
-    openSims.push(sims);
-    const summary = await runPass(simConfig(sims, tokenFile, { taskQueue: config.taskQueue }), { versions: ['4.21'] });
-    const v = summary.versions[0]!;
-    assert.equal(v.release?.name, older);
-    assert.ok(v.jobs.every((j) => j.decision === 'skipped' && j.reason.includes(`older than ${tags['4.21']}`)), JSON.stringify(v.jobs[0]));
-    assert.equal(creates(sims).length, 0);
-  });
+  // A permanent Gangway error (403: not retried, reported with its status, a later pass retries
+  // it) is in test/retention.test.ts, on a worker that cannot use visibility; so is a stream that
+  // went back to an older nightly than one already triggered.
 
   test('the canary token appears in no history and no log line', async () => {
     const ids: string[] = [];

@@ -3,7 +3,7 @@ import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type LogEntry } from '@temporalio/worker';
 import type { WatcherConfig } from '../../src/config/load';
-import { startDevServer, type DevServer } from '../../src/temporal/devServer';
+import { startDevServer, type DevServer, type DevServerOptions } from '../../src/temporal/devServer';
 import { ensureSearchAttributes } from '../../src/temporal/setup';
 import { createWatcherWorker } from '../../src/worker';
 import { prebuiltWorkflowBundle } from '../../src/workflowBundle';
@@ -27,13 +27,18 @@ export interface TestTemporal {
  * SDK's few-second wait is flaky on 2 cores, then wrapped by @temporalio/testing.
  */
 export async function startTestTemporal(): Promise<TestTemporal> {
+  return startTestTemporalWith({});
+}
+
+/** `startTestTemporal` on a dev server started with these options (e.g. `dynamicConfigValues`). */
+export async function startTestTemporalWith(serverOptions: DevServerOptions): Promise<TestTemporal> {
   Runtime.install({
     logger: new DefaultLogger('DEBUG', (entry: LogEntry) => {
       capturedLogs.push(`${entry.level} ${entry.message} ${safeJson(entry.meta)}`);
     }),
   });
   // The bundle is made while the server starts (or read: `npm run build` made it).
-  const [server, bundle] = await Promise.all([startDevServer(), testWorkflowBundle()]);
+  const [server, bundle] = await Promise.all([startDevServer(serverOptions), testWorkflowBundle()]);
   const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: server.namespace });
   await ensureSearchAttributes(env.connection, server.namespace);
   const native = await NativeConnection.connect({ address: server.address });
