@@ -189,293 +189,299 @@ async function activityCompletions(client: Client, summary: PassSummary): Promis
 }
 
 
-describe('Temporal server restart mid-pass (dev server on its SQLite file)', () => {
-  let dev: DevServer | undefined;
-  let sims: Simulators;
-  let worker: WorkerProcess;
-  let configFile: string;
-  let dbFile: string;
-  let port: number;
-  let work: string;
+// The two suites share nothing (each its own dev server, simulators, task queue, worker process)
+// and are mostly waiting: they run side by side. The two SIGTERM cases share one worker's dev
+// server and go one after the other.
+describe('resilience, side by side', { concurrency: true }, () => {
+  describe('Temporal server restart mid-pass (dev server on its SQLite file)', { concurrency: false }, () => {
+    let dev: DevServer | undefined;
+    let sims: Simulators;
+    let worker: WorkerProcess;
+    let configFile: string;
+    let dbFile: string;
+    let port: number;
+    let work: string;
 
-  before(async () => {
-    work = tempDir('osc-restart-');
-    dbFile = path.join(work, 'temporal.sqlite');
-    port = await freePort();
-    sims = await startScenario();
-    dev = await startDevServer({ dbFile, port });
-    // Long enough that the held creates are answered (during the outage), not abandoned. A retry
-    // waits out the in-flight grace: a POST of the attempt before may still be on its way (the
-    // server can hand out attempt 2 while attempt 1's create is held), as in production (60 s, 60 s).
-    configFile = writeConfig(work, sims, `restart-${process.pid}`, { timeout: '10s', inFlightGrace: '10s' });
-    worker = new WorkerProcess(configFile, workerEnv(dev.address, dev.namespace));
-    await worker.start();
-  });
-
-  after(async () => {
-    await worker?.stop('SIGKILL');
-    await dev?.stop();
-    await sims?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
-
-  test('server restart mid-pass: the pass completes, no duplicate, no lost trigger', { timeout: 120_000 + OUTAGE_MS }, async (t) => {
-    const keys = publishNightlies(sims, 10);
-    // First create: held after Gangway made the job (the worker gets the answer while the server
-    // is away). Second: held before Gangway acts (the job is made while the server is away).
-    // Every other create takes 700 ms, so creates are in flight throughout.
-    sims.addFault({ endpoint: 'gangway.create', hold: 'after', times: 1 });
-    sims.addFault({ endpoint: 'gangway.create', hold: 'before', times: 1 });
-    sims.addFault({ endpoint: 'gangway.create', latencyMs: 700 });
-
-    const address = dev!.address;
-    const connection = await Connection.connect({ address });
-    const client = new Client({ connection, namespace: dev!.namespace });
-    const workflowId = `restart-${RUN}`;
-    await startPass(client, configFile, workflowId);
-
-    const held = await waitFor('two held creates', () => {
-      const h = sims.held().filter((x) => x.endpoint === 'gangway.create');
-      return h.length === 2 && h;
+    before(async () => {
+      work = tempDir('osc-restart-');
+      dbFile = path.join(work, 'temporal.sqlite');
+      port = await freePort();
+      sims = await startScenario();
+      dev = await startDevServer({ dbFile, port });
+      // Long enough that the held creates are answered (during the outage), not abandoned. A retry
+      // waits out the in-flight grace: a POST of the attempt before may still be on its way (the
+      // server can hand out attempt 2 while attempt 1's create is held), as in production (60 s, 60 s).
+      configFile = writeConfig(work, sims, `restart-${process.pid}`, { timeout: '10s', inFlightGrace: '10s' });
+      worker = new WorkerProcess(configFile, workerEnv(dev.address, dev.namespace));
+      await worker.start();
     });
-    await waitFor('4 ProwJobs', () => sims.prowJobs().length >= 4);
-    const createdBeforeStop = sims.prowJobs().length;
-    const workerPid = worker.pid;
 
-    const stopStarted = Date.now();
-    await dev!.stop();
-    dev = undefined;
-    const stopMs = Date.now() - stopStarted;
-    await connection.close().catch(() => undefined);
-    // Gangway makes one job and answers two creates while the server is away.
-    for (const h of held) sims.release(h.id);
-    await sleep(OUTAGE_MS);
-    const createdWhileDown = sims.prowJobs().length - createdBeforeStop;
-    const workerAliveWhileDown = alive(worker);
+    after(async () => {
+      await worker?.stop('SIGKILL');
+      await dev?.stop();
+      await sims?.close();
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
 
-    const restartStarted = Date.now();
-    dev = await startDevServer({ dbFile, port });
-    const restartMs = Date.now() - restartStarted;
-    assert.equal(dev.address, address, 'the restarted server listens where the worker looks');
-    const downMs = Date.now() - stopStarted;
+    test('server restart mid-pass: the pass completes, no duplicate, no lost trigger', { timeout: 120_000 + OUTAGE_MS }, async (t) => {
+      const keys = publishNightlies(sims, 10);
+      // First create: held after Gangway made the job (the worker gets the answer while the server
+      // is away). Second: held before Gangway acts (the job is made while the server is away).
+      // Every other create takes 700 ms, so creates are in flight throughout.
+      sims.addFault({ endpoint: 'gangway.create', hold: 'after', times: 1 });
+      sims.addFault({ endpoint: 'gangway.create', hold: 'before', times: 1 });
+      sims.addFault({ endpoint: 'gangway.create', latencyMs: 700 });
 
-    const connection2 = await Connection.connect({ address });
-    let summary: PassSummary;
-    try {
-      const client2 = new Client({ connection: connection2, namespace: dev.namespace });
-      summary = await client2.workflow.getHandle(workflowId).result();
-    } finally {
-      await connection2.close();
-    }
-    const passMs = Date.now() - stopStarted;
-    sims.clearFaults();
+      const address = dev!.address;
+      const connection = await Connection.connect({ address });
+      const client = new Client({ connection, namespace: dev!.namespace });
+      const workflowId = `restart-${RUN}`;
+      await startPass(client, configFile, workflowId);
 
-    const output = worker.output.join('');
-    const { duplicates, lost, problems } = checkOnePerKey(sims, keys, summary);
-    const figures = {
-      triggersExpected: keys.length,
-      createdBeforeStop,
-      createdWhileDown,
-      serverStopMs: stopMs,
-      serverStartMs: restartMs,
-      serverDownMs: downMs,
-      passDoneAfterStopMs: passMs,
-      workerAliveWhileDown,
-      workerAliveAfter: alive(worker),
-      sameWorkerPid: worker.pid === workerPid,
-      workerStarts: worker.starts,
-      foundFromEarlierAttempt: (output.match(/Found the execution an earlier attempt created/g) ?? []).length,
-      createPosts: createPosts(sims, keys),
-      prowJobs: sims.prowJobs().length,
-      duplicates,
-      lost,
-      totals: summary.totals,
-    };
-    t.diagnostic(`restart figures ${JSON.stringify(figures)}`);
-    if (process.env.RESILIENCE_DEBUG) console.log(output);
-    console.log(`restart figures ${JSON.stringify(figures)}`);
+      const held = await waitFor('two held creates', () => {
+        const h = sims.held().filter((x) => x.endpoint === 'gangway.create');
+        return h.length === 2 && h;
+      });
+      await waitFor('4 ProwJobs', () => sims.prowJobs().length >= 4);
+      const createdBeforeStop = sims.prowJobs().length;
+      const workerPid = worker.pid;
 
-    assert.deepEqual(problems, []);
-    assert.equal(duplicates, 0);
-    assert.equal(lost, 0);
-    assert.equal(summary.totals.triggered, 15);
-    assert.equal(summary.totals.failed, 0);
-    assert.equal(sims.counters()['gangway.created'], 15, 'every create at the simulator is one expected trigger');
-    assert.ok(createdWhileDown >= 1, 'a create finished while the server was down');
-    assert.equal(worker.starts, 1, 'the worker was never restarted');
-    assert.ok(alive(worker) && worker.pid === workerPid, 'the same worker process survived the restart');
-    assert.equal(output.includes(CANARY_TOKEN), false, 'the token appeared in worker output');
-  });
-});
+      const stopStarted = Date.now();
+      await dev!.stop();
+      dev = undefined;
+      const stopMs = Date.now() - stopStarted;
+      await connection.close().catch(() => undefined);
+      // Gangway makes one job and answers two creates while the server is away.
+      for (const h of held) sims.release(h.id);
+      await sleep(OUTAGE_MS);
+      const createdWhileDown = sims.prowJobs().length - createdBeforeStop;
+      const workerAliveWhileDown = alive(worker);
 
-describe('graceful shutdown of the worker CLI', () => {
-  let dev: DevServer;
-  let sims: Simulators;
-  let worker: WorkerProcess;
-  let configFile: string;
-  let connection: Connection;
-  let client: Client;
-  let work: string;
+      const restartStarted = Date.now();
+      dev = await startDevServer({ dbFile, port });
+      const restartMs = Date.now() - restartStarted;
+      assert.equal(dev.address, address, 'the restarted server listens where the worker looks');
+      const downMs = Date.now() - stopStarted;
 
-  before(async () => {
-    work = tempDir('osc-shutdown-');
-    sims = await startScenario();
-    dev = await startDevServer();
-    connection = await Connection.connect({ address: dev.address });
-    client = new Client({ connection, namespace: dev.namespace });
-    configFile = writeConfig(work, sims, `shutdown-${process.pid}`);
-    worker = new WorkerProcess(configFile, workerEnv(dev.address, dev.namespace));
-  });
+      const connection2 = await Connection.connect({ address });
+      let summary: PassSummary;
+      try {
+        const client2 = new Client({ connection: connection2, namespace: dev.namespace });
+        summary = await client2.workflow.getHandle(workflowId).result();
+      } finally {
+        await connection2.close();
+      }
+      const passMs = Date.now() - stopStarted;
+      sims.clearFaults();
 
-  after(async () => {
-    await worker?.stop('SIGKILL');
-    await connection?.close();
-    await dev?.stop();
-    await sims?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+      const output = worker.output.join('');
+      const { duplicates, lost, problems } = checkOnePerKey(sims, keys, summary);
+      const figures = {
+        triggersExpected: keys.length,
+        createdBeforeStop,
+        createdWhileDown,
+        serverStopMs: stopMs,
+        serverStartMs: restartMs,
+        serverDownMs: downMs,
+        passDoneAfterStopMs: passMs,
+        workerAliveWhileDown,
+        workerAliveAfter: alive(worker),
+        sameWorkerPid: worker.pid === workerPid,
+        workerStarts: worker.starts,
+        foundFromEarlierAttempt: (output.match(/Found the execution an earlier attempt created/g) ?? []).length,
+        createPosts: createPosts(sims, keys),
+        prowJobs: sims.prowJobs().length,
+        duplicates,
+        lost,
+        totals: summary.totals,
+      };
+      t.diagnostic(`restart figures ${JSON.stringify(figures)}`);
+      if (process.env.RESILIENCE_DEBUG) console.log(output);
+      console.log(`restart figures ${JSON.stringify(figures)}`);
 
-  test('SIGTERM: in-flight activities finish within the grace, exit 0; a new worker finishes the pass', { timeout: 90_000 }, async (t) => {
-    await worker.start();
-    const keys = publishNightlies(sims, 11);
-    // Every create is held after Gangway made the job, until the test lets the answers go.
-    sims.addFault({ endpoint: 'gangway.create', hold: 'after' });
-    const handle = await startPass(client, configFile, `sigterm-${RUN}`);
-    const held = await heldCreates(sims, VERSIONS.length);
-    const stderr = captureStderr(worker);
-    const firstPid = worker.pid!;
-
-    const sent = Date.now();
-    const exit = worker.exited(SHUTDOWN_GRACE_MS + 10_000);
-    process.kill(firstPid, 'SIGTERM');
-    await waitFor('the SIGTERM message', () => stderr.text().includes('Received SIGTERM'), 5000);
-    await sleep(1000);
-    const aliveWhileHeld = alive(worker);
-    sims.clearFaults();
-    const released = Date.now();
-    // Triggers run several at a time: as many creates as were in flight are held by now.
-    const heldAtRelease = sims.releaseAll();
-    const ended = await exit;
-    const exitMs = Date.now() - sent;
-    const afterReleaseMs = Date.now() - released;
-
-    await worker.start();
-    const summary = await handle.result();
-    const completions = await activityCompletions(client, summary);
-    const byFirstWorker = completions.filter((c) => c.identity === `${firstPid}@${os.hostname()}`);
-    const output = worker.output.join('');
-    const { duplicates, lost, problems } = checkOnePerKey(sims, keys, summary);
-    const figures = {
-      held: heldAtRelease,
-      exit: ended,
-      sigtermToExitMs: exitMs,
-      releaseToExitMs: afterReleaseMs,
-      aliveWhileHeld,
-      completedByFirstWorker: byFirstWorker.length,
-      attempts: completions.map((c) => c.attempt),
-      createPosts: createPosts(sims, keys),
-      duplicates,
-      lost,
-      totals: summary.totals,
-    };
-    t.diagnostic(`sigterm figures ${JSON.stringify(figures)}`);
-    console.log(`sigterm figures ${JSON.stringify(figures)}`);
-
-    assert.ok(held.length >= 1);
-    assert.equal(aliveWhileHeld, true, 'the worker waits for its in-flight activities');
-    assert.deepEqual(ended, { code: 0, signal: null });
-    // The grace bounds the wait for in-flight activities; the process then still reports the
-    // cancelled ones and exits, which on a loaded machine takes a moment more.
-    assert.ok(exitMs < SHUTDOWN_GRACE_MS + 2000, `the worker exited ${exitMs} ms after SIGTERM, well beyond the ${SHUTDOWN_GRACE_MS} ms grace`);
-    assert.match(
-      stderr.text(),
-      /Received SIGTERM: finishing in-flight activities \(up to 5 s\), then stopping; send it again to stop at once/,
-    );
-    assert.match(stderr.text(), /Worker stopped/);
-    assert.doesNotMatch(stderr.text(), /again: exiting without waiting/);
-    // The held activities' results were recorded by the stopping worker, on their first attempt.
-    assert.equal(byFirstWorker.length, heldAtRelease, JSON.stringify(completions));
-    assert.ok(byFirstWorker.every((c) => c.attempt === 1), JSON.stringify(byFirstWorker));
-    // An activity task the server handed to the stopping worker's poll just as it was cancelled is
-    // lost until its heartbeat timeout, then retried by the new worker. That is allowed: what must
-    // hold is that such an earlier attempt never posted (one POST per trigger, below) and that no
-    // attempt had to adopt an execution an earlier one created.
-    const retried = completions.filter((c) => c.attempt > 1);
-    assert.ok(
-      retried.every((c) => c.identity !== `${firstPid}@${os.hostname()}`),
-      `the stopping worker completed a retried attempt: ${JSON.stringify(retried)}`,
-    );
-    assert.equal(createPosts(sims, keys), keys.length, 'one POST per trigger, none sent twice');
-    assert.doesNotMatch(output, /earlier attempt/);
-    assert.deepEqual(problems, []);
-    assert.equal(summary.totals.triggered, keys.length);
-    assert.equal(summary.totals.failed, 0);
+      assert.deepEqual(problems, []);
+      assert.equal(duplicates, 0);
+      assert.equal(lost, 0);
+      assert.equal(summary.totals.triggered, 15);
+      assert.equal(summary.totals.failed, 0);
+      assert.equal(sims.counters()['gangway.created'], 15, 'every create at the simulator is one expected trigger');
+      assert.ok(createdWhileDown >= 1, 'a create finished while the server was down');
+      assert.equal(worker.starts, 1, 'the worker was never restarted');
+      assert.ok(alive(worker) && worker.pid === workerPid, 'the same worker process survived the restart');
+      assert.equal(output.includes(CANARY_TOKEN), false, 'the token appeared in worker output');
+    });
   });
 
-  test('SIGTERM twice: the worker exits at once (130); a new worker finishes the pass without a duplicate', { timeout: 90_000 }, async (t) => {
-    if (!alive(worker)) await worker.start();
-    const outputBefore = worker.output.length;
-    const keys = publishNightlies(sims, 12);
-    sims.addFault({ endpoint: 'gangway.create', hold: 'after' });
-    const handle = await startPass(client, configFile, `sigterm-twice-${RUN}`);
-    const held = await heldCreates(sims, VERSIONS.length);
-    const stderr = captureStderr(worker);
-    const pid = worker.pid!;
+  // One after the other (a suite inherits its parent's concurrency): the two cases share one worker.
+  describe('graceful shutdown of the worker CLI', { concurrency: false }, () => {
+    let dev: DevServer;
+    let sims: Simulators;
+    let worker: WorkerProcess;
+    let configFile: string;
+    let connection: Connection;
+    let client: Client;
+    let work: string;
 
-    const exit = worker.exited(10_000);
-    process.kill(pid, 'SIGTERM');
-    await waitFor('the first SIGTERM message', () => stderr.text().includes('Received SIGTERM'), 5000);
-    const second = Date.now();
-    process.kill(pid, 'SIGTERM');
-    const ended = await exit;
-    const exitMs = Date.now() - second;
-    // The answers go nowhere now: the worker that asked is gone; the jobs exist at Gangway.
-    sims.clearFaults();
-    // Triggers run several at a time: every create in flight is held by now.
-    const heldAtKill = sims.releaseAll();
+    before(async () => {
+      work = tempDir('osc-shutdown-');
+      sims = await startScenario();
+      dev = await startDevServer();
+      connection = await Connection.connect({ address: dev.address });
+      client = new Client({ connection, namespace: dev.namespace });
+      configFile = writeConfig(work, sims, `shutdown-${process.pid}`);
+      worker = new WorkerProcess(configFile, workerEnv(dev.address, dev.namespace));
+    });
 
-    const restarted = Date.now();
-    await worker.start();
-    const summary = await handle.result();
-    const passMs = Date.now() - restarted;
-    const output = worker.output.slice(outputBefore).join('');
-    const completions = await activityCompletions(client, summary);
-    const found = (output.match(/Found the execution an earlier attempt created/g) ?? []).length;
-    const { duplicates, lost, problems } = checkOnePerKey(sims, keys, summary);
-    const figures = {
-      held: heldAtKill,
-      exit: ended,
-      secondSignalToExitMs: exitMs,
-      newWorkerToPassDoneMs: passMs,
-      foundFromEarlierAttempt: found,
-      retried: completions.filter((c) => c.attempt > 1).length,
-      createPosts: createPosts(sims, keys),
-      duplicates,
-      lost,
-      totals: summary.totals,
-    };
-    t.diagnostic(`sigterm-twice figures ${JSON.stringify(figures)}`);
-    console.log(`sigterm-twice figures ${JSON.stringify(figures)}`);
+    after(async () => {
+      await worker?.stop('SIGKILL');
+      await connection?.close();
+      await dev?.stop();
+      await sims?.close();
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
 
-    assert.ok(held.length >= 1);
-    assert.deepEqual(ended, { code: 130, signal: null });
-    assert.ok(exitMs < 2000, `the worker took ${exitMs} ms to exit after the second signal`);
-    assert.match(stderr.text(), /Received SIGTERM: finishing in-flight activities \(up to 5 s\), then stopping; send it again to stop at once/);
-    assert.match(stderr.text(), /Received SIGTERM again: exiting without waiting for in-flight activities/);
-    assert.doesNotMatch(stderr.text(), /Worker stopped/);
-    // Each held create was retried by the new worker, which found the job instead of posting again.
-    // (Triggers run several at a time, so others in flight that had not posted yet were retried too.)
-    // A create the worker sent just before it exited can reach Gangway after the holds were
-    // cleared (seen on a loaded machine): Gangway acts on it, nobody gets the answer, and the
-    // retry finds that job too. So at least the held ones were found; none was posted twice (below).
-    const adopted = completions.filter((c) => c.adopted).length;
-    assert.ok(adopted >= heldAtKill && found >= heldAtKill, `${adopted} activities returned (${found} log lines found) an earlier attempt's execution; ${heldAtKill} creates were held`);
-    assert.ok(completions.filter((c) => c.attempt > 1).length >= heldAtKill);
-    assert.equal(createPosts(sims, keys), keys.length, 'one POST per trigger, none sent twice');
-    assert.deepEqual(problems, []);
-    assert.equal(duplicates, 0);
-    assert.equal(lost, 0);
-    assert.equal(summary.totals.triggered, keys.length);
-    assert.equal(summary.totals.failed, 0);
+    test('SIGTERM: in-flight activities finish within the grace, exit 0; a new worker finishes the pass', { timeout: 90_000 }, async (t) => {
+      await worker.start();
+      const keys = publishNightlies(sims, 11);
+      // Every create is held after Gangway made the job, until the test lets the answers go.
+      sims.addFault({ endpoint: 'gangway.create', hold: 'after' });
+      const handle = await startPass(client, configFile, `sigterm-${RUN}`);
+      const held = await heldCreates(sims, VERSIONS.length);
+      const stderr = captureStderr(worker);
+      const firstPid = worker.pid!;
+
+      const sent = Date.now();
+      const exit = worker.exited(SHUTDOWN_GRACE_MS + 10_000);
+      process.kill(firstPid, 'SIGTERM');
+      await waitFor('the SIGTERM message', () => stderr.text().includes('Received SIGTERM'), 5000);
+      await sleep(1000);
+      const aliveWhileHeld = alive(worker);
+      sims.clearFaults();
+      const released = Date.now();
+      // Triggers run several at a time: as many creates as were in flight are held by now.
+      const heldAtRelease = sims.releaseAll();
+      const ended = await exit;
+      const exitMs = Date.now() - sent;
+      const afterReleaseMs = Date.now() - released;
+
+      await worker.start();
+      const summary = await handle.result();
+      const completions = await activityCompletions(client, summary);
+      const byFirstWorker = completions.filter((c) => c.identity === `${firstPid}@${os.hostname()}`);
+      const output = worker.output.join('');
+      const { duplicates, lost, problems } = checkOnePerKey(sims, keys, summary);
+      const figures = {
+        held: heldAtRelease,
+        exit: ended,
+        sigtermToExitMs: exitMs,
+        releaseToExitMs: afterReleaseMs,
+        aliveWhileHeld,
+        completedByFirstWorker: byFirstWorker.length,
+        attempts: completions.map((c) => c.attempt),
+        createPosts: createPosts(sims, keys),
+        duplicates,
+        lost,
+        totals: summary.totals,
+      };
+      t.diagnostic(`sigterm figures ${JSON.stringify(figures)}`);
+      console.log(`sigterm figures ${JSON.stringify(figures)}`);
+
+      assert.ok(held.length >= 1);
+      assert.equal(aliveWhileHeld, true, 'the worker waits for its in-flight activities');
+      assert.deepEqual(ended, { code: 0, signal: null });
+      // The grace bounds the wait for in-flight activities; the process then still reports the
+      // cancelled ones and exits, which on a loaded machine takes a moment more.
+      assert.ok(exitMs < SHUTDOWN_GRACE_MS + 2000, `the worker exited ${exitMs} ms after SIGTERM, well beyond the ${SHUTDOWN_GRACE_MS} ms grace`);
+      assert.match(
+        stderr.text(),
+        /Received SIGTERM: finishing in-flight activities \(up to 5 s\), then stopping; send it again to stop at once/,
+      );
+      assert.match(stderr.text(), /Worker stopped/);
+      assert.doesNotMatch(stderr.text(), /again: exiting without waiting/);
+      // The held activities' results were recorded by the stopping worker, on their first attempt.
+      assert.equal(byFirstWorker.length, heldAtRelease, JSON.stringify(completions));
+      assert.ok(byFirstWorker.every((c) => c.attempt === 1), JSON.stringify(byFirstWorker));
+      // An activity task the server handed to the stopping worker's poll just as it was cancelled is
+      // lost until its heartbeat timeout, then retried by the new worker. That is allowed: what must
+      // hold is that such an earlier attempt never posted (one POST per trigger, below) and that no
+      // attempt had to adopt an execution an earlier one created.
+      const retried = completions.filter((c) => c.attempt > 1);
+      assert.ok(
+        retried.every((c) => c.identity !== `${firstPid}@${os.hostname()}`),
+        `the stopping worker completed a retried attempt: ${JSON.stringify(retried)}`,
+      );
+      assert.equal(createPosts(sims, keys), keys.length, 'one POST per trigger, none sent twice');
+      assert.doesNotMatch(output, /earlier attempt/);
+      assert.deepEqual(problems, []);
+      assert.equal(summary.totals.triggered, keys.length);
+      assert.equal(summary.totals.failed, 0);
+    });
+
+    test('SIGTERM twice: the worker exits at once (130); a new worker finishes the pass without a duplicate', { timeout: 90_000 }, async (t) => {
+      if (!alive(worker)) await worker.start();
+      const outputBefore = worker.output.length;
+      const keys = publishNightlies(sims, 12);
+      sims.addFault({ endpoint: 'gangway.create', hold: 'after' });
+      const handle = await startPass(client, configFile, `sigterm-twice-${RUN}`);
+      const held = await heldCreates(sims, VERSIONS.length);
+      const stderr = captureStderr(worker);
+      const pid = worker.pid!;
+
+      const exit = worker.exited(10_000);
+      process.kill(pid, 'SIGTERM');
+      await waitFor('the first SIGTERM message', () => stderr.text().includes('Received SIGTERM'), 5000);
+      const second = Date.now();
+      process.kill(pid, 'SIGTERM');
+      const ended = await exit;
+      const exitMs = Date.now() - second;
+      // The answers go nowhere now: the worker that asked is gone; the jobs exist at Gangway.
+      sims.clearFaults();
+      // Triggers run several at a time: every create in flight is held by now.
+      const heldAtKill = sims.releaseAll();
+
+      const restarted = Date.now();
+      await worker.start();
+      const summary = await handle.result();
+      const passMs = Date.now() - restarted;
+      const output = worker.output.slice(outputBefore).join('');
+      const completions = await activityCompletions(client, summary);
+      const found = (output.match(/Found the execution an earlier attempt created/g) ?? []).length;
+      const { duplicates, lost, problems } = checkOnePerKey(sims, keys, summary);
+      const figures = {
+        held: heldAtKill,
+        exit: ended,
+        secondSignalToExitMs: exitMs,
+        newWorkerToPassDoneMs: passMs,
+        foundFromEarlierAttempt: found,
+        retried: completions.filter((c) => c.attempt > 1).length,
+        createPosts: createPosts(sims, keys),
+        duplicates,
+        lost,
+        totals: summary.totals,
+      };
+      t.diagnostic(`sigterm-twice figures ${JSON.stringify(figures)}`);
+      console.log(`sigterm-twice figures ${JSON.stringify(figures)}`);
+
+      assert.ok(held.length >= 1);
+      assert.deepEqual(ended, { code: 130, signal: null });
+      assert.ok(exitMs < 2000, `the worker took ${exitMs} ms to exit after the second signal`);
+      assert.match(stderr.text(), /Received SIGTERM: finishing in-flight activities \(up to 5 s\), then stopping; send it again to stop at once/);
+      assert.match(stderr.text(), /Received SIGTERM again: exiting without waiting for in-flight activities/);
+      assert.doesNotMatch(stderr.text(), /Worker stopped/);
+      // Each held create was retried by the new worker, which found the job instead of posting again.
+      // (Triggers run several at a time, so others in flight that had not posted yet were retried too.)
+      // A create the worker sent just before it exited can reach Gangway after the holds were
+      // cleared (seen on a loaded machine): Gangway acts on it, nobody gets the answer, and the
+      // retry finds that job too. So at least the held ones were found; none was posted twice (below).
+      const adopted = completions.filter((c) => c.adopted).length;
+      assert.ok(adopted >= heldAtKill && found >= heldAtKill, `${adopted} activities returned (${found} log lines found) an earlier attempt's execution; ${heldAtKill} creates were held`);
+      assert.ok(completions.filter((c) => c.attempt > 1).length >= heldAtKill);
+      assert.equal(createPosts(sims, keys), keys.length, 'one POST per trigger, none sent twice');
+      assert.deepEqual(problems, []);
+      assert.equal(duplicates, 0);
+      assert.equal(lost, 0);
+      assert.equal(summary.totals.triggered, keys.length);
+      assert.equal(summary.totals.failed, 0);
+    });
   });
 });

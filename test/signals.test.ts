@@ -122,9 +122,15 @@ async function simulators(extra: Record<string, unknown> = {}) {
   return { s, tag: tags['4.21'] };
 }
 
+const configFiles = new Map<string, string>();
+
+/** Writes `<name>.yaml` once: the cases run side by side, and a file rewritten while a CLI reads it could be read empty. */
 function configFile(name: string, lines: string[]): string {
   const file = path.join(work, `${name}.yaml`);
-  writeFileSync(file, `${lines.join('\n')}\n`);
+  const text = `${lines.join('\n')}\n`;
+  if (configFiles.get(name) === undefined) writeFileSync(file, text);
+  else assert.equal(configFiles.get(name), text, `${name}.yaml written twice with different lines`);
+  configFiles.set(name, text);
   return file;
 }
 
@@ -253,148 +259,152 @@ function processesMentioning(text: string): number[] {
   return pids;
 }
 
-describe('run interrupted by a signal', () => {
-  test('SIGINT to the process group (Ctrl-C): exit 130, one line saying the pass resumes; the next run resumes it without a duplicate', async () => {
-    const { s } = await simulators();
-    const dbFile = path.join(work, 'ctrl-c.sqlite');
-    const env = envFor(s, { WATCHER_DB_FILE: dbFile });
-    const { p, passId } = await passInFlight(s, env, { ownGroup: true });
-    const sentAt = Date.now();
-    p.signal('SIGINT', 'group');
-    const res = await p.result();
-    const line = assertCleanInterrupt(res, 130, new RegExp(`^Interrupted by SIGINT: pass ${passId} .*resumes on the next run`));
-    assert.ok(line.includes(dbFile), line);
-    assert.ok(Date.now() - sentAt < 20_000, `stopped in ${Date.now() - sentAt} ms`);
-    assert.equal(existsSync(`${dbFile}.lock`), false, 'the dev server was stopped and its lock released');
-    await resumeOnSameHistory(s, env, dbFile, passId);
-  });
-
-  test('SIGTERM to the process alone (pod eviction): exit 143; the next run resumes it without a duplicate', async () => {
-    const { s } = await simulators();
-    const dbFile = path.join(work, 'sigterm.sqlite');
-    const env = envFor(s, { WATCHER_DB_FILE: dbFile });
-    const { p, passId } = await passInFlight(s, env);
-    p.signal('SIGTERM', 'process');
-    const res = await p.result();
-    assertCleanInterrupt(res, 143, new RegExp(`^Interrupted by SIGTERM: pass ${passId} .*resumes on the next run`));
-    assert.equal(existsSync(`${dbFile}.lock`), false, 'the dev server was stopped and its lock released');
-    assert.deepEqual(processesMentioning(dbFile), [], 'no dev server left on that file');
-    await resumeOnSameHistory(s, env, dbFile, passId);
-  });
-
-  test('with TEMPORAL_ADDRESS: exit 143, the line says the pass goes on there, and it does', async () => {
-    const { s } = await simulators();
-    const env = envFor(s, { TEMPORAL_ADDRESS: server.address });
-    const { p, passId } = await passInFlight(s, env);
-    p.signal('SIGTERM', 'process');
-    const res = await p.result();
-    assertCleanInterrupt(res, 143, new RegExp(`^Interrupted by SIGTERM: pass ${passId} goes on on Temporal at ${server.address} .*task queue ${env.TEMPORAL_TASK_QUEUE} continues it`));
-    const connection = await Connection.connect({ address: server.address });
-    try {
-      const handle = new Client({ connection }).workflow.getHandle(passId);
-      assert.equal((await handle.describe()).status.name, 'RUNNING');
-      await handle.terminate('test over');
-    } finally {
-      await connection.close();
-    }
-  });
-
-  test('a signal while the embedded dev server starts: exit 143, nothing started, the server stopped', async () => {
-    const { s } = await simulators();
-    const dbFile = path.join(work, 'early.sqlite');
-    const p = cli(['run'], envFor(s, { WATCHER_DB_FILE: dbFile }));
-    await p.waitFor(/Starting the embedded Temporal dev server/);
-    p.signal('SIGTERM', 'process');
-    const res = await p.result();
-    assertCleanInterrupt(res, 143, /^Interrupted by SIGTERM before pass osc-build-watcher-run-\S+ was started: nothing was started/);
-    assert.doesNotMatch(res.stdout, /Started pass/);
-    assert.equal(s.requests().length, 0);
-    assert.equal(existsSync(`${dbFile}.lock`), false);
-    assert.deepEqual(processesMentioning(dbFile), []);
-  });
-
-  test('a second signal exits at once, with the same code, and stops the embedded server', async () => {
-    const { s } = await simulators();
-    const dbFile = path.join(work, 'twice.sqlite');
-    // Long enough that a drain would take 20 s: the second signal must not wait for it.
-    const slow = configFile('slow', [...FAST.filter((l) => !/^(http|trigger|temporal):/.test(l)), 'http: { timeout: 20s }', 'trigger: { inFlightGrace: 20s }', 'temporal: { shutdownGrace: 20s }']);
-    const env = envFor(s, { WATCHER_DB_FILE: dbFile, WATCHER_CONFIG: slow });
-    const { p, passId } = await passInFlight(s, env);
-    p.signal('SIGINT', 'process');
-    await p.waitFor(/^Interrupted by SIGINT/m);
-    const sentAt = Date.now();
-    p.signal('SIGINT', 'process');
-    const res = await p.result();
-    assert.ok(Date.now() - sentAt < 10_000, `second signal: exited after ${Date.now() - sentAt} ms`);
-    assertCleanInterrupt(res, 130, new RegExp(`pass ${passId} `));
-    const deadline = Date.now() + 20_000;
-    while (processesMentioning(dbFile).length > 0) {
-      assert.ok(Date.now() < deadline, 'the embedded dev server outlived the CLI');
-      await sleep(200);
-    }
-  });
-});
-
-describe('progress while an upstream is down', () => {
-  test('the release controller answering 503: "release controller unreachable, attempt n/6, next in …"', async () => {
-    const { s } = await simulators({ faults: [{ endpoint: 'rc.latest', status: 503, body: 'upstream connect error', times: 3 }] });
-    const res = await cli(['run', '--jobs', 'aws-ipi-coco'], envFor(s, { TEMPORAL_ADDRESS: server.address })).result();
-    assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
-    assert.doesNotMatch(res.stderr, /\(node:\d+\) \w*Warning/, 'no Node warning (an abort listener per poll would raise one)');
-    // The pass itself looks up every version's release, so the line has no child prefix; the failure names the stream.
-    assert.match(res.stdout, /^release controller unreachable, attempt [2-4]\/6, (next in \d+ s|in progress|due now): .*503/m);
-    const lines = res.stdout.split('\n').filter((l) => l.includes('unreachable'));
-    assert.equal(new Set(lines.map((l) => l.match(/attempt \d+/)![0])).size, lines.length, `one line per attempt:\n${lines.join('\n')}`);
-    assert.match(res.stdout, /Jobs triggered: 1\n/);
-  });
-
-  test('the line, from describe() fields alone', () => {
-    const now = Date.parse('2026-11-24T10:00:00Z');
-    const pass = 'osc-build-watcher-run-20261124T095900Z-abcd';
-    const raw = {
-      pendingActivities: [
-        {
-          activityId: '1',
-          activityType: { name: 'findLatestAcceptedRelease' },
-          state: 1,
-          attempt: 3,
-          maximumAttempts: 6,
-          nextAttemptScheduleTime: { seconds: { toString: () => String(now / 1000 + 20) }, nanos: 0 },
-          lastFailure: { message: 'release controller 4.21.0-0.nightly/latest: HTTP 503 upstream connect error\nmore' },
-        },
-        { activityId: '2', activityType: { name: 'fetchDeckRuns' }, state: 2, attempt: 2, activityOptions: { retryPolicy: { maximumAttempts: 4 } }, lastFailure: { message: '', cause: { message: 'Deck: timed out' } } },
-        { activityId: '3', activityType: { name: 'triggerGangwayJob' }, state: 1, attempt: 1 },
-        { activityId: '4', activityType: { name: 'lookupTriggerRecord' }, state: 1, attempt: 2, maximumAttempts: 0, lastFailure: { message: 'deadline exceeded' } },
-        { activityId: '5', activityType: { name: 'triggerGangwayJob' }, state: 2, attempt: 2, maximumAttempts: 6, lastFailure: { message: 'activity Heartbeat timeout', timeoutFailureInfo: { timeoutType: 3 } } },
-      ],
-    };
-    const version = pendingAttemptsOf(`${pass}/ocp-4.21`, raw);
-    assert.deepEqual(version[0], {
-      workflowId: `${pass}/ocp-4.21`,
-      activityId: '1',
-      activityType: 'findLatestAcceptedRelease',
-      attempt: 3,
-      maximumAttempts: 6,
-      state: 'scheduled',
-      nextAttemptAtMs: now + 20_000,
-      lastFailure: 'release controller 4.21.0-0.nightly/latest: HTTP 503 upstream connect error\nmore',
+// The end-to-end cases share nothing but the file's dev server (each has its own simulators, task
+// queue and SQLite file), and most of each is waiting on a process: they run side by side.
+describe('end to end, side by side', { concurrency: true }, () => {
+  describe('run interrupted by a signal', { concurrency: true }, () => {
+    test('SIGINT to the process group (Ctrl-C): exit 130, one line saying the pass resumes; the next run resumes it without a duplicate', async () => {
+      const { s } = await simulators();
+      const dbFile = path.join(work, 'ctrl-c.sqlite');
+      const env = envFor(s, { WATCHER_DB_FILE: dbFile });
+      const { p, passId } = await passInFlight(s, env, { ownGroup: true });
+      const sentAt = Date.now();
+      p.signal('SIGINT', 'group');
+      const res = await p.result();
+      const line = assertCleanInterrupt(res, 130, new RegExp(`^Interrupted by SIGINT: pass ${passId} .*resumes on the next run`));
+      assert.ok(line.includes(dbFile), line);
+      assert.ok(Date.now() - sentAt < 20_000, `stopped in ${Date.now() - sentAt} ms`);
+      assert.equal(existsSync(`${dbFile}.lock`), false, 'the dev server was stopped and its lock released');
+      await resumeOnSameHistory(s, env, dbFile, passId);
     });
-    assert.equal(upstreamLine(version[0]!, now, pass), '[ocp-4.21] release controller unreachable, attempt 3/6, next in 20 s: release controller 4.21.0-0.nightly/latest: HTTP 503 upstream connect error');
-    const own = pendingAttemptsOf(pass, raw);
-    assert.equal(upstreamLine(own[1]!, now, pass), 'Deck unreachable, attempt 2/4, in progress: Deck: timed out');
-    assert.equal(upstreamLine(own[2]!, now, pass), undefined, 'a first attempt says nothing');
-    assert.equal(upstreamLine(own[3]!, now, pass), 'activity lookupTriggerRecord failing, attempt 2, due now: deadline exceeded');
-    assert.equal(upstreamLine({ ...own[4]!, workflowId: 'osc-trigger/job/payload' }, now, pass), '[osc-trigger/job/payload] Gangway: previous attempt timed out, attempt 2/6, in progress: activity Heartbeat timeout');
-    assert.equal(upstreamLine({ ...own[0]!, paused: true }, now, pass), undefined);
-    assert.match(upstreamLine({ ...own[0]!, lastFailure: 'x'.repeat(500) }, now, pass)!, /: x{199}…$/);
 
-    const printed: string[] = [];
-    const printer = new UpstreamStatusPrinter((l) => printed.push(l), pass);
-    const attempt3: PendingAttempt = version[0]!;
-    printer.report([attempt3], now);
-    printer.report([{ ...attempt3, state: 'started', nextAttemptAtMs: undefined }], now + 21_000);
-    printer.report([{ ...attempt3, attempt: 4 }], now + 30_000);
-    assert.deepEqual(printed.map((l) => l.match(/attempt \d/)![0]), ['attempt 3', 'attempt 4'], 'once per (activity, attempt)');
+    test('SIGTERM to the process alone (pod eviction): exit 143; the next run resumes it without a duplicate', async () => {
+      const { s } = await simulators();
+      const dbFile = path.join(work, 'sigterm.sqlite');
+      const env = envFor(s, { WATCHER_DB_FILE: dbFile });
+      const { p, passId } = await passInFlight(s, env);
+      p.signal('SIGTERM', 'process');
+      const res = await p.result();
+      assertCleanInterrupt(res, 143, new RegExp(`^Interrupted by SIGTERM: pass ${passId} .*resumes on the next run`));
+      assert.equal(existsSync(`${dbFile}.lock`), false, 'the dev server was stopped and its lock released');
+      assert.deepEqual(processesMentioning(dbFile), [], 'no dev server left on that file');
+      await resumeOnSameHistory(s, env, dbFile, passId);
+    });
+
+    test('with TEMPORAL_ADDRESS: exit 143, the line says the pass goes on there, and it does', async () => {
+      const { s } = await simulators();
+      const env = envFor(s, { TEMPORAL_ADDRESS: server.address });
+      const { p, passId } = await passInFlight(s, env);
+      p.signal('SIGTERM', 'process');
+      const res = await p.result();
+      assertCleanInterrupt(res, 143, new RegExp(`^Interrupted by SIGTERM: pass ${passId} goes on on Temporal at ${server.address} .*task queue ${env.TEMPORAL_TASK_QUEUE} continues it`));
+      const connection = await Connection.connect({ address: server.address });
+      try {
+        const handle = new Client({ connection }).workflow.getHandle(passId);
+        assert.equal((await handle.describe()).status.name, 'RUNNING');
+        await handle.terminate('test over');
+      } finally {
+        await connection.close();
+      }
+    });
+
+    test('a signal while the embedded dev server starts: exit 143, nothing started, the server stopped', async () => {
+      const { s } = await simulators();
+      const dbFile = path.join(work, 'early.sqlite');
+      const p = cli(['run'], envFor(s, { WATCHER_DB_FILE: dbFile }));
+      await p.waitFor(/Starting the embedded Temporal dev server/);
+      p.signal('SIGTERM', 'process');
+      const res = await p.result();
+      assertCleanInterrupt(res, 143, /^Interrupted by SIGTERM before pass osc-build-watcher-run-\S+ was started: nothing was started/);
+      assert.doesNotMatch(res.stdout, /Started pass/);
+      assert.equal(s.requests().length, 0);
+      assert.equal(existsSync(`${dbFile}.lock`), false);
+      assert.deepEqual(processesMentioning(dbFile), []);
+    });
+
+    test('a second signal exits at once, with the same code, and stops the embedded server', async () => {
+      const { s } = await simulators();
+      const dbFile = path.join(work, 'twice.sqlite');
+      // Long enough that a drain would take 20 s: the second signal must not wait for it.
+      const slow = configFile('slow', [...FAST.filter((l) => !/^(http|trigger|temporal):/.test(l)), 'http: { timeout: 20s }', 'trigger: { inFlightGrace: 20s }', 'temporal: { shutdownGrace: 20s }']);
+      const env = envFor(s, { WATCHER_DB_FILE: dbFile, WATCHER_CONFIG: slow });
+      const { p, passId } = await passInFlight(s, env);
+      p.signal('SIGINT', 'process');
+      await p.waitFor(/^Interrupted by SIGINT/m);
+      const sentAt = Date.now();
+      p.signal('SIGINT', 'process');
+      const res = await p.result();
+      assert.ok(Date.now() - sentAt < 10_000, `second signal: exited after ${Date.now() - sentAt} ms`);
+      assertCleanInterrupt(res, 130, new RegExp(`pass ${passId} `));
+      const deadline = Date.now() + 20_000;
+      while (processesMentioning(dbFile).length > 0) {
+        assert.ok(Date.now() < deadline, 'the embedded dev server outlived the CLI');
+        await sleep(200);
+      }
+    });
+  });
+
+  describe('progress while an upstream is down', { concurrency: true }, () => {
+    test('the release controller answering 503: "release controller unreachable, attempt n/6, next in …"', async () => {
+      const { s } = await simulators({ faults: [{ endpoint: 'rc.latest', status: 503, body: 'upstream connect error', times: 3 }] });
+      const res = await cli(['run', '--jobs', 'aws-ipi-coco'], envFor(s, { TEMPORAL_ADDRESS: server.address })).result();
+      assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
+      assert.doesNotMatch(res.stderr, /\(node:\d+\) \w*Warning/, 'no Node warning (an abort listener per poll would raise one)');
+      // The pass itself looks up every version's release, so the line has no child prefix; the failure names the stream.
+      assert.match(res.stdout, /^release controller unreachable, attempt [2-4]\/6, (next in \d+ s|in progress|due now): .*503/m);
+      const lines = res.stdout.split('\n').filter((l) => l.includes('unreachable'));
+      assert.equal(new Set(lines.map((l) => l.match(/attempt \d+/)![0])).size, lines.length, `one line per attempt:\n${lines.join('\n')}`);
+      assert.match(res.stdout, /Jobs triggered: 1\n/);
+    });
+
+    test('the line, from describe() fields alone', () => {
+      const now = Date.parse('2026-11-24T10:00:00Z');
+      const pass = 'osc-build-watcher-run-20261124T095900Z-abcd';
+      const raw = {
+        pendingActivities: [
+          {
+            activityId: '1',
+            activityType: { name: 'findLatestAcceptedRelease' },
+            state: 1,
+            attempt: 3,
+            maximumAttempts: 6,
+            nextAttemptScheduleTime: { seconds: { toString: () => String(now / 1000 + 20) }, nanos: 0 },
+            lastFailure: { message: 'release controller 4.21.0-0.nightly/latest: HTTP 503 upstream connect error\nmore' },
+          },
+          { activityId: '2', activityType: { name: 'fetchDeckRuns' }, state: 2, attempt: 2, activityOptions: { retryPolicy: { maximumAttempts: 4 } }, lastFailure: { message: '', cause: { message: 'Deck: timed out' } } },
+          { activityId: '3', activityType: { name: 'triggerGangwayJob' }, state: 1, attempt: 1 },
+          { activityId: '4', activityType: { name: 'lookupTriggerRecord' }, state: 1, attempt: 2, maximumAttempts: 0, lastFailure: { message: 'deadline exceeded' } },
+          { activityId: '5', activityType: { name: 'triggerGangwayJob' }, state: 2, attempt: 2, maximumAttempts: 6, lastFailure: { message: 'activity Heartbeat timeout', timeoutFailureInfo: { timeoutType: 3 } } },
+        ],
+      };
+      const version = pendingAttemptsOf(`${pass}/ocp-4.21`, raw);
+      assert.deepEqual(version[0], {
+        workflowId: `${pass}/ocp-4.21`,
+        activityId: '1',
+        activityType: 'findLatestAcceptedRelease',
+        attempt: 3,
+        maximumAttempts: 6,
+        state: 'scheduled',
+        nextAttemptAtMs: now + 20_000,
+        lastFailure: 'release controller 4.21.0-0.nightly/latest: HTTP 503 upstream connect error\nmore',
+      });
+      assert.equal(upstreamLine(version[0]!, now, pass), '[ocp-4.21] release controller unreachable, attempt 3/6, next in 20 s: release controller 4.21.0-0.nightly/latest: HTTP 503 upstream connect error');
+      const own = pendingAttemptsOf(pass, raw);
+      assert.equal(upstreamLine(own[1]!, now, pass), 'Deck unreachable, attempt 2/4, in progress: Deck: timed out');
+      assert.equal(upstreamLine(own[2]!, now, pass), undefined, 'a first attempt says nothing');
+      assert.equal(upstreamLine(own[3]!, now, pass), 'activity lookupTriggerRecord failing, attempt 2, due now: deadline exceeded');
+      assert.equal(upstreamLine({ ...own[4]!, workflowId: 'osc-trigger/job/payload' }, now, pass), '[osc-trigger/job/payload] Gangway: previous attempt timed out, attempt 2/6, in progress: activity Heartbeat timeout');
+      assert.equal(upstreamLine({ ...own[0]!, paused: true }, now, pass), undefined);
+      assert.match(upstreamLine({ ...own[0]!, lastFailure: 'x'.repeat(500) }, now, pass)!, /: x{199}…$/);
+
+      const printed: string[] = [];
+      const printer = new UpstreamStatusPrinter((l) => printed.push(l), pass);
+      const attempt3: PendingAttempt = version[0]!;
+      printer.report([attempt3], now);
+      printer.report([{ ...attempt3, state: 'started', nextAttemptAtMs: undefined }], now + 21_000);
+      printer.report([{ ...attempt3, attempt: 4 }], now + 30_000);
+      assert.deepEqual(printed.map((l) => l.match(/attempt \d/)![0]), ['attempt 3', 'attempt 4'], 'once per (activity, attempt)');
+    });
   });
 });
 
