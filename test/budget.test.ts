@@ -12,37 +12,32 @@ import { parseScenario, startSimulators, type RequestLogEntry, type Simulators }
 import type { DevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
 import { buildWatcher } from '../src/workflows';
-import { versionWorkflowId } from '../src/workflows/ids';
 import { CANARY_TOKEN, JOB_NAMES, tempDir, writeTokenFile } from './helpers/config';
 import { pullSpecOf } from './helpers/scenarios';
 import { testServer } from './helpers/server';
 import { WorkerProcess } from './helpers/workerProcess';
 
 // One Gangway budget for all workers: three real `osc-build-watcher worker` processes on one
-// task queue run a pass (4 versions x 5 jobs), then another with one of them SIGKILLed while it
+// task queue run a pass (2 versions x 5 jobs), then another with one of them SIGKILLed while it
 // holds a POST. Every Gangway request the simulator saw is checked against the budget, in every
 // window, and every (job, payload) must have exactly one ProwJob.
 //
-// The budget: 240 a minute, burst 12. A token bucket of that size lets at most 12 + 4 * W
-// requests through in any W seconds; that is what is asserted, for windows of every length, with
-// no tolerance on top. The burst follows from how the server paces: each of the task queue's
-// partitions (4 on this dev server, as by default) on its own, with a burst of 1 s of its rate.
-// After a quiet spell it may hand out one task per partition at once, so its own bound is
-// 4 + rate x (W + 1 s) = 8 + 4 W here. Four tokens more (one second of the rate) cover the time
-// between a dispatch and its request (the worker's first steps, a permit workflow finishing),
-// which on this shared 2-core machine can near a second. The production default (9/min, burst 5)
-// has more room: 4 + 0.15 < 5. Each pass has 20 triggers, so one budget per process (3 x 12 at
-// once) would put all 20 in one window, over the 12 + 4 W of any window under 2 s; the pass
-// takes at least 2 s ((20 - 12) / 4) instead of at least 20 s at 60/min. The earlier form
-// (60/min, burst 6: 2 versions, 10 triggers a pass) is in `npm run test:long`:
-// BUDGET_PER_MINUTE=60 BUDGET_BURST=6 BUDGET_STREAMS=2.
+// The budget: 60 a minute, burst 6. A token bucket of that size lets at most 6 + 1 * W requests
+// through in any W seconds; that is what is asserted, for windows of every length, with no
+// tolerance on top. 60/min rather than the production 9 keeps each pass near 20 s (10 POSTs),
+// the whole test near a minute; since every window length is checked, the budget is not judged
+// over a minute that the passes do not fill. The burst follows from how the server paces: each
+// of the task queue's partitions (4 on this dev server, as by default) on its own, with a burst
+// of 1 s of its rate. After a quiet spell it may hand out one task per partition at once, so its
+// own bound is 4 + rate x (W + 1 s) = 5 + W here. One token more covers the time between a
+// dispatch and its request (the worker's first steps, a permit workflow finishing), which on
+// this shared 2-core machine can near a second. The production default (9/min, burst 5) has
+// more room: 4 + 0.15 < 5. Three processes with a budget each, as before, would let 18 go at once.
 
-const PER_MINUTE = Number(process.env.BUDGET_PER_MINUTE ?? 240);
-const BURST = Number(process.env.BUDGET_BURST ?? 12);
+const PER_MINUTE = 60;
+const BURST = 6;
 const RATE_PER_MS = PER_MINUTE / 60_000;
-const STREAMS = Object.fromEntries(
-  ['4.21', '4.20', '4.19', '4.18'].slice(0, Number(process.env.BUDGET_STREAMS ?? 4)).map((v) => [v, `${v}.0-0.nightly`]),
-);
+const STREAMS = { '4.20': '4.20.0-0.nightly', '4.21': '4.21.0-0.nightly' };
 const TRIGGER_KEY_LABEL = 'osc-build-watcher/trigger-key';
 const HTTP_TIMEOUT_MS = 1500;
 const WORKERS = 3;
@@ -107,7 +102,7 @@ interface Expected {
   workflowId: string;
 }
 
-/** Adds one new Accepted nightly per stream: the pass has 5 (job, payload) per stream to trigger. */
+/** Adds one new Accepted nightly per stream: the pass has 10 (job, payload) to trigger. */
 function newPayloads(pass: number): Expected[] {
   const expected: Expected[] = [];
   for (const [version, stream] of Object.entries(STREAMS)) {
@@ -222,65 +217,33 @@ async function creatorsByWorker(expected: Expected[]): Promise<Record<string, nu
   return counts;
 }
 
-async function pendingActivities(workflowId: string): Promise<proto.api.workflow.v1.IPendingActivityInfo[]> {
-  try {
-    return (await client.workflow.getHandle(workflowId).describe()).raw.pendingActivities ?? [];
-  } catch {
-    return []; // not started yet
-  }
-}
-
-/** A trigger of the pass whose Gangway activity is scheduled but not yet dispatched, if any. */
-async function triggerWaitingForDispatch(expected: Expected[]): Promise<Expected | undefined> {
-  for (const e of expected) {
-    const pending = await pendingActivities(e.workflowId);
-    if (pending.some((a) => a.activityType?.name === 'triggerGangwayJob' && a.state === proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED)) return e;
-  }
-  return undefined;
-}
-
-/**
- * Waits until every other trigger of the pass has completed and no version child runs an
- * activity: then the held trigger's activity is the only thing the victim can be running. A
- * ledger claim or record has no heartbeat, so a worker killed while running one holds its
- * version up for the activity's whole 1-minute start-to-close timeout (correct, but a minute of
- * nothing for this test: it happened in 2 of 4 runs when the kill came at any moment).
- */
-async function untilOnlyTheHeldTriggerRuns(passWorkflowId: string, expected: Expected[], heldWorkflowId: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const others = await Promise.all(
-      expected.filter((e) => e.workflowId !== heldWorkflowId).map(async (e) => (await client.workflow.getHandle(e.workflowId).describe().catch(() => undefined))?.status.name),
-    );
-    const children = await Promise.all(Object.keys(STREAMS).map((version) => pendingActivities(versionWorkflowId(passWorkflowId, version))));
-    const busy = children.flat().some((a) => a.state === proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
-    if (others.every((status) => status === 'COMPLETED') && !busy) return;
-    await sleep(100);
-  }
-  throw new Error('the other triggers of the pass did not complete within 30 s');
-}
-
-/** The worker running a trigger's Gangway activity (the one whose POST is held). */
-async function workerRunning(workflowId: string): Promise<{ workflowId: string; identity: string }> {
+/** The trigger of this pass whose Gangway activity has been running for a while: the one whose POST is held. */
+async function workerHoldingTheHeldPost(expected: Expected[]): Promise<{ workflowId: string; identity: string }> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const started = (await pendingActivities(workflowId)).find(
-      (a) => a.activityType?.name === 'triggerGangwayJob' && a.state === proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED && a.lastWorkerIdentity,
-    );
-    if (started) return { workflowId, identity: started.lastWorkerIdentity! };
-    await sleep(100);
+    await sleep(300);
+    for (const e of expected) {
+      let pending: proto.api.workflow.v1.IPendingActivityInfo[];
+      try {
+        pending = (await client.workflow.getHandle(e.workflowId).describe()).raw.pendingActivities ?? [];
+      } catch {
+        continue; // not started yet
+      }
+      for (const a of pending) {
+        const startedMs = a.lastStartedTime?.seconds ? Number(String(a.lastStartedTime.seconds)) * 1000 : undefined;
+        if (a.state === proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED && startedMs !== undefined && Date.now() - startedMs > 1000 && a.lastWorkerIdentity) {
+          return { workflowId: e.workflowId, identity: a.lastWorkerIdentity };
+        }
+      }
+    }
   }
-  throw new Error(`${workflowId}: its Gangway activity is not running, though its POST is held`);
+  throw new Error('no trigger of the pass has a Gangway activity running for more than a second');
 }
 
 test(`${WORKERS} worker processes share one Gangway budget (${PER_MINUTE}/min, burst ${BURST}), also when one is SIGKILLed mid-pass`, { timeout: 4 * 60_000 }, async (t) => {
   const config = loadConfig({ configPath: configFile, env: {} });
   assert.equal(config.gangway.rateLimit.perMinute, PER_MINUTE);
   const report: Record<string, unknown> = {};
-  // Where the test's time goes, in seconds from its start (printed with the figures).
-  const testStarted = Date.now();
-  const phases: Record<string, number> = {};
-  const mark = (phase: string) => (phases[phase] = Math.round((Date.now() - testStarted) / 100) / 10);
 
   // Pass 1: three workers, nothing goes wrong.
   const expected1 = newPayloads(0);
@@ -289,7 +252,6 @@ test(`${WORKERS} worker processes share one Gangway budget (${PER_MINUTE}/min, b
   const summary1 = await (await startPass(0)).result();
   const requests1 = gangwayRequestsSince(from1);
   const figures1 = budgetFigures(requests1);
-  mark('pass 1 done');
   report.pass1 = { ...figures1, passSeconds: Math.round((Date.now() - started1) / 100) / 10, createdByWorkerPid: await creatorsByWorker(expected1) };
 
   // The server holds the queue's rate as the workers asked for it.
@@ -302,8 +264,7 @@ test(`${WORKERS} worker processes share one Gangway budget (${PER_MINUTE}/min, b
   const effective = described.effectiveRateLimit;
   report.serverRateLimit = { requestsPerSecond: effective?.requestsPerSecond, source: proto.api.enums.v1.RateLimitSource[effective?.rateLimitSource ?? 0] };
 
-  // Pass 2: a worker is SIGKILLed while Gangway holds its POST (before acting on it), once the
-  // pass's other triggers are done (see untilOnlyTheHeldTriggerRuns). Its
+  // Pass 2: a worker is SIGKILLed while Gangway holds its POST (before acting on it). Its
   // trigger is retried by another worker: a lookup (Gangway's list) and a POST, each after a
   // permit from the Gangway task queue.
   const expected2 = newPayloads(1);
@@ -312,26 +273,17 @@ test(`${WORKERS} worker processes share one Gangway budget (${PER_MINUTE}/min, b
   const handle2 = await startPass(1);
   let done = false;
   const result2 = handle2.result().finally(() => (done = true));
-  // Mid-pass: once three POSTs of this pass have gone through, hold the POST of a trigger whose
-  // Gangway activity still waits for its dispatch (so its POST cannot be on its way already).
+  // Mid-pass: once three POSTs of this pass have gone through, hold the next one.
   while (!done && gangwayRequestsSince(from2).filter((r) => r.method === 'POST').length < 3) await sleep(50);
   assert.equal(done, false, 'the pass ended before three POSTs');
-  let target: Expected | undefined;
-  while (!done && !target) {
-    target = await triggerWaitingForDispatch(expected2);
-    if (!target) await sleep(50);
-  }
-  assert.ok(target, 'no trigger of the pass was waiting for its dispatch');
-  sims.addFault({ endpoint: 'gangway.create', hold: 'before', times: 1, matchBody: target.workflowId });
+  sims.addFault({ endpoint: 'gangway.create', hold: 'before', times: 1 });
   let held;
   while (!done && !(held = sims.held().find((h) => h.endpoint === 'gangway.create'))) await sleep(20);
   assert.ok(held, 'no POST was held');
-  const holder = await workerRunning(target.workflowId);
+  const holder = await workerHoldingTheHeldPost(expected2);
   const victim = workers.find((w) => holder.identity.startsWith(`${w.pid}@`));
   assert.ok(victim, `the held POST's activity runs on ${holder.identity}, none of our workers`);
   const killedPid = victim.pid;
-  await untilOnlyTheHeldTriggerRuns(handle2.workflowId, expected2, target.workflowId);
-  mark('holder found');
   await victim.stop('SIGKILL');
   // Released once Gangway has seen the client go, the POST is dropped: nothing was created.
   const heldId = held.id;
@@ -340,7 +292,6 @@ test(`${WORKERS} worker processes share one Gangway budget (${PER_MINUTE}/min, b
   assert.ok(sims.held().find((h) => h.id === heldId)?.clientGone, 'Gangway did not see the killed worker go');
   sims.release(heldId);
   const summary2 = await result2;
-  mark('pass 2 done');
   const requests2 = gangwayRequestsSince(from2);
   const figures2 = budgetFigures(requests2);
   const permits: string[] = [];
@@ -354,8 +305,6 @@ test(`${WORKERS} worker processes share one Gangway budget (${PER_MINUTE}/min, b
     permits: permits.sort(),
   };
 
-  mark('figures read');
-  report.phases = phases;
   t.diagnostic(`budget figures ${JSON.stringify(report)}`);
   console.log(`budget figures ${JSON.stringify(report, null, 2)}`);
 
@@ -369,7 +318,7 @@ test(`${WORKERS} worker processes share one Gangway budget (${PER_MINUTE}/min, b
     assert.equal(summary.totals.triggered, expected.length, name);
     assert.equal(summary.totals.failed, 0, name);
   }
-  assert.equal(figures1.posts, expected1.length, 'pass 1: one POST per (job, payload), no lookup');
+  assert.equal(figures1.posts, 10, 'pass 1: one POST per (job, payload), no lookup');
   assert.equal(figures1.lists, 0);
   assert.deepEqual(permits.filter((p) => expected1.some((e) => p.includes(`/${e.workflowId}/`))), [], 'pass 1 needed no permit');
   // The held POST was dropped unanswered (logged with status 0); the killed attempt's retry

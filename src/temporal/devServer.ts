@@ -82,6 +82,22 @@ async function launch(options: DevServerOptions, namespace: string): Promise<Dev
   // Opt-in: let @temporalio/testing spawn our binary (fine on fast machines, see README).
   if (process.env.OSC_DEV_SERVER_LAUNCH === 'sdk') return startSdkServer(options, namespace, cli.path);
 
+  // A server that exits while starting is started again (3 tries): the ports it picks for itself
+  // (HTTP API, metrics) and ours are free when picked but can be taken by another process before
+  // it binds them, e.g. when several servers start at once.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOnce(options, namespace, cli);
+    } catch (err) {
+      if (!(err instanceof ServerExitedError) || attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+class ServerExitedError extends Error {}
+
+async function launchOnce(options: DevServerOptions, namespace: string, cli: NonNullable<ReturnType<typeof findTemporalCli>>): Promise<DevServer> {
   const port = options.port ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'error'];
   args.push('--headless');
@@ -94,7 +110,7 @@ async function launch(options: DevServerOptions, namespace: string): Promise<Dev
   const child = spawn(cli.path, args, { stdio: ['ignore', 'ignore', 'pipe'], env: serverEnv });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
-    stderr = (stderr + c.toString()).slice(-2000);
+    stderr = (stderr + c.toString()).slice(-16_000);
   });
   const address = `127.0.0.1:${port}`;
   try {
@@ -118,7 +134,7 @@ async function waitForServer(address: string, child: ChildProcess, timeoutMs: nu
     exited = code ?? -1;
   });
   for (;;) {
-    if (exited !== null) throw new Error(`temporal dev server exited (code ${exited}): ${stderr().trim().split('\n').pop() ?? ''}`);
+    if (exited !== null) throw new ServerExitedError(`temporal dev server exited (code ${exited}): ${firstErrorLine(stderr())}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
@@ -132,6 +148,12 @@ async function waitForServer(address: string, child: ChildProcess, timeoutMs: nu
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+/** The line of a Go panic or error that says what went wrong (its last line is a stack frame). */
+function firstErrorLine(stderr: string): string {
+  const lines = stderr.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^(panic|fatal|error|Error)\b|level=error|unable to|address already in use/i.test(l)) ?? lines.pop() ?? '';
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
