@@ -3,7 +3,7 @@
 // Each scenario (streams x jobs): the simulators with that many nightly streams and jobs, a
 // Temporal dev server (or TEMPORAL_ADDRESS), and two `osc-build-watcher run --json` processes in
 // a row, as an operator would run them. The second finds the first's runs on Deck and must post
-// nothing. Gangway's limit is raised by config (600/min, burst 100), no faults. Measured per run:
+// nothing. Gangway's limit is raised by config so that it never binds (60,000/min, burst 1,000), no faults. Measured per run:
 // the pass's workflow time, the CLI process's time and peak RSS, creates, Deck bytes and fetches,
 // and from the server: the largest history (events and bytes) and the largest event of the pass
 // and its version children, and the number of workflows. Prints a table and writes JSON.
