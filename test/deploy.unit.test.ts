@@ -3,7 +3,7 @@
 // The manifests are checked against the code (secrets dir, token file name, config schema,
 // shutdown grace, CLI commands), so a change on either side that breaks a deployment fails here.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -15,6 +15,7 @@ import { loadConfig } from '../src/config/load';
 import { exportedSeries, METRICS, type MetricKey } from '../src/domain/metrics';
 import { PREBUILT_WORKFLOW_BUNDLE } from '../src/workflowBundle';
 import { DASHBOARD_FILE, dashboardExpressions, groupingLabels, metricNames, ruleExpressions, TARGET_LABELS } from './helpers/promql';
+import { filesUnder } from './helpers/files';
 
 // Compiled tests run from dist/test/.
 const REPO = path.resolve(__dirname, '../..');
@@ -23,15 +24,6 @@ const SECRET_NAME = 'osc-build-watcher-gangway';
 
 type Obj = Record<string, any>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function walk(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const full = path.join(dir, name);
-      return statSync(full).isDirectory() ? walk(full) : [full];
-    });
-}
 
 const rel = (file: string) => path.relative(REPO, file).split(path.sep).join('/');
 
@@ -256,7 +248,7 @@ describe('compiled code', () => {
   const inside = (dir: string, p: string) => p === dir || p.startsWith(dir + path.sep);
 
   test('no file outside dist/src/simulators imports the simulators, or anything outside dist/src', () => {
-    const files = walk(DIST_SRC).filter((f) => f.endsWith('.js') && !inside(simulators, f));
+    const files = filesUnder(DIST_SRC).filter((f) => f.endsWith('.js') && !inside(simulators, f));
     assert.ok(files.length >= 20, `expected the compiled sources in ${DIST_SRC}`);
     let seen = 0;
     for (const file of files) {
@@ -270,7 +262,7 @@ describe('compiled code', () => {
   });
 
   test('the same scan finds the requires between simulator files (it can see one)', () => {
-    const found = walk(simulators)
+    const found = filesUnder(simulators)
       .filter((f) => f.endsWith('.js'))
       .flatMap(relativeRequires)
       .filter((t) => inside(simulators, t));
@@ -289,7 +281,7 @@ interface Kustomization {
 
 describe('deploy/ manifests', () => {
   const deployDir = path.join(REPO, 'deploy');
-  const yamlFiles = walk(deployDir).filter((f) => /\.ya?ml$/.test(f));
+  const yamlFiles = filesUnder(deployDir).filter((f) => /\.ya?ml$/.test(f));
   const kustomizations: Kustomization[] = yamlFiles
     .filter((f) => path.basename(f) === 'kustomization.yaml')
     .map((file) => ({ file, dir: path.dirname(file), data: yamlDocs(file)[0] as Obj }));
@@ -562,7 +554,7 @@ describe('docker-compose.yml', () => {
 describe('metrics in deploy/', () => {
   const deployDir = path.join(REPO, 'deploy');
   const docsOf = (dir: string) =>
-    walk(path.join(deployDir, dir))
+    filesUnder(path.join(deployDir, dir))
       .filter((f) => /\.ya?ml$/.test(f) && path.basename(f) !== 'kustomization.yaml' && path.basename(f) !== 'config.yaml')
       .flatMap((f) => yamlDocs(f) as Obj[]);
   const baseDocs = docsOf('base');

@@ -4,7 +4,7 @@
 // Where a fixture disagrees with (or goes beyond) docs/contracts.md, a "Contract note" says so.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
@@ -26,6 +26,7 @@ import {
 } from '../src/config/defaults';
 import { isSemver } from '../src/simulators/semver';
 import { JOB_NAMES } from './helpers/config';
+import { filesUnder } from './helpers/files';
 
 // In the repository, so a clean clone has them. Compiled tests run from dist/test/.
 const FIXTURES_DIR = path.resolve(__dirname, '../../test/fixtures/real');
@@ -41,15 +42,6 @@ interface Fixture {
   docs: unknown[];
 }
 
-function walk(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const full = path.join(dir, name);
-      return statSync(full).isDirectory() ? walk(full) : [full];
-    });
-}
-
 function parseFixture(file: string): Fixture {
   const rel = path.relative(FIXTURES_DIR, file).split(path.sep).join('/');
   const text = readFileSync(file, 'utf8');
@@ -62,7 +54,7 @@ function parseFixture(file: string): Fixture {
   return { rel, text, docs: list.map((d) => d.toJS()) };
 }
 
-const dataFiles = walk(FIXTURES_DIR).filter((f) => /\.(json|ya?ml)$/.test(f));
+const dataFiles = filesUnder(FIXTURES_DIR).filter((f) => /\.(json|ya?ml)$/.test(f));
 // Parsed once here (a broken file fails the "parses" test below with its name, not the load).
 const parsed = new Map<string, Fixture>();
 const parseErrors = new Map<string, unknown>();

@@ -3,9 +3,10 @@
 // clients. A module may import its own layer or a lower one, never a higher one; nothing but the
 // simulators themselves imports the simulators (the image ships without them).
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { filesUnder } from './helpers/files';
 
 const SRC = path.resolve(__dirname, '..', '..', 'src');
 
@@ -26,13 +27,7 @@ function layerOf(file: string): string {
   return rel.length === 1 ? '(src)' : rel[0]!;
 }
 
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) return sources(p);
-    return p.endsWith('.ts') ? [p] : [];
-  });
-}
+const sources = (dir: string): string[] => filesUnder(dir).filter((p) => p.endsWith('.ts'));
 
 /** `../activities` names the directory src/activities; `../worker` the file src/worker.ts. */
 function target(from: string, spec: string): string {
