@@ -21,6 +21,7 @@ import { JOB_PREFIX, simConfig, tempDir, writeTokenFile } from './helpers/config
 import { basicScenario } from './helpers/scenarios';
 import { serverOnly } from './helpers/layers';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { jobIn, matrixWhen } from './helpers/ledgerMatrix';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
@@ -271,26 +272,8 @@ describe('follow-through on a dev server, with the simulators', { ...serverOnly,
     return executions;
   }
 
-  /** Polls the ledger's matrix until `ok` holds (no fixed sleep: it returns as soon as it does). */
-  async function matrixWhen(ledgers: LedgerClient, ok: (m: LedgerMatrix) => boolean, what: string, timeoutMs = 20_000): Promise<LedgerMatrix> {
-    const until = Date.now() + timeoutMs;
-    let last: LedgerMatrix | undefined;
-    for (;;) {
-      try {
-        last = await ledgers.matrix('4.21');
-      } catch (err) {
-        // A query that meets the ledger continuing as new: ask again.
-        if (!(err instanceof UpstreamError && err.retryable)) throw err;
-      }
-      if (last && ok(last)) return last;
-      if (Date.now() > until) assert.fail(`${what}: not within ${timeoutMs} ms; last matrix: ${JSON.stringify(last?.payloads[0]?.jobs ?? null)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  const jobOf = (m: LedgerMatrix, payload: string, shortName: string) => m.payloads.find((p) => p.name === payload)?.jobs.find((j) => j.shortName === shortName);
   const verdicts = (payload: string, want: Record<string, string>) => (m: LedgerMatrix) =>
-    Object.entries(want).every(([shortName, verdict]) => jobOf(m, payload, shortName)?.verdict === verdict);
+    Object.entries(want).every(([shortName, verdict]) => jobIn(m, payload, shortName)?.verdict === verdict);
   const looksAt = (sims: Simulators, id: string) => sims.requests('deck').filter((r) => r.path === '/prowjob' && r.query.prowjob === id).length;
   const urlOf = (sims: Simulators, id: string) => sims.prowJobs().find((p) => p.metadata.name === id)!.status.url;
 
@@ -307,15 +290,15 @@ describe('follow-through on a dev server, with the simulators', { ...serverOnly,
       // Deck is down for a few looks: no verdict from that, the schedule goes on.
       sims.addFault({ endpoint: 'deck.prowjob', status: 503, times: 4 });
       sims.setProwJobState(kata, 'pending');
-      let m = await matrixWhen(ledgers, verdicts(payload, { 'azure-ipi-kata': 'running', 'aws-ipi-coco': 'pending' }), 'kata running');
-      assert.equal(jobOf(m, payload, 'azure-ipi-kata')!.attempts[0]!.url, urlOf(sims, kata), 'the URL as soon as Prow has one');
+      let m = await matrixWhen(ledgers, '4.21', verdicts(payload, { 'azure-ipi-kata': 'running', 'aws-ipi-coco': 'pending' }), 'kata running');
+      assert.equal(jobIn(m, payload, 'azure-ipi-kata')!.attempts[0]!.url, urlOf(sims, kata), 'the URL as soon as Prow has one');
 
       sims.setProwJobState(kata, 'success');
       sims.setProwJobState(coco, 'failure');
-      m = await matrixWhen(ledgers, verdicts(payload, { 'azure-ipi-kata': 'success', 'aws-ipi-coco': 'failure' }), 'both verdicts');
+      m = await matrixWhen(ledgers, '4.21', verdicts(payload, { 'azure-ipi-kata': 'success', 'aws-ipi-coco': 'failure' }), 'both verdicts');
       const seconds = (Date.now() - started) / 1000;
       for (const [shortName, id] of [['azure-ipi-kata', kata], ['aws-ipi-coco', coco]] as const) {
-        const a = jobOf(m, payload, shortName)!.attempts[0]!;
+        const a = jobIn(m, payload, shortName)!.attempts[0]!;
         assert.equal(a.executionId, id);
         assert.equal(a.url, urlOf(sims, id));
         assert.match(a.url ?? '', new RegExp(`/logs/${JOB_PREFIX}-${shortName}/\\d+$`));
@@ -334,8 +317,8 @@ describe('follow-through on a dev server, with the simulators', { ...serverOnly,
       const ids = await pass(config, ['azure-ipi-peerpods']);
       const id = ids.get('azure-ipi-peerpods')!;
       sims.setProwJobState(id, 'pending');
-      const m = await matrixWhen(ledgers, verdicts(payload, { 'azure-ipi-peerpods': 'unknown' }), 'unknown', 20_000);
-      const a = jobOf(m, payload, 'azure-ipi-peerpods')!.attempts[0]!;
+      const m = await matrixWhen(ledgers, '4.21', verdicts(payload, { 'azure-ipi-peerpods': 'unknown' }), 'unknown', 20_000);
+      const a = jobIn(m, payload, 'azure-ipi-peerpods')!.attempts[0]!;
       assert.equal(a.reason, 'no final state 5s after the trigger; last look: running');
       assert.equal(a.url, urlOf(sims, id));
       assert.ok(Date.parse(a.triggeredAt!) + 5000 <= Date.now());
@@ -353,7 +336,7 @@ describe('follow-through on a dev server, with the simulators', { ...serverOnly,
     const ids = await temporal.withWorker(config, async () => {
       const ids = await pass(config, ['azure-ipi-coco', 'aws-ipi-peerpods']);
       // Looked at at least once before the worker goes: the schedule is in the ledger.
-      await matrixWhen(ledgers, (m) => ['azure-ipi-coco', 'aws-ipi-peerpods'].every((j) => (jobOf(m, payload, j)?.attempts[0]?.following?.looks ?? 0) >= 1), 'first looks');
+      await matrixWhen(ledgers, '4.21', (m) => ['azure-ipi-coco', 'aws-ipi-peerpods'].every((j) => (jobIn(m, payload, j)?.attempts[0]?.following?.looks ?? 0) >= 1), 'first looks');
       return ids;
     });
     // No worker: the ProwJobs end meanwhile.
@@ -361,8 +344,8 @@ describe('follow-through on a dev server, with the simulators', { ...serverOnly,
     sims.setProwJobState(ids.get('aws-ipi-peerpods')!, 'aborted');
     const runBefore = (await ledgers.handle('4.21').describe()).runId;
     await temporal.withWorker(config, async () => {
-      const m = await matrixWhen(ledgers, verdicts(payload, { 'azure-ipi-coco': 'success', 'aws-ipi-peerpods': 'aborted' }), 'verdicts after the restart');
-      assert.equal(jobOf(m, payload, 'azure-ipi-coco')!.attempts[0]!.url, urlOf(sims, ids.get('azure-ipi-coco')!));
+      const m = await matrixWhen(ledgers, '4.21', verdicts(payload, { 'azure-ipi-coco': 'success', 'aws-ipi-peerpods': 'aborted' }), 'verdicts after the restart');
+      assert.equal(jobIn(m, payload, 'azure-ipi-coco')!.attempts[0]!.url, urlOf(sims, ids.get('azure-ipi-coco')!));
     });
     assert.equal((await ledgers.handle('4.21').describe()).runId, runBefore, 'the same run, replayed by the new worker');
   });
@@ -390,7 +373,7 @@ describe('follow-through on a dev server, with the simulators', { ...serverOnly,
       }
       sims.setProwJobState(ids.get('azure-ipi-kata')!, 'success');
       sims.setProwJobState(ids.get('aws-ipi-peerpods')!, 'error');
-      await matrixWhen(ledgers, verdicts(payload, { 'azure-ipi-kata': 'success', 'aws-ipi-peerpods': 'error' }), 'verdicts across continue-as-new');
+      await matrixWhen(ledgers, '4.21', verdicts(payload, { 'azure-ipi-kata': 'success', 'aws-ipi-peerpods': 'error' }), 'verdicts across continue-as-new');
     });
     // A run that continued another was handed the settings, the knob and each attempt's schedule.
     const all = await runs();

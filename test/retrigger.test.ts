@@ -11,7 +11,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
-import { UpstreamError } from '../src/clients/errors';
 import { GangwayClient } from '../src/clients/gangway';
 import { LedgerClient, LedgerRejectedError } from '../src/clients/ledger';
 import { ConfigError, loadConfig } from '../src/config/load';
@@ -30,6 +29,7 @@ import { basicScenario } from './helpers/scenarios';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 import { serverOnly } from './helpers/layers';
 import { runCli as cli } from './helpers/cli';
+import { jobIn, matrixWhen } from './helpers/ledgerMatrix';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
@@ -330,23 +330,8 @@ describe('on a dev server: versionLedger retries (mocked activities), run --wait
     await client.recordTrigger(version, { payload, job: job.name, attempt: 1, outcome: { executionId } });
   }
 
-  async function matrixWhen(client: LedgerClient, version: string, ok: (m: LedgerMatrix) => boolean, what: string, timeoutMs = 20_000): Promise<LedgerMatrix> {
-    const until = Date.now() + timeoutMs;
-    let last: LedgerMatrix | undefined;
-    for (;;) {
-      try {
-        last = await client.matrix(version);
-      } catch (err) {
-        if (!(err instanceof UpstreamError && err.retryable)) throw err;
-      }
-      if (last && ok(last)) return last;
-      if (Date.now() > until) assert.fail(`${what}: not within ${timeoutMs} ms; last: ${JSON.stringify(last?.payloads.map((p) => p.jobs) ?? null)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const job = (m: LedgerMatrix, payload: string, shortName: string) => m.payloads.find((p) => p.name === payload)?.jobs.find((j) => j.shortName === shortName);
   const settledAs = (payload: string, shortName: string, verdict: string, attempts: number) => (m: LedgerMatrix) => {
-    const j = job(m, payload, shortName);
+    const j = jobIn(m, payload, shortName);
     return j?.verdict === verdict && j.attempts.length === attempts && !j.retryPending;
   };
 
@@ -356,7 +341,7 @@ describe('on a dev server: versionLedger retries (mocked activities), run --wait
     const p = payloadOf(version, 1);
     await passTriggers(client, version, p, 'azure-ipi-kata');
     const m = await matrixWhen(client, version, settledAs(p, 'azure-ipi-kata', 'success', 2), 'kata green on attempt 2');
-    const kata = job(m, p, 'azure-ipi-kata')!;
+    const kata = jobIn(m, p, 'azure-ipi-kata')!;
     assert.equal(kata.maxAttempts, 3, 'shown as 2/3');
     const [a1, a2] = kata.attempts;
     assert.deepEqual([a1!.state, a2!.state, a2!.retry], ['error', 'success', true]);
@@ -386,7 +371,7 @@ describe('on a dev server: versionLedger retries (mocked activities), run --wait
     await passTriggers(client, version, p, 'aws-ipi-coco');
     await passTriggers(client, version, p, 'aws-ipi-peerpods');
     const m = await matrixWhen(client, version, (x) => settledAs(p, 'aws-ipi-coco', 'failure', 1)(x) && settledAs(p, 'aws-ipi-peerpods', 'aborted', 3)(x), 'failure once, aborted thrice');
-    assert.deepEqual(job(m, p, 'aws-ipi-peerpods')!.attempts.map((a) => [a.attempt, a.state, a.retry ?? false]), [
+    assert.deepEqual(jobIn(m, p, 'aws-ipi-peerpods')!.attempts.map((a) => [a.attempt, a.state, a.retry ?? false]), [
       [1, 'aborted', false],
       [2, 'aborted', true],
       [3, 'aborted', true],
@@ -394,14 +379,14 @@ describe('on a dev server: versionLedger retries (mocked activities), run --wait
     assert.equal(upstreams.createsOf('aws-ipi-coco').filter((r) => r.release.name === p).length, 1, 'FAILURE: no retry');
     assert.equal(upstreams.createsOf('aws-ipi-peerpods').filter((r) => r.release.name === p).length, 3, 'ABORTED: 3 creates, no more');
     // Between the 2nd and 3rd attempt, the backoff doubled.
-    const [, a2, a3] = job(m, p, 'aws-ipi-peerpods')!.attempts;
+    const [, a2, a3] = jobIn(m, p, 'aws-ipi-peerpods')!.attempts;
     assert.ok(Date.parse(a3!.triggeredAt!) - Date.parse(a2!.finishedAt!) >= 600, 'second retry after 2 x initial');
 
     // Retest: one attempt beyond maxRetries, now, exactly once.
     const r = await client.retest(version, { job: 'aws-ipi-peerpods', payload: p, note: 'infra fixed' });
     assert.deepEqual([r.changed, r.nextAttempt], [true, 4]);
     const after = await matrixWhen(client, version, settledAs(p, 'aws-ipi-peerpods', 'aborted', 4), 'retest attempt 4 ended');
-    const a4 = job(after, p, 'aws-ipi-peerpods')!.attempts[3]!;
+    const a4 = jobIn(after, p, 'aws-ipi-peerpods')!.attempts[3]!;
     assert.deepEqual([a4.retest, a4.retry], [true, undefined]);
     assert.equal(upstreams.createsOf('aws-ipi-peerpods').filter((x) => x.release.name === p).length, 4);
     const retestRun = await temporal.client.workflow.getHandle(attemptWorkflowId(`${JOB_PREFIX}-aws-ipi-peerpods`, p, 4)).describe();
@@ -424,14 +409,14 @@ describe('on a dev server: versionLedger retries (mocked activities), run --wait
     upstreams.held.add('azure-ipi-coco-');
     try {
       await passTriggers(client, version, p1, 'azure-ipi-coco');
-      await matrixWhen(client, version, (m) => job(m, p1, 'azure-ipi-coco')?.verdict === 'running', 'p1 running');
+      await matrixWhen(client, version, (m) => jobIn(m, p1, 'azure-ipi-coco')?.verdict === 'running', 'p1 running');
       // A newer payload arrives while p1's job runs.
       await passTriggers(client, version, p2, 'azure-ipi-coco');
     } finally {
       upstreams.held.delete('azure-ipi-coco-');
     }
-    const m = await matrixWhen(client, version, (x) => settledAs(p1, 'azure-ipi-coco', 'error', 1)(x) && (job(x, p2, 'azure-ipi-coco')?.attempts.length ?? 0) === 3, 'p1 error, p2 retried');
-    assert.equal(job(m, p1, 'azure-ipi-coco')!.retryPending, undefined, 'superseded: no retry');
+    const m = await matrixWhen(client, version, (x) => settledAs(p1, 'azure-ipi-coco', 'error', 1)(x) && (jobIn(x, p2, 'azure-ipi-coco')?.attempts.length ?? 0) === 3, 'p1 error, p2 retried');
+    assert.equal(jobIn(m, p1, 'azure-ipi-coco')!.retryPending, undefined, 'superseded: no retry');
     assert.equal(upstreams.createsOf('azure-ipi-coco').filter((r) => r.release.name === p1).length, 1);
   });
 
@@ -441,8 +426,8 @@ describe('on a dev server: versionLedger retries (mocked activities), run --wait
     const client = ledgers({ maxHistoryEvents: 20, retrigger: { ...RETRIGGER, initialMs: 4000, maxMs: 4000 } });
     const p = payloadOf(version, 1);
     await passTriggers(client, version, p, 'azure-ipi-kata');
-    const pending = await matrixWhen(client, version, (m) => job(m, p, 'azure-ipi-kata')?.retryPending !== undefined, 'retry pending');
-    const planned = job(pending, p, 'azure-ipi-kata')!.retryPending!;
+    const pending = await matrixWhen(client, version, (m) => jobIn(m, p, 'azure-ipi-kata')?.retryPending !== undefined, 'retry pending');
+    const planned = jobIn(pending, p, 'azure-ipi-kata')!.retryPending!;
     const firstRun = (await client.handle(version).describe()).runId;
     let runId = firstRun;
     for (let n = 1; runId === firstRun && n < 30; n++) {
@@ -452,9 +437,9 @@ describe('on a dev server: versionLedger retries (mocked activities), run --wait
     }
     assert.notEqual(runId, firstRun, 'the ledger continued as new');
     const carried = await client.matrix(version);
-    assert.deepEqual(job(carried!, p, 'azure-ipi-kata')!.retryPending, planned, 'the same retry, at the same time');
+    assert.deepEqual(jobIn(carried!, p, 'azure-ipi-kata')!.retryPending, planned, 'the same retry, at the same time');
     const m = await matrixWhen(client, version, settledAs(p, 'azure-ipi-kata', 'success', 2), 'the retry ran in a later run');
-    assert.ok(Date.parse(job(m, p, 'azure-ipi-kata')!.attempts[1]!.triggeredAt!) >= Date.parse(planned.at), 'not before its backoff');
+    assert.ok(Date.parse(jobIn(m, p, 'azure-ipi-kata')!.attempts[1]!.triggeredAt!) >= Date.parse(planned.at), 'not before its backoff');
     assert.equal(upstreams.createsOf('azure-ipi-kata').filter((r) => r.release.name === p).length, 2);
   });
 

@@ -12,7 +12,6 @@ import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { LedgerClient } from '../src/clients/ledger';
-import { UpstreamError } from '../src/clients/errors';
 import { ConfigError, loadConfig, type WatcherConfig } from '../src/config/load';
 import { triggerKey, triggerWorkflowId, triggerWorkflowIdOf } from '../src/domain/labels';
 import { attemptsText } from '../src/domain/matrixView';
@@ -30,6 +29,7 @@ import { FreezableProxy } from './helpers/tcpProxy';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 import { serverOnly } from './helpers/layers';
 import { CLI, runCli } from './helpers/cli';
+import { matrixWhen } from './helpers/ledgerMatrix';
 
 // The README's screenshot is refreshed on request (SCREENSHOT_TO_DOCS=1); otherwise the test
 // saves it beside its other files, so a test run leaves the work tree as it was.
@@ -246,8 +246,8 @@ describe('serve on a dev server: the page in a real browser against a demo-like 
         [B]: { 'azure-ipi-kata': 'success', 'aws-ipi-coco': 'pending' },
       };
       process.stdout.write(`# passes done after ${Date.now() - t0} ms\n`);
-      const m421 = await matrixWhen(ledgers, '4.21', (m) => matches(m, want421));
-      const m420 = await matrixWhen(ledgers, '4.20', (m) => matches(m, { [tags['4.20']]: { 'azure-ipi-coco': 'error', 'azure-ipi-kata': 'success' } }));
+      const m421 = await matrixWhen(ledgers, '4.21', (m) => matches(m, want421), 'the verdicts the page shows', 30_000);
+      const m420 = await matrixWhen(ledgers, '4.20', (m) => matches(m, { [tags['4.20']]: { 'azure-ipi-coco': 'error', 'azure-ipi-kata': 'success' } }), 'the verdicts the page shows', 30_000);
       assert.deepEqual(m421.payloads.map((p) => p.name), [B, A], 'newest payload first');
       assert.equal(m421.payloads[1]!.jobs.find((j) => j.shortName === 'aws-ipi-coco')!.attempts.length, 2);
 
@@ -399,22 +399,6 @@ function matches(m: LedgerMatrix, want: Record<string, Record<string, string>>):
   return Object.entries(want).every(([payload, jobs]) =>
     Object.entries(jobs).every(([shortName, verdict]) => m.payloads.find((p) => p.name === payload)?.jobs.find((j) => j.shortName === shortName)?.verdict === verdict),
   );
-}
-
-/** Polls a ledger's matrix until `ok` holds (no fixed sleep: it returns as soon as it does). */
-async function matrixWhen(ledgers: LedgerClient, version: string, ok: (m: LedgerMatrix) => boolean, timeoutMs = 30_000): Promise<LedgerMatrix> {
-  const until = Date.now() + timeoutMs;
-  let last: LedgerMatrix | undefined;
-  for (;;) {
-    try {
-      last = await ledgers.matrix(version);
-    } catch (err) {
-      if (!(err instanceof UpstreamError && err.retryable)) throw err;
-    }
-    if (last && ok(last)) return last;
-    if (Date.now() > until) assert.fail(`OCP ${version}: not within ${timeoutMs} ms; last matrix: ${JSON.stringify(last?.payloads.map((p) => [p.name, p.jobs.map((j) => [j.shortName, j.verdict])]))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** `serve --port 0`, resolved with its URL once it says where it listens. */
