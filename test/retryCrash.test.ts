@@ -39,8 +39,11 @@ const PLAN: Record<string, { states: Array<'success' | 'aborted' | 'error'>; att
   'azure-ipi-peerpods': { states: ['success'], attempts: 1, verdict: 'success' },
   'azure-ipi-coco': { states: ['success'], attempts: 1, verdict: 'success' },
 };
-/** Long enough that the ledgers look at the first attempts while they run. */
-const RUNS_FOR = '4s';
+/**
+ * Long enough that the ledgers look at the first attempts while they run, also with 3 test files
+ * on 2 cores (at 4 s, a pass that took longer under load once left none running at the kill).
+ */
+const RUNS_FOR = '8s';
 /** The first create of a retry's attempt `n` is held after Gangway made the job. */
 const holdRetryCreate = (n: number): Fault => ({ endpoint: 'gangway.create', matchBody: `"${ATTEMPT_LABEL}":"${n}"`, hold: 'after', times: 1 });
 
