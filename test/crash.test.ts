@@ -12,12 +12,13 @@ import { CANARY_TOKEN, JOB_NAMES, tempDir, workerEnv, writeWatcherYaml } from '.
 import { pullSpecOf } from './helpers/scenarios';
 import { killTestServer } from './helpers/server';
 import { FreezableProxy } from './helpers/tcpProxy';
-import { KillTimeline, timeoutsWaited } from './helpers/killTrace';
+import { KillTimeline, stuckReport, timeoutsWaited, within } from './helpers/killTrace';
 import { eventually } from './helpers/waiting';
 import { WorkerProcess } from './helpers/workerProcess';
 
 // The crash test: real worker processes are SIGKILLed at chosen and random points of Gangway
-// triggers while passes run; every (job, payload) must end with exactly one ProwJob.
+// triggers (and once while a pass fetches Deck) while passes run; every (job, payload) must end
+// with exactly one ProwJob.
 
 // `npm test` runs the short version (1 pass or more, until every point has happened once: a
 // point that could not happen, say no create came before the pass ended, is tried again first;
@@ -36,6 +37,9 @@ const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
 const STREAMS = { '4.19': '4.19.0-0.nightly', '4.20': '4.20.0-0.nightly', '4.21': '4.21.0-0.nightly' };
 const TRIGGER_KEY_LABEL = 'osc-build-watcher/trigger-key';
 const HTTP_TIMEOUT_MS = 1500;
+// A pass takes 15-60 s; one that has not ended after this (a worker's death waited out for
+// minutes) fails with what it waits on, instead of the test runner's timeout without a word.
+const PASS_DEADLINE_MS = Number(process.env.CRASH_PASS_DEADLINE_MS ?? 240_000);
 
 /** Where a worker dies (kill-*) or what else goes wrong around the POST without a kill. */
 const POINTS = [
@@ -47,7 +51,13 @@ const POINTS = [
   'post-timeout', // Gangway created the job and answers after the client gave up
   'post-5xx-after-create', // Gangway created the job and answered 502
 ] as const;
-type Point = (typeof POINTS)[number];
+/**
+ * Tried first in every pass until it happened once: the worker dies while the pass fetches Deck
+ * (its GET held). The pass must go on after the heartbeat timeout, not Deck's 10-minute one.
+ */
+const DECK_POINT = 'kill-during-deck-fetch';
+type RoundPoint = (typeof POINTS)[number];
+type Point = RoundPoint | typeof DECK_POINT;
 
 let dev: DevServer;
 let proxy: FreezableProxy;
@@ -76,19 +86,19 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.le
  * picked at random.
  */
 const firstRound = [...POINTS].map((p) => ({ p, k: random() })).sort((a, b) => a.k - b.k).map(({ p }) => p);
-let lastMissed: Point | undefined;
+let lastMissed: RoundPoint | undefined;
 /** After a miss, another point picked at random (a kill makes the retries a lookup needs), then the round goes on. */
-const nextPoint = (): Point => {
+const nextPoint = (): RoundPoint => {
   const after = lastMissed;
   lastMissed = undefined;
   return after ? pick(POINTS.filter((p) => p !== after)) : (firstRound[0] ?? pick(POINTS));
 };
-const missed = (point: Point) => {
+const missed = (point: RoundPoint) => {
   lastMissed = point;
   const i = firstRound.indexOf(point);
   if (i >= 0) firstRound.push(...firstRound.splice(i, 1));
 };
-const happened = (point: Point) => {
+const happened = (point: RoundPoint) => {
   const i = firstRound.indexOf(point);
   if (i >= 0) firstRound.splice(i, 1);
 };
@@ -191,6 +201,8 @@ async function inject(point: Point, passDone: () => boolean): Promise<boolean> {
       if (passDone()) return false;
       await killAndRestart();
       return true;
+    case DECK_POINT:
+      return killWhileHeld({ endpoint: 'deck.prowjobs', hold: 'before', times: 1 }, passDone, 8000);
     case 'kill-during-lookup':
       return killWhileHeld({ endpoint: 'gangway.list', hold: 'before', times: 1 }, passDone, 8000);
     case 'post-timeout': {
@@ -223,7 +235,7 @@ test(`crash test: ${PASSES}+ passes, up to ${KILLS_PER_PASS} SIGKILLs each, at l
 
   let passes = 0;
   const killCount = () => Object.values(kills).reduce((a, b) => a + b, 0);
-  for (let pass = 0; pass < MAX_PASSES && (pass < PASSES || killCount() < MIN_KILLS || firstRound.length > 0); pass++) {
+  for (let pass = 0; pass < MAX_PASSES && (pass < PASSES || killCount() < MIN_KILLS || firstRound.length > 0 || !kills[DECK_POINT]); pass++) {
     passes += 1;
     for (const [version, stream] of Object.entries(STREAMS)) {
       sims.addTag(stream, { name: tagFor(version, pass), phase: 'Accepted' });
@@ -241,9 +253,20 @@ test(`crash test: ${PASSES}+ passes, up to ${KILLS_PER_PASS} SIGKILLs each, at l
     let killed = 0;
     timeline.mark(`pass ${pass} started`);
     // The last pass needed stops injecting once the run has its kills and every point happened.
-    const enough = () => pass >= PASSES - 1 && killCount() >= MIN_KILLS && firstRound.length === 0;
-    while (!done && killed < KILLS_PER_PASS && !enough()) {
-      const point = nextPoint();
+    const enough = () => pass >= PASSES - 1 && killCount() >= MIN_KILLS && firstRound.length === 0 && !!kills[DECK_POINT];
+    let deckFirst = !kills[DECK_POINT];
+    const deadline = Date.now() + PASS_DEADLINE_MS;
+    while (!done && killed < KILLS_PER_PASS && !enough() && Date.now() < deadline) {
+      const point = deckFirst ? DECK_POINT : nextPoint();
+      if (point === DECK_POINT) {
+        deckFirst = false;
+        timeline.mark(`pass ${pass}: ${point}`);
+        if (await inject(point, () => done)) {
+          killed += 1;
+          kills[point] = (kills[point] ?? 0) + 1;
+        }
+        continue;
+      }
       timeline.mark(`pass ${pass}: ${point}`);
       if (!(await inject(point, () => done))) {
         missed(point);
@@ -257,7 +280,12 @@ test(`crash test: ${PASSES}+ passes, up to ${KILLS_PER_PASS} SIGKILLs each, at l
         faults[point] = (faults[point] ?? 0) + 1;
       }
     }
-    summaries.push(await result);
+    summaries.push(await within(result, Math.max(1000, deadline - Date.now()), `pass ${pass} (seed ${SEED})`, async () => [
+      `timeline: ${timeline.marks.slice(-30).map((m) => `+${(m.ms / 1000).toFixed(1)} s ${m.what}`).join(' | ')}`,
+      `held at the simulators: ${JSON.stringify(sims.held())}`,
+      `running workflows:\n${await stuckReport(client)}`,
+      worker.describe(),
+    ].join('\n')));
     timeline.mark(`pass ${pass} done`);
     sims.clearFaults();
     sims.releaseAll();
@@ -301,7 +329,7 @@ test(`crash test: ${PASSES}+ passes, up to ${KILLS_PER_PASS} SIGKILLs each, at l
   assert.equal(lost, 0);
   assert.equal(creates, expected.length, 'every create at the simulator is one expected trigger');
   assert.ok(totalKills >= MIN_KILLS, `only ${totalKills} kills happened in ${passes} passes, fewer than ${MIN_KILLS} (seed ${SEED})`);
-  assert.deepEqual(POINTS.filter((p) => !(kills[p] || faults[p])), [], `every point happened at least once (seed ${SEED})`);
+  assert.deepEqual([...POINTS, DECK_POINT].filter((p) => !(kills[p] || faults[p])), [], `every point happened at least once (seed ${SEED})`);
   const leaked = worker.output.join('').includes(CANARY_TOKEN);
   assert.equal(leaked, false, 'the token appeared in worker output');
   assert.ok(worker.output.join('').includes('earlier attempt'), 'no retry ever found an earlier attempt\'s execution');

@@ -85,13 +85,13 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities(deps.notify),
 
     async findLatestAcceptedRelease(stream: string): Promise<Release> {
-      return asActivity(() => deps.releaseController.latestAccepted(stream));
+      return whileHeartbeating(() => asActivity(() => deps.releaseController.latestAccepted(stream)));
     },
 
     /** The pass's small input, resolved once by the worker that runs it (history records the plan). */
     async resolvePass(request: PassRequest): Promise<PassPlan> {
       try {
-        return await deps.resolvePlan(request);
+        return await whileHeartbeating(async () => deps.resolvePlan(request));
       } catch (err) {
         if (err instanceof PassRequestError) {
           throw ApplicationFailure.create({ type: FAILURE_TYPES.invalidPassInput, message: err.message, nonRetryable: true });
@@ -106,7 +106,7 @@ export function createActivities(deps: ActivityDeps) {
      */
     async fetchDeckVerdicts(query: DeckVerdictQuery): Promise<DeckVerdictAnswer> {
       const jobs = new Map(query.questions.flatMap((q) => q.jobs.map((j) => [j.name, j] as const)));
-      const snapshot = await asActivity(() => deps.deck.recentRuns({ jobs: [...jobs.values()], labelPrefix: query.labelPrefix, ...deps.deckFilter }));
+      const snapshot = await whileHeartbeating(() => asActivity(() => deps.deck.recentRuns({ jobs: [...jobs.values()], labelPrefix: query.labelPrefix, ...deps.deckFilter })));
       const verdicts = judgeAll(query.questions, snapshot.runs, query.dedupPolicy, query.nowMs, query.recentSuccessWindowHours);
       const facts = { fetchedAt: snapshot.fetchedAt, scanned: snapshot.scanned, matched: snapshot.runs.length };
       const bytes = Buffer.byteLength(JSON.stringify(verdicts));
@@ -138,7 +138,7 @@ export function createActivities(deps: ActivityDeps) {
      * fetches Deck only for those). A ledger that cannot be read counts as new work.
      */
     async versionsWithNewWork(questions: NewWorkQuestion[]): Promise<string[]> {
-      const answers = await Promise.all(
+      const answers = await whileHeartbeating(() => Promise.all(
         questions.map(async (q) => {
           try {
             return ledgerHasWork(await deps.ledger.matrix(q.version), q.payload, q.jobs);
@@ -147,7 +147,7 @@ export function createActivities(deps: ActivityDeps) {
             return true;
           }
         }),
-      );
+      ));
       return questions.filter((_, i) => answers[i]).map((q) => q.version);
     },
 
@@ -167,13 +167,13 @@ export function createActivities(deps: ActivityDeps) {
      * ones enter history, never the controller's whole tag list.
      */
     async findReleasesToTrigger(query: { version: string; stream: string; maxPerPass: number }): Promise<Release[]> {
-      return asActivity(async () => {
+      return whileHeartbeating(() => asActivity(async () => {
         const newest = await cancellable(() => deps.ledger.newestTriggered(query.version));
         const accepted = await deps.releaseController.acceptedTags(query.stream);
         const chosen = choosePayloads(accepted, newest, query.maxPerPass);
         if (chosen.length === 0) throw new NoAcceptedReleaseError(`release controller ${query.stream}/tags: no Accepted tag`);
         return chosen;
-      });
+      }));
     },
 
     /**
@@ -214,11 +214,11 @@ export function createActivities(deps: ActivityDeps) {
      * (versionPass asks the ledger alone now). Kept registered so they replay and finish.
      */
     async newestTriggeredPayload(version: string): Promise<string | null> {
-      return asActivity(async () => (await deps.triggerRecords.newestTriggeredPayload(version)) ?? null);
+      return whileHeartbeating(() => asActivity(async () => (await deps.triggerRecords.newestTriggeredPayload(version)) ?? null));
     },
 
     async lookupTriggerRecord(workflowId: string): Promise<TriggerRecordState> {
-      return asActivity(() => deps.triggerRecords.state(workflowId));
+      return whileHeartbeating(() => asActivity(() => deps.triggerRecords.state(workflowId)));
     },
   };
 

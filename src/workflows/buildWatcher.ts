@@ -81,7 +81,8 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
     showDetails();
   });
 
-  const { resolvePass } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '1m', retry: PLAN_RETRY });
+  // It heartbeats: a worker that dies in it is noticed in seconds, not after the minute.
+  const { resolvePass } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '1m', heartbeatTimeout: '10s', retry: PLAN_RETRY });
   try {
     plan = await callWithSummary(ui, resolvePass, () => activitySummary.resolvePass(request), request);
   } catch (err) {
@@ -97,6 +98,10 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
 
   const { findLatestAcceptedRelease, findReleasesToTrigger, fetchDeckVerdicts } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '10m',
+    // They heartbeat (activities/index.ts): a worker that dies in one (say, parsing Deck) is
+    // noticed after the trigger's heartbeat timeout, not after the 10 minutes Deck may need.
+    // (An activity option: no new command, histories replay unchanged.)
+    heartbeatTimeout: settings.triggerHeartbeatTimeoutMs,
     retry: toRetryPolicy(settings.retry),
   });
   // `payloads: every`: each Accepted payload newer than the newest the version's ledger
@@ -142,7 +147,7 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
   let verdicts: Record<string, Array<DeckVerdict | null>> | undefined;
   if (questions.length === 0) {
     deck = { state: 'not-needed' };
-  } else if (patched(DECK_ONLY_FOR_NEW_WORK) && earlierQuestions.length === 0 && !(await anyNewWork(questions, settings.retry, ui))) {
+  } else if (patched(DECK_ONLY_FOR_NEW_WORK) && earlierQuestions.length === 0 && !(await anyNewWork(questions, settings, ui))) {
     // (Older payloads chosen in `every` mode are newer than any triggered: new work by definition.)
     deck = { state: 'not-needed', reason: 'every payload was already triggered by this watcher for every job' };
   } else {
@@ -228,8 +233,12 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
 const DECK_ONLY_FOR_NEW_WORK = 'deck-only-for-new-work';
 
 /** Whether any version's payload could still bring a trigger; if the ledgers cannot say, yes. */
-async function anyNewWork(questions: Array<{ version: string; release: Release; jobs: PassPlan['versions'][number]['jobs'] }>, retry: PassPlan['settings']['retry'], ui: boolean): Promise<boolean> {
-  const { versionsWithNewWork } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '1m', retry: toRetryPolicy(retry) });
+async function anyNewWork(questions: Array<{ version: string; release: Release; jobs: PassPlan['versions'][number]['jobs'] }>, settings: PassPlan['settings'], ui: boolean): Promise<boolean> {
+  const { versionsWithNewWork } = proxyActivities<WatcherActivities>({
+    startToCloseTimeout: '1m',
+    heartbeatTimeout: settings.triggerHeartbeatTimeoutMs,
+    retry: toRetryPolicy(settings.retry),
+  });
   try {
     const asked = questions.map((q) => ({ version: q.version, payload: q.release.name, jobs: q.jobs.map((j) => j.name) }));
     const versions = await callWithSummary(ui, versionsWithNewWork, () => activitySummary.versionsWithNewWork(asked.map((q) => q.payload)), asked);

@@ -76,6 +76,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
 
   const { lookupTriggerRecord, newestTriggeredPayload } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '2m',
+    heartbeatTimeout: settings.triggerHeartbeatTimeoutMs,
     retry: toRetryPolicy(settings.retry),
   });
   const { ledgerClaim, ledgerRecordTrigger, ledgerNewestTriggered, ledgerPreviousVerdicts } = proxyActivities<WatcherActivities>({

@@ -1,4 +1,7 @@
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+
+const { EventType, PendingActivityState, PendingWorkflowTaskState } = temporal.api.enums.v1;
 
 // Where a kill test's time goes: a timeline of its own steps (`KillTimeline`) and, read back from
 // the server, every timeout Temporal waited out (`timeoutsWaited`). Printed by the kill tests
@@ -82,4 +85,52 @@ export async function timeoutsWaited(client: Client): Promise<TimeoutsWaited> {
     }
   }
   return { byKind, workflows };
+}
+
+/**
+ * What a kill test waits on when a pass does not end: every running workflow, its pending
+ * activities (attempt, state, last failure) and children, and its last events. One line each,
+ * so a hang in CI fails with the evidence instead of the test runner's timeout.
+ */
+export async function stuckReport(client: Client, limit = 40): Promise<string> {
+  const lines: string[] = [];
+  for await (const wf of client.workflow.list({ query: 'ExecutionStatus="Running"' })) {
+    if (lines.length >= limit) {
+      lines.push('... (more running workflows)');
+      break;
+    }
+    try {
+      const handle = client.workflow.getHandle(wf.workflowId, wf.runId);
+      const d = await handle.describe();
+      const acts = (d.raw.pendingActivities ?? []).map((a) => {
+        const failure = a.lastFailure?.message?.split('\n')[0] ?? '';
+        return `${a.activityType?.name}#${a.activityId} attempt ${a.attempt} ${PendingActivityState[a.state ?? 0]}${failure ? ` last failure: ${failure}` : ''}`;
+      });
+      const children = (d.raw.pendingChildren ?? []).map((c) => c.workflowId).join(',');
+      const events = (await handle.fetchHistory()).events ?? [];
+      const last = events.slice(-4).map((e) => String(EventType[e.eventType ?? 0]).replace(/^EVENT_TYPE_/, '')).join(' > ');
+      const pendingTask = d.raw.pendingWorkflowTask ? ` pending workflow task attempt ${d.raw.pendingWorkflowTask.attempt} ${PendingWorkflowTaskState[d.raw.pendingWorkflowTask.state ?? 0]}` : '';
+      lines.push(`${wf.type} ${wf.workflowId}: ${events.length} events, last ${last};${pendingTask}${acts.length ? ` activities [${acts.join('; ')}]` : ''}${children ? ` children [${children}]` : ''}`);
+    } catch (err) {
+      lines.push(`${wf.type} ${wf.workflowId}: ${String((err as Error).message).split('\n')[0]}`);
+    }
+  }
+  return lines.length ? lines.join('\n') : '(no running workflows)';
+}
+
+/** `work`, or a failure naming `what` and `report()`'s evidence once `ms` passed. */
+export async function within<T>(work: Promise<T>, ms: number, what: string, report: () => Promise<string>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void report()
+        .catch((err) => `(no report: ${(err as Error).message})`)
+        .then((r) => reject(new Error(`${what} did not end within ${ms / 1000} s\n${r}`)));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -19,6 +19,13 @@ export class WorkerProcess {
     return this.child?.pid;
   }
 
+  /** One line for a post-mortem: whether the current process runs, and the last lines it wrote. */
+  describe(lines = 30): string {
+    const c = this.child;
+    const state = !c ? 'never started' : c.exitCode !== null || c.signalCode !== null ? `worker #${this.starts} exited (${c.exitCode ?? c.signalCode})` : `worker #${this.starts} running, pid ${c.pid}`;
+    return `${state}; its last lines:\n${this.output.join('').split('\n').slice(-lines).join('\n')}`;
+  }
+
   /** Resolves once the worker says it is polling. */
   async start(timeoutMs = 30_000): Promise<void> {
     const child = spawn(process.execPath, [CLI, '--config', this.configFile, 'worker'], {
