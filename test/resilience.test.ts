@@ -62,7 +62,10 @@ function writeConfig(dir: string, sims: Simulators, taskQueue: string, http = { 
   return writeWatcherYaml(dir, 'watcher.yaml', sims, VERSIONS, [
     `http: { timeout: ${http.timeout} }`,
     'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
-    `trigger: { heartbeatTimeout: 2s, inFlightGrace: ${http.inFlightGrace}, deckLagTolerance: 30s }`,
+    // 5 s, not 2 s: the SDK sends a heartbeat at most every 0.8 x the timeout, so 2 s left 0.4 s
+    // of slack, and with 3 test files on 2 cores an activity the stopping worker still held timed
+    // out and was adopted by the next worker (the SIGTERM case asserts they finish on attempt 1).
+    `trigger: { heartbeatTimeout: 5s, inFlightGrace: ${http.inFlightGrace}, deckLagTolerance: 30s }`,
     `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: ${SHUTDOWN_GRACE_MS / 1000}s }`,
   ]);
 }
