@@ -80,7 +80,9 @@ const jobsOf = (n: number) =>
 
 async function runCli(configFile: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; seconds: number; peakRssMb: number }> {
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI, '--config', configFile, 'run', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_NODE_ARGS: node options for the CLI process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, CLI, '--config', configFile, 'run', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

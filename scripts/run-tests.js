@@ -26,7 +26,8 @@
 //
 // Each process's output (stdout and stderr) is held and printed in one piece when it ends, so
 // files do not interleave (TEST_OUTPUT=stream prints it as it comes, each line prefixed; TEST_PLAN=1
-// prints the order and runs nothing). A line
+// prints the order and runs nothing; TEST_CPU=1 adds each process tree's CPU seconds, measured by
+// GNU time). A line
 // says when each starts, and every minute which are still running. At the end: each file's wall
 // time, slowest first, the failed tests, the counts added up from each TAP summary, and the
 // run's wall time. Exit 1 on a failing or cancelled test, and on a process that failed without
@@ -44,6 +45,7 @@ if (process.argv[2] === '--group') {
 }
 
 const dir = path.resolve(__dirname, '..', 'dist', 'test');
+const measureCpu = process.env.TEST_CPU === '1' && fs.existsSync('/usr/bin/time');
 /** TEST_EXCLUSIVE=a.test.js,b.test.js sets them instead (empty: none). */
 const EXCLUSIVE = new Set((process.env.TEST_EXCLUSIVE ?? 'budget.test.js,faults.test.js').split(',').map((s) => s.trim()).filter(Boolean));
 /** About the seconds each file took in `npm test` (3 at a time, 2026-12-03, third session); only the order depends on them. */
@@ -176,7 +178,12 @@ const fileTimes = [];
 function runJob(job) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, job.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // TEST_CPU=1: through GNU time, for the CPU of the whole process tree (the file's dev
+    // server, workers and CLI processes are its children) in the durations table.
+    const cpuFile = measureCpu ? path.join(require('node:os').tmpdir(), `run-tests-cpu-${process.pid}-${job.label.replace(/\W+/g, '_')}`) : undefined;
+    const child = cpuFile
+      ? spawn('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, process.execPath, ...job.args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, job.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.set(job.label, { child, started });
     const what = job.files.length > 1 ? `${job.label}: ${job.files.map(name).join(', ')}` : job.label;
     say(`start ${what} (${running.size} running)`);
@@ -231,7 +238,17 @@ function runJob(job) {
         for (const chunk of held) process.stdout.write(chunk);
         process.stdout.write(`======== ${line} ========\n\n`);
       }
-      const result = { job, ms, code, signal, counts, ok, failedTests, status, notOk };
+      let cpuMs;
+      if (cpuFile) {
+        try {
+          const [user, sys] = fs.readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+          cpuMs = (user + sys) * 1000;
+          fs.rmSync(cpuFile, { force: true });
+        } catch {
+          cpuMs = undefined;
+        }
+      }
+      const result = { job, ms, code, signal, counts, ok, failedTests, status, notOk, cpuMs };
       results.push(result);
       resolve(result);
     });
@@ -280,7 +297,7 @@ function finish(interrupted) {
   const rows = [...results]
     .sort((a, b) => b.ms - a.ms)
     .flatMap((r) => [
-      { label: r.job.label, ms: r.ms, note: r.status },
+      { label: r.job.label, ms: r.ms, note: r.cpuMs === undefined ? r.status : `${r.status.padEnd(6)}  cpu ${secs(r.cpuMs).padStart(6)} s` },
       ...fileTimes.filter((t) => t.job === r.job.label).sort((a, b) => b.ms - a.ms).map((t) => ({ label: `  ${t.file}`, ms: t.ms, note: 'its tests' })),
     ]);
   const width = Math.max(4, ...rows.map((r) => r.label.length));
@@ -294,11 +311,12 @@ function finish(interrupted) {
   }
   if (interrupted) out.push('', `interrupted (${interrupted}); not finished: ${[...running.keys()].join(', ') || 'none'}`);
   const sum = results.reduce((s, r) => s + r.ms, 0);
+  const cpuSum = results.reduce((s, r) => s + (r.cpuMs ?? 0), 0);
   const nFiles = results.reduce((s, r) => s + r.job.files.length, 0);
   out.push(
     '',
     `tests: ${total.pass} passed, ${total.fail + total.cancelled} failed, ${total.skipped} skipped`,
-    `wall: ${secs(Date.now() - t0)} s for ${nFiles} files in ${results.length} process${results.length === 1 ? "" : "es"} (${secs(sum)} s of process time, ${concurrency} at a time)`,
+    `wall: ${secs(Date.now() - t0)} s for ${nFiles} files in ${results.length} process${results.length === 1 ? "" : "es"} (${secs(sum)} s of process time, ${concurrency} at a time)${measureCpu ? `; cpu ${secs(cpuSum)} s` : ''}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
   const failed = interrupted || results.some((r) => !r.ok);

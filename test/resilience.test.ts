@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -36,17 +35,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function tagFor(version: string, day: number): string {
   return `${version}.0-0.nightly-2026-11-${String(day).padStart(2, '0')}-${RUN}`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function startScenario() {
@@ -212,9 +200,11 @@ describe('resilience, side by side', { concurrency: true }, () => {
     before(async () => {
       work = tempDir('osc-restart-');
       dbFile = path.join(work, 'temporal.sqlite');
-      port = await freePort();
       sims = await startScenario();
-      dev = await startDevServer({ dbFile, port });
+      // The server picks its port (and picks again if another process takes it first); the
+      // restart then reuses that one, so the worker's address stays the same.
+      dev = await startDevServer({ dbFile });
+      port = Number(dev.address.split(':').pop());
       // Long enough that the held creates are answered (during the outage), not abandoned. A retry
       // waits out the in-flight grace: a POST of the attempt before may still be on its way (the
       // server can hand out attempt 2 while attempt 1's create is held), as in production (60 s, 60 s).
