@@ -116,8 +116,8 @@ test('SIGKILL while following, while a retry\'s create is held, and right after 
     timeline.mark(`killed ${point}`);
   };
   const restart = () => timeline.time('worker start', () => worker.start());
-  // A look (the ledger's Deck GET) has no heartbeat and a 2 min start-to-close timeout: a worker
-  // killed during one holds that ledger's loop (looks and retries) for 2 min. The kills wait for
+  // A look (the ledger's Deck GET) is noticed dead after its 10 s heartbeat timeout: a worker
+  // killed during one holds that ledger's loop (looks and retries) that long. The kills wait for
   // a moment between two batches of looks (a few seconds at most); `lookTimeouts` counts misses.
   const ledgersIdle = async () => (await Promise.all(VERSIONS.map((v) => pendingActivities(client, ledgerWorkflowId(taskQueue, v))))).every((n) => n === 0);
   const betweenLooks = () => eventually(ledgersIdle, 2500, 10);
