@@ -51,8 +51,7 @@ function writeConfig(dir: string, sims: Simulators, taskQueue: string, http = { 
     `http: { timeout: ${http.timeout} }`,
     'retry: { initialInterval: 200ms, maximumInterval: 1s, maximumAttempts: 100 }',
     // 5 s, not 2 s: the SDK sends a heartbeat at most every 0.8 x the timeout, so 2 s left 0.4 s
-    // of slack, and with 3 test files on 2 cores an activity the stopping worker still held timed
-    // out and was adopted by the next worker (the SIGTERM case asserts they finish on attempt 1).
+    // of slack on a loaded machine (the SIGTERM case asserts the held creates finish on attempt 1).
     `trigger: { heartbeatTimeout: 5s, inFlightGrace: ${http.inFlightGrace}, deckLagTolerance: 30s }`,
     `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: ${SHUTDOWN_GRACE_MS / 1000}s }`,
   ]);
@@ -325,7 +324,11 @@ describe('resilience, side by side', { concurrency: true }, () => {
       dev = await startDevServer();
       connection = await Connection.connect({ address: dev.address });
       client = new Client({ connection, namespace: dev.namespace });
-      configFile = writeConfig(work, sims, `shutdown-${process.pid}`);
+      // Held creates must not time out on the client before the test releases them (up to ~8 s
+      // after the first was held: settling, the SIGTERM message, a second). At 3 s, with 3 files
+      // on 2 cores, the first one held timed out, its attempt 1 failed and attempt 2 on the next
+      // worker adopted its job (12 !== 13 completed by the stopping worker on attempt 1).
+      configFile = writeConfig(work, sims, `shutdown-${process.pid}`, { timeout: '12s', inFlightGrace: '12s' });
       worker = new WorkerProcess(configFile, workerEnv(dev.address, dev.namespace));
     });
 
