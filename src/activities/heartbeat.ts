@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { asActivity } from './failures';
 
 /**
  * Heartbeats while `work` runs, so a worker that dies is noticed after the heartbeat
@@ -15,4 +16,14 @@ export async function whileHeartbeating<T>(work: () => Promise<T>): Promise<T> {
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * What almost every activity here is: `work` with its failures classified (`asActivity`: one
+ * place decides retryable or not) while it heartbeats. It heartbeats only when the workflow gave
+ * the activity a heartbeat timeout, so the workflow's options alone decide how soon a dead
+ * worker is noticed.
+ */
+export function heartbeatingActivity<T>(work: () => Promise<T>): Promise<T> {
+  return whileHeartbeating(() => asActivity(work));
 }

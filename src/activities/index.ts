@@ -21,7 +21,7 @@ import { findEarlierTrigger } from './earlierTrigger';
 import { FAILURE_TYPES } from '../domain/failureTypes';
 import type { MetricRecorder } from '../domain/metrics';
 import { asActivity, toApplicationFailure } from './failures';
-import { whileHeartbeating } from './heartbeat';
+import { heartbeatingActivity, whileHeartbeating } from './heartbeat';
 import { createNotifyActivities, type NotifyDeps } from './notify';
 
 export type { NotifyDeps, PassNoticeRequest } from './notify';
@@ -85,7 +85,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities(deps.notify),
 
     async findLatestAcceptedRelease(stream: string): Promise<Release> {
-      return whileHeartbeating(() => asActivity(() => deps.releaseController.latestAccepted(stream)));
+      return heartbeatingActivity(() => deps.releaseController.latestAccepted(stream));
     },
 
     /** The pass's small input, resolved once by the worker that runs it (history records the plan). */
@@ -106,7 +106,7 @@ export function createActivities(deps: ActivityDeps) {
      */
     async fetchDeckVerdicts(query: DeckVerdictQuery): Promise<DeckVerdictAnswer> {
       const jobs = new Map(query.questions.flatMap((q) => q.jobs.map((j) => [j.name, j] as const)));
-      const snapshot = await whileHeartbeating(() => asActivity(() => deps.deck.recentRuns({ jobs: [...jobs.values()], labelPrefix: query.labelPrefix, ...deps.deckFilter })));
+      const snapshot = await heartbeatingActivity(() => deps.deck.recentRuns({ jobs: [...jobs.values()], labelPrefix: query.labelPrefix, ...deps.deckFilter }));
       const verdicts = judgeAll(query.questions, snapshot.runs, query.dedupPolicy, query.nowMs, query.recentSuccessWindowHours);
       const facts = { fetchedAt: snapshot.fetchedAt, scanned: snapshot.scanned, matched: snapshot.runs.length };
       const bytes = Buffer.byteLength(JSON.stringify(verdicts));
@@ -120,17 +120,17 @@ export function createActivities(deps: ActivityDeps) {
      * runs on this task queue, so this worker may be the one finishing it).
      */
     async awaitTriggerRecord(workflowId: string): Promise<TriggerRecordOutcome> {
-      return whileHeartbeating(() => asActivity(() => cancellable(() => deps.triggerRecords.outcome(workflowId, Context.current().cancellationSignal))));
+      return heartbeatingActivity(() => cancellable(() => deps.triggerRecords.outcome(workflowId, Context.current().cancellationSignal)));
     },
 
     /** Asks the version's ledger for the next attempt of (job, payload); starts the ledger if needed. */
     async ledgerClaim(version: string, request: ClaimRequest): Promise<ClaimResult> {
-      return whileHeartbeating(() => asActivity(() => cancellable(() => deps.ledger.claim(version, request, { updateId: updateIdOf('claim') }))));
+      return heartbeatingActivity(() => cancellable(() => deps.ledger.claim(version, request, { updateId: updateIdOf('claim') })));
     },
 
     /** Tells the version's ledger what became of a granted attempt. */
     async ledgerRecordTrigger(version: string, request: RecordTriggerRequest): Promise<RecordResult> {
-      return whileHeartbeating(() => asActivity(() => cancellable(() => deps.ledger.recordTrigger(version, request, { updateId: updateIdOf('record') }))));
+      return heartbeatingActivity(() => cancellable(() => deps.ledger.recordTrigger(version, request, { updateId: updateIdOf('record') })));
     },
 
     /**
@@ -153,12 +153,12 @@ export function createActivities(deps: ActivityDeps) {
 
     /** The newest payload the version's ledger says this watcher triggered (null: no ledger, or none yet). */
     async ledgerNewestTriggered(version: string): Promise<string | null> {
-      return whileHeartbeating(() => asActivity(() => cancellable(() => deps.ledger.newestTriggered(version))));
+      return heartbeatingActivity(() => cancellable(() => deps.ledger.newestTriggered(version)));
     },
 
     /** The report's look back: the verdicts so far of the version's previous payloads, small (domain/previous.ts). */
     async ledgerPreviousVerdicts(version: string, query: { exclude: string[]; limit: number; order?: string[] }): Promise<PreviousPayload[]> {
-      return whileHeartbeating(() => asActivity(async () => previousPayloads(await cancellable(() => deps.ledger.matrix(version)), query.exclude, query.limit, query.order)));
+      return heartbeatingActivity(async () => previousPayloads(await cancellable(() => deps.ledger.matrix(version)), query.exclude, query.limit, query.order));
     },
 
     /**
@@ -167,13 +167,13 @@ export function createActivities(deps: ActivityDeps) {
      * ones enter history, never the controller's whole tag list.
      */
     async findReleasesToTrigger(query: { version: string; stream: string; maxPerPass: number }): Promise<Release[]> {
-      return whileHeartbeating(() => asActivity(async () => {
+      return heartbeatingActivity(async () => {
         const newest = await cancellable(() => deps.ledger.newestTriggered(query.version));
         const accepted = await deps.releaseController.acceptedTags(query.stream);
         const chosen = choosePayloads(accepted, newest, query.maxPerPass);
         if (chosen.length === 0) throw new NoAcceptedReleaseError(`release controller ${query.stream}/tags: no Accepted tag`);
         return chosen;
-      }));
+      });
     },
 
     /**
@@ -183,7 +183,7 @@ export function createActivities(deps: ActivityDeps) {
     async executionState(executionId: string): Promise<ExecutionState> {
       // Heartbeats (when the ledger asks for it), so a look whose worker died is retried after
       // the heartbeat timeout, not after the start-to-close timeout that Deck's slow answers need.
-      return whileHeartbeating(() => asActivity(() => deps.deck.executionState(executionId)));
+      return heartbeatingActivity(() => deps.deck.executionState(executionId));
     },
 
     async fetchDeckRuns(query: Omit<DeckQuery, 'org' | 'repo'>): Promise<DeckSnapshot> {
@@ -198,7 +198,7 @@ export function createActivities(deps: ActivityDeps) {
      * trigger-key label). See RELIABILITY.md for every point a worker may die at.
      */
     async triggerGangwayJob(request: TriggerRequest): Promise<TriggerResult> {
-      return whileHeartbeating(() => asActivity(() => cancellable(() => trigger(request))));
+      return heartbeatingActivity(() => cancellable(() => trigger(request)));
     },
 
     /**
@@ -214,11 +214,11 @@ export function createActivities(deps: ActivityDeps) {
      * (versionPass asks the ledger alone now). Kept registered so they replay and finish.
      */
     async newestTriggeredPayload(version: string): Promise<string | null> {
-      return whileHeartbeating(() => asActivity(async () => (await deps.triggerRecords.newestTriggeredPayload(version)) ?? null));
+      return heartbeatingActivity(async () => (await deps.triggerRecords.newestTriggeredPayload(version)) ?? null);
     },
 
     async lookupTriggerRecord(workflowId: string): Promise<TriggerRecordState> {
-      return whileHeartbeating(() => asActivity(() => deps.triggerRecords.state(workflowId)));
+      return heartbeatingActivity(() => deps.triggerRecords.state(workflowId));
     },
   };
 
