@@ -79,6 +79,51 @@ describe('ledger rules (no server)', () => {
     rejects(() => ledger.checkRecordTrigger({ payload: p, job: KATA.name, attempt: 1, outcome: { executionId: 'exec-2' } }), /already recorded as triggered \(execution exec-1\)/);
   });
 
+  test('a batch of claims and of records (one Update each per version): each answered as alone, in order', () => {
+    const ledger = new Ledger(emptyLedgerState('4.21'));
+    const p = nightly('4.21', 11);
+    const claims = [claimOf(p, KATA, { claimant: 'k' }), claimOf(p, COCO, { claimant: 'c' })];
+    assert.deepEqual(ledger.claims(claims, now()), [
+      { granted: true, attempt: 1 },
+      { granted: true, attempt: 1 },
+    ]);
+    // Asked again by the same claimants (a lost answer): the same attempts, regranted.
+    assert.deepEqual(
+      ledger.claims(claims, now()).map((c) => c.granted && c.regranted),
+      [true, true],
+    );
+    const answers = ledger.recordTriggers(
+      [
+        { payload: p, job: KATA.name, attempt: 1, outcome: { executionId: 'exec-k' } },
+        { payload: p, job: COCO.name, attempt: 1, outcome: { failed: 'HTTP 403' } },
+      ],
+      now(),
+    );
+    assert.deepEqual(
+      answers.map((a) => ('refused' in a ? a.refused : [a.changed, a.attempt.state])),
+      [
+        [true, 'triggered'],
+        [true, 'failed-to-trigger'],
+      ],
+    );
+    assert.equal(ledger.state.newestTriggered, p);
+    // Then one job posted, one free to try again.
+    assert.deepEqual(
+      ledger.claims(claims, now()).map((c) => (c.granted ? `granted ${c.attempt}` : c.reason)),
+      ['already-triggered', 'granted 2'],
+    );
+    // A batch is one payload, no job twice, 1 to 500 entries, each a valid request; a refused batch changes nothing.
+    const before = JSON.stringify(ledger.state);
+    rejects(() => ledger.checkClaims([claimOf(p), claimOf(nightly('4.21', 12), COCO)]), /^claimTriggers: every claim must be for one payload; got .* and /);
+    rejects(() => ledger.checkClaims([claimOf(p), claimOf(p)]), /^claimTriggers: azure-ipi-kata is claimed twice for /);
+    rejects(() => ledger.checkClaims([]), /^claimTriggers: expected a list of 1 to 500 claims, got 0$/);
+    rejects(() => ledger.checkClaims({ payload: p }), /^claimTriggers: expected a list of 1 to 500 claims, got object$/);
+    rejects(() => ledger.checkClaims([claimOf(p), { payload: p }]), /^claimTrigger: /);
+    rejects(() => ledger.checkRecordTriggers([{ payload: p, job: COCO.name, attempt: 2, outcome: { executionId: 'e' } }, { payload: p, job: COCO.name, attempt: 2, outcome: { executionId: 'e' } }]), /^recordTriggers: periodic-ci-x-aws-ipi-coco is recorded twice for /);
+    rejects(() => ledger.checkRecordTriggers([]), /^recordTriggers: expected a list of 1 to 500 records, got 0$/);
+    assert.equal(JSON.stringify(ledger.state), before);
+  });
+
   test('the same claimant asking again gets its attempt again; another claimant does not', () => {
     const ledger = new Ledger(emptyLedgerState('4.21'));
     const p = nightly('4.21', 10);

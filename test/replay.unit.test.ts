@@ -18,7 +18,9 @@ import { testWorkflowBundle } from './helpers/temporal';
 // before bounded retrigger, with ERROR and ABORTED verdicts (its runs replay without the
 // RETRIGGER_PATCH marker, so without a retry). before-2026-12-03: the pass, a version child, a
 // trigger and a ledger as main recorded them before notifications, metrics, UI metadata, every-payload
-// mode, freshness and retriggers were patched in. None of these directories is re-recorded.
+// mode, freshness and retriggers were patched in. before-ledger-batches: a version child of each
+// kind and a ledger as recorded before the pass asked the ledger in batches (one claim and one
+// record Update per job). None of these directories is re-recorded.
 const HISTORIES_DIR = path.resolve(__dirname, '..', '..', 'test', 'histories');
 const jsonIn = (dir: string) =>
   readdirSync(path.join(HISTORIES_DIR, dir))
@@ -26,7 +28,7 @@ const jsonIn = (dir: string) =>
     .sort()
     .map((f) => path.join(dir, f));
 
-const files = [...jsonIn('.'), ...jsonIn('legacy'), ...jsonIn('before-follow'), ...jsonIn('before-retrigger'), ...jsonIn('before-2026-12-03')];
+const files = [...jsonIn('.'), ...jsonIn('legacy'), ...jsonIn('before-follow'), ...jsonIn('before-retrigger'), ...jsonIn('before-2026-12-03'), ...jsonIn('before-ledger-batches')];
 const recorded = files.map((file) => ({ file, text: readFileSync(path.join(HISTORIES_DIR, file), 'utf8') }));
 const results = new Map<string, ReplayResult>();
 

@@ -10,7 +10,7 @@ import { choosePayloads } from '../domain/payloads';
 import { previousPayloads } from '../domain/previous';
 import type { LedgerClient } from '../clients/ledger';
 import type { TriggerRecordClient } from '../clients/triggerRecords';
-import type { ClaimRequest, ClaimResult, RecordResult, RecordTriggerRequest } from '../domain/ledger';
+import type { ClaimRequest, ClaimResult, RecordAnswer, RecordResult, RecordTriggerRequest } from '../domain/ledger';
 import type { ExecutionState } from '../domain/follow';
 import { triggerKeyLabel } from '../domain/labels';
 import { judgeAll, type DeckQuestion, type DeckVerdicts } from '../domain/decide';
@@ -128,9 +128,19 @@ export function createActivities(deps: ActivityDeps) {
       return heartbeatingActivity(() => cancellable(() => deps.ledger.claim(version, request, { updateId: updateIdOf('claim') })));
     },
 
+    /** `ledgerClaim` for several jobs of one payload, in one Update: a pass asks once per version. */
+    async ledgerClaimAll(version: string, requests: ClaimRequest[]): Promise<ClaimResult[]> {
+      return heartbeatingActivity(() => cancellable(() => deps.ledger.claimAll(version, requests, { updateId: updateIdOf('claims') })));
+    },
+
     /** Tells the version's ledger what became of a granted attempt. */
     async ledgerRecordTrigger(version: string, request: RecordTriggerRequest): Promise<RecordResult> {
       return heartbeatingActivity(() => cancellable(() => deps.ledger.recordTrigger(version, request, { updateId: updateIdOf('record') })));
+    },
+
+    /** `ledgerRecordTrigger` for several attempts of one payload, in one Update. */
+    async ledgerRecordTriggers(version: string, requests: RecordTriggerRequest[]): Promise<RecordAnswer[]> {
+      return heartbeatingActivity(() => cancellable(() => deps.ledger.recordTriggers(version, requests, { updateId: updateIdOf('records') })));
     },
 
     /**

@@ -17,6 +17,7 @@ import {
   type LedgerTriggerSettings,
   type LedgerMatrix,
   type PauseResult,
+  type RecordAnswer,
   type RecordResult,
   type RecordTriggerRequest,
   type RecordVerdictRequest,
@@ -28,11 +29,13 @@ import type { RetriggerSettings } from '../domain/retrigger';
 import { OCP_VERSION } from '../domain/searchAttributes';
 import {
   claimTriggerUpdate,
+  claimTriggersUpdate,
   earlierTriesSinceQuery,
   matrixQuery,
   newestTriggeredQuery,
   pauseUpdate,
   recordTriggerUpdate,
+  recordTriggersUpdate,
   recordVerdictUpdate,
   resumeUpdate,
   retestUpdate,
@@ -107,9 +110,27 @@ export class LedgerClient {
     );
   }
 
+  /** `claim` for several jobs of one payload in one Update (answers in order); starts the ledger if needed. */
+  async claimAll(version: string, requests: ClaimRequest[], opts: UpdateCallOptions = {}): Promise<ClaimResult[]> {
+    return this.call(version, `claim ${requests.length} job(s) for ${requests[0]?.payload}`, () =>
+      this.temporal.workflow.executeUpdateWithStart(claimTriggersUpdate, {
+        args: [requests],
+        startWorkflowOperation: this.startOperation(version),
+        ...(opts.updateId ? { updateId: opts.updateId } : {}),
+      }),
+    );
+  }
+
   async recordTrigger(version: string, request: RecordTriggerRequest, opts: UpdateCallOptions = {}): Promise<RecordResult> {
     return this.update(version, `record the trigger of ${request.job} for ${request.payload}`, (h) =>
       h.executeUpdate(recordTriggerUpdate, { args: [request], ...(opts.updateId ? { updateId: opts.updateId } : {}) }),
+    );
+  }
+
+  /** `recordTrigger` for several attempts of one payload in one Update; each answer says whether it was recorded. */
+  async recordTriggers(version: string, requests: RecordTriggerRequest[], opts: UpdateCallOptions = {}): Promise<RecordAnswer[]> {
+    return this.update(version, `record ${requests.length} trigger(s) for ${requests[0]?.payload}`, (h) =>
+      h.executeUpdate(recordTriggersUpdate, { args: [requests], ...(opts.updateId ? { updateId: opts.updateId } : {}) }),
     );
   }
 

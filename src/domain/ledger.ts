@@ -47,6 +47,8 @@ const VERSION = /^\d+\.\d+$/;
 const MAX_NAME = 200;
 const MAX_PULL_SPEC = 500;
 const MAX_TEXT = 500;
+/** Claims in one `claimTriggers` Update: a version's jobs (config allows far fewer). */
+const MAX_CLAIMS = 500;
 
 /** A ProwJob's state as Prow reports it, plus `running` (pending with a pod) and our `unknown`. */
 export type ProwState = 'triggered' | 'pending' | 'running' | 'success' | 'failure' | 'aborted' | 'error' | 'unknown';
@@ -217,6 +219,9 @@ export interface RecordVerdictRequest {
   url?: string;
   finishedAt?: string;
 }
+
+/** One answer of a `recordTriggers` batch. */
+export type RecordAnswer = RecordResult | { refused: string };
 
 export interface RecordResult {
   /** False when the same thing was already recorded (or a late, older state was ignored). */
@@ -482,6 +487,34 @@ export class Ledger {
   }
 
   /**
+   * Several claims for one payload at once (a pass's jobs of one version, in one Update): each
+   * checked as `checkClaim`, all for the same payload and pull spec, no job twice. So a batch
+   * the validator let through cannot fail half-way in the handler.
+   */
+  checkClaims(raw: unknown): ClaimRequest[] {
+    const what = 'claimTriggers';
+    if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_CLAIMS) {
+      throw new LedgerRequestError(`${what}: expected a list of 1 to ${MAX_CLAIMS} claims, got ${Array.isArray(raw) ? `${raw.length}` : typeof raw}`);
+    }
+    const requests = raw.map((r) => this.checkClaim(r));
+    const first = requests[0]!;
+    const jobs = new Set<string>();
+    for (const r of requests) {
+      if (r.payload !== first.payload || r.pullSpec !== first.pullSpec) {
+        throw new LedgerRequestError(`${what}: every claim must be for one payload; got ${first.payload} and ${r.payload}`);
+      }
+      if (jobs.has(r.job.name)) throw new LedgerRequestError(`${what}: ${r.job.shortName} is claimed twice for ${r.payload}`);
+      jobs.add(r.job.name);
+    }
+    return requests;
+  }
+
+  /** `claim` for each of a batch, in its order (see `checkClaims`). */
+  claims(raw: unknown, now: string): ClaimResult[] {
+    return this.checkClaims(raw).map((request) => this.claim(request, now));
+  }
+
+  /**
    * Grants the next attempt for (payload, job), in this order:
    * 1. the latest attempt `triggering`: granted again to the same claimant, else refused `in-progress`;
    * 2. the latest attempt posted (`triggered` or any state after it), or one the ledger started
@@ -581,6 +614,37 @@ export class Ledger {
     if (sameOutcome(attempt, req.outcome)) return req;
     const was = attempt.state === 'failed-to-trigger' ? `failed to trigger (${attempt.reason ?? 'no reason'})` : `triggered (execution ${attempt.executionId ?? '?'})`;
     throw new LedgerRequestError(`${what}: attempt ${req.attempt} of ${job.shortName} for ${req.payload} is already recorded as ${was}`);
+  }
+
+  /** Several `recordTrigger`s for one payload (a pass records its triggers as they end, in batches): each checked, no attempt twice. */
+  checkRecordTriggers(raw: unknown): RecordTriggerRequest[] {
+    const what = 'recordTriggers';
+    if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_CLAIMS) {
+      throw new LedgerRequestError(`${what}: expected a list of 1 to ${MAX_CLAIMS} records, got ${Array.isArray(raw) ? `${raw.length}` : typeof raw}`);
+    }
+    const requests = raw.map((r) => this.checkRecordTrigger(r));
+    const seen = new Set<string>();
+    for (const r of requests) {
+      if (r.payload !== requests[0]!.payload) throw new LedgerRequestError(`${what}: every record must be for one payload; got ${requests[0]!.payload} and ${r.payload}`);
+      if (seen.has(r.job)) throw new LedgerRequestError(`${what}: ${r.job} is recorded twice for ${r.payload}`);
+      seen.add(r.job);
+    }
+    return requests;
+  }
+
+  /**
+   * `recordTrigger` for each of a batch, in order. Each answers for itself: one that an earlier
+   * one's pruning made moot is refused alone, with its reason, and the others stand.
+   */
+  recordTriggers(raw: unknown, now: string): RecordAnswer[] {
+    return this.checkRecordTriggers(raw).map((request) => {
+      try {
+        return this.recordTrigger(request, now);
+      } catch (err) {
+        if (err instanceof LedgerRequestError) return { refused: err.message };
+        throw err;
+      }
+    });
   }
 
   /** Marks the attempt `triggered` (and moves `newestTriggered` up) or `failed-to-trigger`. The same outcome twice is a no-op. */

@@ -5,6 +5,7 @@ import type {
   LedgerMatrix,
   PauseRequest,
   PauseResult,
+  RecordAnswer,
   RecordResult,
   RecordTriggerRequest,
   RecordVerdictRequest,
@@ -17,8 +18,12 @@ import type {
 
 /** Grants the next attempt for (payload, job), or says why not. */
 export const claimTriggerUpdate = defineUpdate<ClaimResult, [ClaimRequest]>('claimTrigger');
+/** `claimTrigger` for several jobs of one payload at once (a pass asks once per version), answers in order. */
+export const claimTriggersUpdate = defineUpdate<ClaimResult[], [ClaimRequest[]]>('claimTriggers');
 /** A granted attempt's outcome: the execution Gangway created, or why the trigger gave up. */
 export const recordTriggerUpdate = defineUpdate<RecordResult, [RecordTriggerRequest]>('recordTrigger');
+/** `recordTrigger` for several attempts of one payload at once, answers in order. */
+export const recordTriggersUpdate = defineUpdate<RecordAnswer[], [RecordTriggerRequest[]]>('recordTriggers');
 /** What became of a posted attempt's ProwJob. */
 export const recordVerdictUpdate = defineUpdate<RecordResult, [RecordVerdictRequest]>('recordVerdict');
 export const pauseUpdate = defineUpdate<PauseResult, [PauseRequest]>('pause');

@@ -28,11 +28,13 @@ import { forEachLimited } from './pool';
 import { showCurrentDetails } from './uiMetadata';
 import {
   claimTriggerUpdate,
+  claimTriggersUpdate,
   matrixQuery,
   newestTriggeredQuery,
   earlierTriesSinceQuery,
   pauseUpdate,
   recordTriggerUpdate,
+  recordTriggersUpdate,
   recordVerdictUpdate,
   resumeUpdate,
   retestUpdate,
@@ -90,8 +92,12 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   showDetails();
 
   setHandler(claimTriggerUpdate, (req) => shown(apply(() => ledger.claim(req, now()))), { validator: (req) => validate(() => ledger.checkClaim(req)) });
+  setHandler(claimTriggersUpdate, (reqs) => shown(apply(() => ledger.claims(reqs, now()))), { validator: (reqs) => validate(() => ledger.checkClaims(reqs)) });
   setHandler(recordTriggerUpdate, (req) => shown(apply(() => ledger.recordTrigger(req, now()))), {
     validator: (req) => validate(() => ledger.checkRecordTrigger(req)),
+  });
+  setHandler(recordTriggersUpdate, (reqs) => shown(apply(() => ledger.recordTriggers(reqs, now()))), {
+    validator: (reqs) => validate(() => ledger.checkRecordTriggers(reqs)),
   });
   setHandler(recordVerdictUpdate, (req) => shown(apply(() => recordVerdict(req))), {
     validator: (req) => validate(() => ledger.checkRecordVerdict(req)),

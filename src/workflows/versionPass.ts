@@ -16,10 +16,12 @@ import { isValidLabelValue, triggerWorkflowId } from '../domain/labels';
 import { compareNightlies } from '../domain/nightly';
 import { DECISION, JOB, OCP_VERSION, PAYLOAD } from '../domain/searchAttributes';
 import { buildTriggerRequest } from '../domain/trigger';
+import type { ClaimRequest, ClaimResult, RecordAnswer, RecordTriggerRequest } from '../domain/ledger';
 import type { JobOutcome, JobSpec, PassSettings, PayloadOutcome, Release, VersionPlan, VersionResult } from '../domain/types';
 import { failureDetail } from './failures';
 import { versionProgressSignal } from './messages';
 import { countInWorkflow } from './metrics';
+import { Batcher } from './batcher';
 import { forEachLimited } from './pool';
 import { toRetryPolicy } from './retry';
 import { triggerJob } from './triggerJob';
@@ -49,6 +51,11 @@ export const VISIBILITY_OFF_PATCH = 'ledger-only-records';
 export const EVERY_PAYLOAD_PATCH = 'every-payload';
 /** Passes whose result shows the verdicts so far of the version's previous payloads. */
 export const PREVIOUS_VERDICTS_PATCH = 'previous-verdicts';
+/**
+ * Passes that ask the ledger in batches: a payload's claims in one Update, and the triggers'
+ * outcomes together as they end (one Update in flight, the next carries what ended meanwhile).
+ */
+export const LEDGER_BATCHES_PATCH = 'ledger-batches';
 /** How many previous payloads a pass's result shows per version. */
 export const PREVIOUS_PAYLOADS_SHOWN = 3;
 
@@ -79,7 +86,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     heartbeatTimeout: settings.triggerHeartbeatTimeoutMs,
     retry: toRetryPolicy(settings.retry),
   });
-  const { ledgerClaim, ledgerRecordTrigger, ledgerNewestTriggered, ledgerPreviousVerdicts } = proxyActivities<WatcherActivities>({
+  const { ledgerClaim, ledgerClaimAll, ledgerRecordTrigger, ledgerRecordTriggers, ledgerNewestTriggered, ledgerPreviousVerdicts } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '1m',
     // They heartbeat (activities/index.ts): a worker killed during one is noticed after the
     // trigger's heartbeat timeout, not the whole minute. (An activity option: no new command,
@@ -147,8 +154,13 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     // Skips go to the pass at once when triggers follow; otherwise the result follows at once.
     if (report && toTrigger.length > 0) await progress.flush(true);
 
-    await forEachLimited(toTrigger, Math.max(1, settings.concurrency), async (i) => {
-      set(i, await trigger(plan.jobs[i]!, verdictAt(deck, i).reason));
+    // The ledger grants the payload's attempts in one Update (then the triggers go on as below).
+    const batched = toTrigger.length > 0 && !settings.dryRun && patched(LEDGER_BATCHES_PATCH);
+    const claims = batched ? await claimAll(toTrigger.map((i) => plan.jobs[i]!)) : undefined;
+    const recorder = batched ? recordInBatches() : undefined;
+
+    await forEachLimited(toTrigger, Math.max(1, settings.concurrency), async (i, n) => {
+      set(i, await trigger(plan.jobs[i]!, verdictAt(deck, i).reason, claims?.[n], recorder));
       if (report) await progress.flush(false);
     });
   }
@@ -199,25 +211,61 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     return verdict.skip ? { ...base(job), decision: 'skipped', reason: verdict.reason, ...(verdict.runId ? { executionId: verdict.runId } : {}) } : undefined;
   }
 
+  function claimRequest(job: JobSpec): ClaimRequest {
+    return {
+      payload: release.name,
+      pullSpec: release.pullSpec,
+      job: { name: job.name, shortName: job.shortName, payloadEnv: job.payloadEnv },
+      claimant: triggerWorkflowId(job.name, release.name),
+    };
+  }
+
+  /** One answer per job, in order: the ledger's, or why it could not be asked (the same for all). */
+  async function claimAll(jobs: JobSpec[]): Promise<Array<ClaimResult | { unasked: string }>> {
+    try {
+      return await callWithSummary(ui, ledgerClaimAll, () => activitySummary.ledgerClaimAll(jobs.map((j) => j.shortName), release.name), plan.version, jobs.map(claimRequest));
+    } catch (err) {
+      const unasked = failureDetail(err).reason;
+      return jobs.map(() => ({ unasked }));
+    }
+  }
+
+  /** The triggers' outcomes to the ledger, those that end while one Update is in flight together in the next. */
+  function recordInBatches(): Batcher<RecordTriggerRequest, RecordAnswer> {
+    return new Batcher(
+      (requests) => {
+        const shown = requests.map((r) => ({ shortName: plan.jobs.find((j) => j.name === r.job)?.shortName ?? r.job, attempt: r.attempt }));
+        return callWithSummary(ui, ledgerRecordTriggers, () => activitySummary.ledgerRecordTriggers(shown, release.name), plan.version, requests);
+      },
+      (err) => ({ refused: failureDetail(err).reason }),
+    );
+  }
+
   /**
    * The ledger first: it grants the next attempt of (job, payload), or says why not (posted
    * already, paused, older than the newest triggered). It outlives the trigger records, which
    * go with the namespace's retention. The trigger workflow's ID is the claimant, so a pass that
    * lost the answer, or a second pass, is granted the same attempt and meets the same trigger.
    */
-  async function trigger(job: JobSpec, why: string): Promise<JobOutcome> {
+  async function trigger(
+    job: JobSpec,
+    why: string,
+    claimed?: ClaimResult | { unasked: string },
+    recorder?: Batcher<RecordTriggerRequest, RecordAnswer>,
+  ): Promise<JobOutcome> {
     if (settings.dryRun) return triggerOnce(job, why);
     const workflowId = triggerWorkflowId(job.name, release.name);
-    let claim;
-    try {
-      claim = await callWithSummary(ui, ledgerClaim, () => activitySummary.ledgerClaim(job.shortName, release.name), plan.version, {
-        payload: release.name,
-        pullSpec: release.pullSpec,
-        job: { name: job.name, shortName: job.shortName, payloadEnv: job.payloadEnv },
-        claimant: workflowId,
-      });
-    } catch (err) {
-      return { ...base(job), decision: 'failed', reason: `the ledger of OCP ${plan.version} could not be asked: ${failureDetail(err).reason}` };
+    const unasked = (reason: string): JobOutcome => ({ ...base(job), decision: 'failed', reason: `the ledger of OCP ${plan.version} could not be asked: ${reason}` });
+    let claim: ClaimResult;
+    if (claimed) {
+      if ('unasked' in claimed) return unasked(claimed.unasked);
+      claim = claimed;
+    } else {
+      try {
+        claim = await callWithSummary(ui, ledgerClaim, () => activitySummary.ledgerClaim(job.shortName, release.name), plan.version, claimRequest(job));
+      } catch (err) {
+        return unasked(failureDetail(err).reason);
+      }
     }
     if (!claim.granted) {
       switch (claim.reason) {
@@ -235,19 +283,26 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
       }
     }
     const outcome = await triggerOnce(job, why);
+    const attempt = claim.attempt;
+    const record: RecordTriggerRequest = {
+      payload: release.name,
+      job: job.name,
+      attempt,
+      // Triggered, or found already posted: both name the execution; a failure names none.
+      outcome: outcome.executionId ? { executionId: outcome.executionId } : { failed: outcome.reason },
+    };
+    // Not recorded: the attempt stays `triggering`; the next pass (same claimant) is granted it
+    // again and meets the finished trigger record, which it records then.
+    const notRecorded = (reason: string) => log.warn('Could not record the trigger in the ledger', { version: plan.version, job: job.name, reason });
+    if (recorder) {
+      const answer = await recorder.submit(record);
+      if ('refused' in answer) notRecorded(answer.refused);
+      return outcome;
+    }
     try {
-      const attempt = claim.attempt;
-      await callWithSummary(ui, ledgerRecordTrigger, () => activitySummary.ledgerRecordTrigger(job.shortName, release.name, attempt), plan.version, {
-        payload: release.name,
-        job: job.name,
-        attempt: claim.attempt,
-        // Triggered, or found already posted: both name the execution; a failure names none.
-        outcome: outcome.executionId ? { executionId: outcome.executionId } : { failed: outcome.reason },
-      });
+      await callWithSummary(ui, ledgerRecordTrigger, () => activitySummary.ledgerRecordTrigger(job.shortName, release.name, attempt), plan.version, record);
     } catch (err) {
-      // The attempt stays `triggering`; the next pass (same claimant) is granted it again and
-      // meets the finished trigger record, which it records then.
-      log.warn('Could not record the trigger in the ledger', { version: plan.version, job: job.name, reason: failureDetail(err).reason });
+      notRecorded(failureDetail(err).reason);
     }
     return outcome;
   }
