@@ -142,27 +142,39 @@ describe('/metrics of a real worker process, across a SIGKILL and a replay', ser
     await ensureSearchAttributes(connection, dev.namespace);
     client = new Client({ connection, namespace: dev.namespace });
     taskQueue = `metrics-${process.pid}`;
-    const port = await freePort();
-    metricsUrl = `http://127.0.0.1:${port}/metrics`;
-    const configFile = path.join(work, 'watcher.yaml');
-    writeFileSync(
-      configFile,
-      [
-        `releaseController: { url: ${sims.releaseControllerUrl} }`,
-        `deck: { url: ${sims.deckUrl} }`,
-        `gangway: { url: ${sims.gangwayUrl}, tokenFile: ${writeTokenFile(work, token)}, rateLimit: { perMinute: 600, burst: 100 } }`,
-        'http: { timeout: 2s }',
-        'retry: { initialInterval: 100ms, maximumInterval: 500ms, maximumAttempts: 5 }',
-        'trigger: { heartbeatTimeout: 5s, inFlightGrace: 2s, deckLagTolerance: 10s }',
-        'follow: { pollEvery: 200ms, maxPollEvery: 1s, deadline: 2m }',
-        `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: 2s }`,
-        `metrics: { port: ${port}, refreshEvery: 1s }`,
-        '',
-      ].join('\n'),
-    );
     ledgers = new LedgerClient(client, { taskQueue });
-    worker = new WorkerProcess(configFile, { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: dev.address, TEMPORAL_NAMESPACE: dev.namespace });
-    await worker.start(60_000);
+    // The port is free when picked, but another process may take it before the worker binds it:
+    // the worker then exits 2 naming it ("metrics port N: cannot serve /metrics (Address in use")
+    // and another port is tried (3 in all).
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      metricsUrl = `http://127.0.0.1:${port}/metrics`;
+      const configFile = path.join(work, 'watcher.yaml');
+      writeFileSync(
+        configFile,
+        [
+          `releaseController: { url: ${sims.releaseControllerUrl} }`,
+          `deck: { url: ${sims.deckUrl} }`,
+          `gangway: { url: ${sims.gangwayUrl}, tokenFile: ${writeTokenFile(work, token)}, rateLimit: { perMinute: 600, burst: 100 } }`,
+          'http: { timeout: 2s }',
+          'retry: { initialInterval: 100ms, maximumInterval: 500ms, maximumAttempts: 5 }',
+          'trigger: { heartbeatTimeout: 5s, inFlightGrace: 2s, deckLagTolerance: 10s }',
+          'follow: { pollEvery: 200ms, maxPollEvery: 1s, deadline: 2m }',
+          `temporal: { taskQueue: ${taskQueue}, stickyQueueTimeout: 1s, shutdownGrace: 2s }`,
+          `metrics: { port: ${port}, refreshEvery: 1s }`,
+          '',
+        ].join('\n'),
+      );
+      worker = new WorkerProcess(configFile, { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: dev.address, TEMPORAL_NAMESPACE: dev.namespace });
+      try {
+        await worker.start(60_000);
+        return;
+      } catch (err) {
+        const portTaken = worker.output.join('').includes(`metrics port ${port}: cannot serve /metrics`);
+        await worker.stop('SIGKILL').catch(() => undefined);
+        if (!portTaken || attempt >= 3) throw err;
+      }
+    }
   }
 
   after(async () => {
