@@ -9,7 +9,8 @@
 //   node scripts/run-tests.js dist/test/cli.test.js signals.test.js   only these files
 //   node scripts/run-tests.js --test-name-pattern=x           other arguments go to every node
 //
-// Order: the EXCLUSIVE files first (TEST_EXCLUSIVE to change them), one at a time, with nothing beside them but the unit files;
+// Order: the EXCLUSIVE files first (TEST_EXCLUSIVE to change them), side by side (two at once,
+// TEST_EXCLUSIVE_AT_ONCE), with nothing beside them but the unit files;
 // then the other files, longest first (WEIGHTS: about their seconds in `npm test`, a file not
 // listed counts 1), so that the longest do not start last and the short ones fill the end.
 // Exclusive files judge rates or timeouts in milliseconds, which other files' CPU on this 2-core
@@ -48,6 +49,13 @@ const dir = path.resolve(__dirname, '..', 'dist', 'test');
 const measureCpu = process.env.TEST_CPU === '1' && fs.existsSync('/usr/bin/time');
 /** TEST_EXCLUSIVE=a.test.js,b.test.js sets them instead (empty: none). */
 const EXCLUSIVE = new Set((process.env.TEST_EXCLUSIVE ?? 'budget.test.js,faults.test.js').split(',').map((s) => s.trim()).filter(Boolean));
+/**
+ * How many exclusive files run at once (TEST_EXCLUSIVE_AT_ONCE, default 2: budget and faults side
+ * by side; 1: one at a time). Budget uses about a third of a core, mostly waiting for its rate;
+ * faults a little over one; together they stay under the two cores, and neither has a third
+ * file's CPU beside it. Budget's densest windows used at most 3.5 of the 6 tokens of slack alone.
+ */
+const EXCLUSIVE_AT_ONCE = Math.max(1, Number(process.env.TEST_EXCLUSIVE_AT_ONCE || 2));
 /** About the seconds each file took in `npm test` (3 at a time, 2026-12-03, third session); only the order depends on them. */
 const WEIGHTS = {
   'faults.test.js': 65,
@@ -256,22 +264,27 @@ function runJob(job) {
 }
 
 async function schedule() {
-  // Exclusive files one at a time; beside them, the unit jobs one at a time.
+  // The exclusive files side by side (EXCLUSIVE_AT_ONCE of them, within the concurrency);
+  // beside them only the unit jobs, one at a time, while a slot is free.
   let unit = null;
-  for (const job of exclusive) {
-    let finished = false;
-    const done = runJob(job).then(() => (finished = true));
-    while (!finished && concurrency > 1 && (unit || units.length > 0)) {
-      if (!unit) {
-        const next = runJob(units.shift()).then(() => {
-          if (unit === next) unit = null;
-        });
-        unit = next;
-      }
-      await Promise.race([done, unit]);
+  const exclusiveQueue = [...exclusive];
+  const exclusiveSlots = Math.min(concurrency, EXCLUSIVE_AT_ONCE, exclusiveQueue.length);
+  let exclusiveDone = false;
+  const exclusivePhase = Promise.all(
+    Array.from({ length: exclusiveSlots }, async () => {
+      while (exclusiveQueue.length > 0) await runJob(exclusiveQueue.shift());
+    }),
+  ).then(() => (exclusiveDone = true));
+  while (!exclusiveDone && concurrency > exclusiveSlots && (unit || units.length > 0)) {
+    if (!unit) {
+      const next = runJob(units.shift()).then(() => {
+        if (unit === next) unit = null;
+      });
+      unit = next;
     }
-    await done;
+    await Promise.race([exclusivePhase, unit]);
   }
+  await exclusivePhase;
   // Then one pool: the others longest first, the unit jobs left over last. A unit job still
   // running from beside the last exclusive file holds a slot until it ends.
   const queue = [...others, ...units.splice(0)];
@@ -340,7 +353,7 @@ if (process.env.TEST_PLAN === '1') {
   const show = (job) => `${job.label}${job.files.length > 1 ? `: ${job.files.map(name).join(', ')}` : ''}`;
   const beside = exclusive.length > 0 && concurrency > 1;
   const lines = [
-    ...exclusive.map((j) => `alone:  ${show(j)}`),
+    ...exclusive.map((j) => `alone:  ${show(j)} (${Math.min(EXCLUSIVE_AT_ONCE, concurrency)} at once)`),
     ...(beside ? units.map((j) => `beside: ${show(j)} (one at a time beside the alone ones; left over: into the pool)`) : []),
     ...[...others, ...(beside ? [] : units)].map((j) => `pool:   ${show(j)}`),
   ];
