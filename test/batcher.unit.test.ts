@@ -32,6 +32,25 @@ describe('Batcher', () => {
     assert.equal(await fourth, 'answer 4');
   });
 
+  test('at most maxBatch requests per call; the rest go in the next, in order', async () => {
+    const calls: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const batcher = new Batcher<number, number>(
+      async (requests) => {
+        calls.push(requests);
+        if (calls.length === 1) await gate;
+        return requests.map((r) => r * 10);
+      },
+      () => -1,
+      2,
+    );
+    const all = Promise.all([1, 2, 3, 4, 5, 6].map((n) => batcher.submit(n)));
+    release();
+    assert.deepEqual(await all, [10, 20, 30, 40, 50, 60]);
+    assert.deepEqual(calls, [[1], [2, 3], [4, 5], [6]]);
+  });
+
   test('a failed call, or one answering the wrong count, answers each of its requests with onError; the next call goes on', async () => {
     let n = 0;
     let release!: () => void;

@@ -47,8 +47,13 @@ const VERSION = /^\d+\.\d+$/;
 const MAX_NAME = 200;
 const MAX_PULL_SPEC = 500;
 const MAX_TEXT = 500;
-/** Claims in one `claimTriggers` Update: a version's jobs (config allows far fewer). */
+/** The most claims (or records) one `claimTriggers` (`recordTriggers`) Update takes. */
 const MAX_CLAIMS = 500;
+/**
+ * How many a pass puts in one of those Updates: a version with more jobs asks in several, in
+ * order. Fixed: a different size would change a running pass's commands.
+ */
+export const LEDGER_BATCH_SIZE = 100;
 
 /** A ProwJob's state as Prow reports it, plus `running` (pending with a pod) and our `unknown`. */
 export type ProwState = 'triggered' | 'pending' | 'running' | 'success' | 'failure' | 'aborted' | 'error' | 'unknown';

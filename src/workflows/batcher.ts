@@ -1,6 +1,7 @@
 /**
  * Gathers requests into batches for one call at a time: the first request is sent at once;
- * those that arrive while a call is in flight wait and go together in the next one. Each caller
+ * those that arrive while a call is in flight wait and go together in the next one (at most
+ * `maxBatch` per call). Each caller
  * gets its own answer. Deterministic in workflow code (order of arrival, no timers).
  *
  * `send` answers a batch in order, one answer per request; when it throws, every request of
@@ -13,6 +14,8 @@ export class Batcher<Req, Ans> {
   constructor(
     private readonly send: (requests: Req[]) => Promise<Ans[]>,
     private readonly onError: (err: unknown) => Ans,
+    /** At most this many requests in one call; the rest wait for the next. */
+    private readonly maxBatch = Infinity,
   ) {}
 
   submit(request: Req): Promise<Ans> {
@@ -26,7 +29,7 @@ export class Batcher<Req, Ans> {
     this.sending = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0);
+        const batch = this.queue.splice(0, this.maxBatch);
         let answers: Ans[];
         try {
           answers = await this.send(batch.map((b) => b.request));

@@ -16,7 +16,7 @@ import { isValidLabelValue, triggerWorkflowId } from '../domain/labels';
 import { compareNightlies } from '../domain/nightly';
 import { DECISION, JOB, OCP_VERSION, PAYLOAD } from '../domain/searchAttributes';
 import { buildTriggerRequest } from '../domain/trigger';
-import type { ClaimRequest, ClaimResult, RecordAnswer, RecordTriggerRequest } from '../domain/ledger';
+import { LEDGER_BATCH_SIZE, type ClaimRequest, type ClaimResult, type RecordAnswer, type RecordTriggerRequest } from '../domain/ledger';
 import type { JobOutcome, JobSpec, PassSettings, PayloadOutcome, Release, VersionPlan, VersionResult } from '../domain/types';
 import { failureDetail } from './failures';
 import { versionProgressSignal } from './messages';
@@ -220,14 +220,19 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     };
   }
 
-  /** One answer per job, in order: the ledger's, or why it could not be asked (the same for all). */
+  /** One answer per job, in order: the ledger's, or why it could not be asked (the same for a whole Update). */
   async function claimAll(jobs: JobSpec[]): Promise<Array<ClaimResult | { unasked: string }>> {
-    try {
-      return await callWithSummary(ui, ledgerClaimAll, () => activitySummary.ledgerClaimAll(jobs.map((j) => j.shortName), release.name), plan.version, jobs.map(claimRequest));
-    } catch (err) {
-      const unasked = failureDetail(err).reason;
-      return jobs.map(() => ({ unasked }));
+    const answers: Array<ClaimResult | { unasked: string }> = [];
+    for (let i = 0; i < jobs.length; i += LEDGER_BATCH_SIZE) {
+      const some = jobs.slice(i, i + LEDGER_BATCH_SIZE);
+      try {
+        answers.push(...(await callWithSummary(ui, ledgerClaimAll, () => activitySummary.ledgerClaimAll(some.map((j) => j.shortName), release.name), plan.version, some.map(claimRequest))));
+      } catch (err) {
+        const unasked = failureDetail(err).reason;
+        answers.push(...some.map(() => ({ unasked })));
+      }
     }
+    return answers;
   }
 
   /** The triggers' outcomes to the ledger, those that end while one Update is in flight together in the next. */
@@ -238,6 +243,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
         return callWithSummary(ui, ledgerRecordTriggers, () => activitySummary.ledgerRecordTriggers(shown, release.name), plan.version, requests);
       },
       (err) => ({ refused: failureDetail(err).reason }),
+      LEDGER_BATCH_SIZE,
     );
   }
 
