@@ -47,8 +47,8 @@ const VERSION = /^\d+\.\d+$/;
 const MAX_NAME = 200;
 const MAX_PULL_SPEC = 500;
 const MAX_TEXT = 500;
-/** The most claims (or records) one `claimTriggers` (`recordTriggers`) Update takes. */
-const MAX_CLAIMS = 500;
+/** The most requests one `claimTriggers` or `recordTriggers` Update takes. */
+const MAX_BATCH = 500;
 /**
  * How many a pass puts in one of those Updates: a version with more jobs asks in several, in
  * order. Fixed: a different size would change a running pass's commands.
@@ -335,6 +335,14 @@ export interface LedgerMatrix {
 
 // ---- Errors ----------------------------------------------------------------------------------
 
+/** A batch Update's request: a list of 1 to MAX_BATCH requests, each checked as alone. */
+function checkBatch<T>(raw: unknown, what: string, noun: string, checkOne: (r: unknown) => T): T[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_BATCH) {
+    throw new LedgerRequestError(`${what}: expected a list of 1 to ${MAX_BATCH} ${noun}, got ${Array.isArray(raw) ? `${raw.length}` : typeof raw}`);
+  }
+  return raw.map(checkOne);
+}
+
 /** A request the ledger refuses to take: one line, naming what is wrong. */
 export class LedgerRequestError extends Error {
   override name = 'LedgerRequestError';
@@ -497,18 +505,13 @@ export class Ledger {
    * the validator let through cannot fail half-way in the handler.
    */
   checkClaims(raw: unknown): ClaimRequest[] {
-    const what = 'claimTriggers';
-    if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_CLAIMS) {
-      throw new LedgerRequestError(`${what}: expected a list of 1 to ${MAX_CLAIMS} claims, got ${Array.isArray(raw) ? `${raw.length}` : typeof raw}`);
-    }
-    const requests = raw.map((r) => this.checkClaim(r));
+    const requests = checkBatch(raw, 'claimTriggers', 'claims', (r) => this.checkClaim(r));
     const first = requests[0]!;
     const jobs = new Set<string>();
     for (const r of requests) {
-      if (r.payload !== first.payload || r.pullSpec !== first.pullSpec) {
-        throw new LedgerRequestError(`${what}: every claim must be for one payload; got ${first.payload} and ${r.payload}`);
-      }
-      if (jobs.has(r.job.name)) throw new LedgerRequestError(`${what}: ${r.job.shortName} is claimed twice for ${r.payload}`);
+      if (r.payload !== first.payload) throw new LedgerRequestError(`claimTriggers: every claim must be for one payload; got ${first.payload} and ${r.payload}`);
+      if (r.pullSpec !== first.pullSpec) throw new LedgerRequestError(`claimTriggers: ${r.payload} is claimed with two pull specs, ${first.pullSpec} and ${r.pullSpec}`);
+      if (jobs.has(r.job.name)) throw new LedgerRequestError(`claimTriggers: ${r.job.shortName} is claimed twice for ${r.payload}`);
       jobs.add(r.job.name);
     }
     return requests;
@@ -623,16 +626,13 @@ export class Ledger {
 
   /** Several `recordTrigger`s for one payload (a pass records its triggers as they end, in batches): each checked, no attempt twice. */
   checkRecordTriggers(raw: unknown): RecordTriggerRequest[] {
-    const what = 'recordTriggers';
-    if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_CLAIMS) {
-      throw new LedgerRequestError(`${what}: expected a list of 1 to ${MAX_CLAIMS} records, got ${Array.isArray(raw) ? `${raw.length}` : typeof raw}`);
-    }
-    const requests = raw.map((r) => this.checkRecordTrigger(r));
-    const seen = new Set<string>();
+    const requests = checkBatch(raw, 'recordTriggers', 'records', (r) => this.checkRecordTrigger(r));
+    const first = requests[0]!;
+    const jobs = new Set<string>();
     for (const r of requests) {
-      if (r.payload !== requests[0]!.payload) throw new LedgerRequestError(`${what}: every record must be for one payload; got ${requests[0]!.payload} and ${r.payload}`);
-      if (seen.has(r.job)) throw new LedgerRequestError(`${what}: ${r.job} is recorded twice for ${r.payload}`);
-      seen.add(r.job);
+      if (r.payload !== first.payload) throw new LedgerRequestError(`recordTriggers: every record must be for one payload; got ${first.payload} and ${r.payload}`);
+      if (jobs.has(r.job)) throw new LedgerRequestError(`recordTriggers: ${r.job} is recorded twice for ${r.payload}`);
+      jobs.add(r.job);
     }
     return requests;
   }

@@ -1,8 +1,8 @@
 /**
  * Gathers requests into batches for one call at a time: the first request is sent at once;
  * those that arrive while a call is in flight wait and go together in the next one (at most
- * `maxBatch` per call). Each caller
- * gets its own answer. Deterministic in workflow code (order of arrival, no timers).
+ * `maxBatch` per call). Each caller gets its own answer. Deterministic in workflow code (order
+ * of arrival, no timers).
  *
  * `send` answers a batch in order, one answer per request; when it throws, every request of
  * that batch gets `onError(err)`.
