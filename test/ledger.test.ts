@@ -83,14 +83,20 @@ describe('ledger rules (no server)', () => {
     const ledger = new Ledger(emptyLedgerState('4.21'));
     const p = nightly('4.21', 11);
     const claims = [claimOf(p, KATA, { claimant: 'k' }), claimOf(p, COCO, { claimant: 'c' })];
+    // A first grant: no earlier try to look for.
     assert.deepEqual(ledger.claims(claims, now()), [
-      { granted: true, attempt: 1 },
-      { granted: true, attempt: 1 },
+      { granted: true, attempt: 1, earlierTriesSince: null },
+      { granted: true, attempt: 1, earlierTriesSince: null },
     ]);
-    // Asked again by the same claimants (a lost answer): the same attempts, regranted.
+    const firstClaim = ledger.state.payloads[0]!.jobs[0]!.attempts[0]!.claimedAt;
+    // Asked again by the same claimants (a lost answer): the same attempts, regranted, and their
+    // first tries may have posted since the first claim.
     assert.deepEqual(
-      ledger.claims(claims, now()).map((c) => c.granted && c.regranted),
-      [true, true],
+      ledger.claims(claims, now()).map((c) => c.granted && [c.regranted, c.earlierTriesSince]),
+      [
+        [true, firstClaim],
+        [true, firstClaim],
+      ],
     );
     const answers = ledger.recordTriggers(
       [
@@ -107,11 +113,12 @@ describe('ledger rules (no server)', () => {
       ],
     );
     assert.equal(ledger.state.newestTriggered, p);
-    // Then one job posted, one free to try again.
+    // Then one job posted, one free to try again: since its failed attempt's claim, as the query says.
     assert.deepEqual(
-      ledger.claims(claims, now()).map((c) => (c.granted ? `granted ${c.attempt}` : c.reason)),
-      ['already-triggered', 'granted 2'],
+      ledger.claims(claims, now()).map((c) => (c.granted ? `granted ${c.attempt} since ${c.earlierTriesSince}` : c.reason)),
+      ['already-triggered', `granted 2 since ${ledger.earlierTriesSince(p, COCO.name)}`],
     );
+    assert.equal(ledger.earlierTriesSince(p, COCO.name), firstClaim);
     // A batch is one payload, no job twice, 1 to 500 entries, each a valid request; a refused batch changes nothing.
     const before = JSON.stringify(ledger.state);
     rejects(() => ledger.checkClaims([claimOf(p), claimOf(nightly('4.21', 12), COCO)]), /^claimTriggers: every claim must be for one payload; got .* and /);

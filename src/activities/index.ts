@@ -266,7 +266,13 @@ export function createActivities(deps: ActivityDeps) {
     const run = info.workflowExecution;
     // The ledger, not a visibility search, says whether an earlier try of this trigger (a failed
     // run of the same trigger workflow) may have posted: visibility lags behind.
-    const earlierRunStartMs = run ? await cancellable(() => deps.ledger.earlierTriesSinceMs(request.version, request.release.name, request.job.name)) : undefined;
+    // The claim's answer came with it when the pass claimed in a batch; else the ledger is asked.
+    const known = request.earlierTriesSince;
+    const earlierRunStartMs = !run
+      ? undefined
+      : known !== undefined
+        ? (known === null ? undefined : Date.parse(known))
+        : await cancellable(() => deps.ledger.earlierTriesSinceMs(request.version, request.release.name, request.job.name));
     const lookUpFirst = info.attempt > 1 || earlierRunStartMs !== undefined;
     // Every Gangway request is paid for by one dispatch from the Gangway task queue, which the
     // server paces for all workers. A POST sent right after its activity was dispatched from

@@ -194,6 +194,12 @@ export type ClaimResult =
       regranted?: true;
       /** Granted by an operator's retest. */
       retest?: true;
+      /**
+       * In a `claimTriggers` answer (always there): since when an earlier try of this attempt
+       * may have posted without the ledger knowing (`earlierTriesSince`), null when none. The
+       * trigger is handed it, so its first attempt need not ask the ledger again.
+       */
+      earlierTriesSince?: string | null;
     }
   | {
       granted: false;
@@ -517,9 +523,12 @@ export class Ledger {
     return requests;
   }
 
-  /** `claim` for each of a batch, in its order (see `checkClaims`). */
+  /** `claim` for each of a batch, in its order (see `checkClaims`); a grant says since when earlier tries may have posted. */
   claims(raw: unknown, now: string): ClaimResult[] {
-    return this.checkClaims(raw).map((request) => this.claim(request, now));
+    return this.checkClaims(raw).map((request) => {
+      const result = this.claim(request, now);
+      return result.granted ? { ...result, earlierTriesSince: this.earlierTriesSince(request.payload, request.job.name) } : result;
+    });
   }
 
   /**

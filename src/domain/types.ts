@@ -221,6 +221,12 @@ export interface TriggerRequest {
   release: { name: string; pullSpec: string };
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /**
+   * Since when an earlier try of this attempt may have posted (ISO time), or null when none, as
+   * the ledger answered the pass's claim. Absent (the ledger's own attempts, triggers started
+   * before it was passed): the trigger asks the ledger (query `earlierTriesSince`).
+   */
+  earlierTriesSince?: string | null;
 }
 
 export interface TriggerResult {

@@ -288,7 +288,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
           return { ...base(job), decision: 'failed', reason: `no attempt left for this payload (${claim.reason})` };
       }
     }
-    const outcome = await triggerOnce(job, why);
+    const outcome = await triggerOnce(job, why, 'earlierTriesSince' in claim ? claim.earlierTriesSince : undefined);
     const attempt = claim.attempt;
     const record: RecordTriggerRequest = {
       payload: release.name,
@@ -313,7 +313,8 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     return outcome;
   }
 
-  async function triggerOnce(job: JobSpec, why: string): Promise<JobOutcome> {
+  /** `earlierTriesSince`: from the claim's answer, handed to the trigger (undefined: it asks the ledger). */
+  async function triggerOnce(job: JobSpec, why: string, earlierTriesSince?: string | null): Promise<JobOutcome> {
     const workflowId = triggerWorkflowId(job.name, release.name);
     const withId = base(job);
     if (settings.dryRun) {
@@ -330,7 +331,10 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
         workflowId,
         args: [
           {
-            request: buildTriggerRequest(job, plan.version, release, settings.labelPrefix, workflowId),
+            request: {
+              ...buildTriggerRequest(job, plan.version, release, settings.labelPrefix, workflowId),
+              ...(earlierTriesSince !== undefined ? { earlierTriesSince } : {}),
+            },
             retry: settings.retry,
             heartbeatTimeoutMs: settings.triggerHeartbeatTimeoutMs,
             ...(settings.triggerAttemptTimeoutMs !== undefined ? { attemptTimeoutMs: settings.triggerAttemptTimeoutMs } : {}),
