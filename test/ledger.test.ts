@@ -21,7 +21,8 @@ import {
   type LedgerMatrix,
 } from '../src/domain/ledger';
 import { OCP_VERSION } from '../src/domain/searchAttributes';
-import type { JobSpec } from '../src/domain/types';
+import type { JobSpec, PassSettings } from '../src/domain/types';
+import { versionPass } from '../src/workflows/versionPass';
 import { claimTriggerUpdate, matrixQuery, recordTriggerUpdate } from '../src/domain/ledgerMessages';
 import { tempDir } from './helpers/config';
 import { serverOnly } from './helpers/layers';
@@ -380,6 +381,46 @@ describe('versionLedger on a dev server', { ...serverOnly, concurrency: true }, 
   });
 
   const ledgers = () => new LedgerClient(temporal.client, { taskQueue: TASK_QUEUE });
+
+  test('a version pass with 101 jobs claims them in Updates of at most 100, in order (mocked ledger activities)', async () => {
+    const version = freshVersion();
+    const taskQueue = `${TASK_QUEUE}-batches`;
+    const payload = nightly(version, 20);
+    const jobs = Array.from({ length: 101 }, (_, i) => ({ name: `periodic-ci-x-job-${i}`, shortName: `job-${i}`, payloadEnv: 'RELEASE_IMAGE_LATEST' }));
+    const claimed: string[][] = [];
+    const activities = {
+      ledgerNewestTriggered: async () => null,
+      // Every job already posted: the pass starts no trigger, and each answer must reach its own job.
+      ledgerClaimAll: async (_version: string, requests: ClaimRequest[]) => {
+        claimed.push(requests.map((r) => r.job.shortName));
+        return requests.map((r) => ({ granted: false, reason: 'already-triggered', attempt: { attempt: 1, state: 'triggered', claimedAt: '2026-03-01T00:00:00Z', executionId: `exec-${r.job.shortName}` } }));
+      },
+      ledgerPreviousVerdicts: async () => [],
+    };
+    const settings: PassSettings = {
+      dedupPolicy: 'exact-payload',
+      recentSuccessWindowHours: 24,
+      labelPrefix: 'osc-build-watcher',
+      dryRun: false,
+      retry: { initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 1000, maximumAttempts: 3 },
+      triggerHeartbeatTimeoutMs: 5000,
+      concurrency: 10,
+    };
+    const passWorker = await Worker.create({ connection: temporal.native, namespace: temporal.server.namespace, taskQueue, workflowBundle: temporal.bundle, activities });
+    const result = await passWorker.runUntil(
+      temporal.client.workflow.execute(versionPass, {
+        taskQueue,
+        workflowId: `ledger-batches-${version}-${process.pid}`,
+        args: [{ plan: { version, stream: `${version}.0-0.nightly`, jobs }, settings, release: { name: payload, pullSpec: pullSpecOf(payload), phase: 'Accepted' }, progressEveryMs: 1000 }],
+      }),
+    );
+    assert.deepEqual(claimed.map((c) => c.length), [100, 1]);
+    assert.deepEqual(claimed.flat(), jobs.map((j) => j.shortName));
+    assert.deepEqual(
+      result.jobs.map((j) => `${j.shortName} ${j.decision} ${j.executionId}`),
+      jobs.map((j) => `${j.shortName} skipped exec-${j.shortName}`),
+    );
+  });
 
   test('the first claim starts the ledger; in-progress, already-triggered; failed-to-trigger claimed again', async () => {
     const version = freshVersion();
