@@ -120,6 +120,9 @@ describe('ledger rules (no server)', () => {
       ['already-triggered', `granted 2 since ${ledger.earlierTriesSince(p, COCO.name)}`],
     );
     assert.equal(ledger.earlierTriesSince(p, COCO.name), firstClaim);
+    // A newer payload's attempt in flight beside p's: records of both in one batch are refused.
+    const newer = nightly('4.21', 14);
+    assert.deepEqual(ledger.claims([claimOf(newer)], now()).map((c) => c.granted), [true]);
     // A batch is one payload, no job twice, 1 to 500 entries, each a valid request; a refused batch changes nothing.
     const before = JSON.stringify(ledger.state);
     rejects(() => ledger.checkClaims([claimOf(p), claimOf(nightly('4.21', 12), COCO)]), /^claimTriggers: every claim must be for one payload; got .* and /);
@@ -131,6 +134,10 @@ describe('ledger rules (no server)', () => {
     rejects(() => ledger.checkClaims([claimOf(p), { payload: p }]), /^claimTrigger: /);
     rejects(() => ledger.checkRecordTriggers([{ payload: p, job: COCO.name, attempt: 2, outcome: { executionId: 'e' } }, { payload: p, job: COCO.name, attempt: 2, outcome: { executionId: 'e' } }]), /^recordTriggers: periodic-ci-x-aws-ipi-coco is recorded twice for /);
     rejects(() => ledger.checkRecordTriggers([]), /^recordTriggers: expected a list of 1 to 500 records, got 0$/);
+    rejects(
+      () => ledger.checkRecordTriggers([{ payload: p, job: COCO.name, attempt: 2, outcome: { executionId: 'e' } }, { payload: newer, job: KATA.name, attempt: 1, outcome: { executionId: 'f' } }]),
+      /^recordTriggers: every record must be for one payload; got .* and .*-14-000000$/,
+    );
     assert.equal(JSON.stringify(ledger.state), before);
   });
 

@@ -266,13 +266,11 @@ export function createActivities(deps: ActivityDeps) {
     const run = info.workflowExecution;
     // The ledger, not a visibility search, says whether an earlier try of this trigger (a failed
     // run of the same trigger workflow) may have posted: visibility lags behind.
-    // The claim's answer came with it when the pass claimed in a batch; else the ledger is asked.
-    const known = request.earlierTriesSince;
-    const earlierRunStartMs = !run
-      ? undefined
-      : known !== undefined
-        ? (known === null ? undefined : Date.parse(known))
-        : await cancellable(() => deps.ledger.earlierTriesSinceMs(request.version, request.release.name, request.job.name));
+    // The claim's answer came with the request when the pass claimed in a batch; else the ledger is asked.
+    const since = request.earlierTriesSince;
+    let earlierRunStartMs: number | undefined;
+    if (since !== undefined) earlierRunStartMs = since === null ? undefined : Date.parse(since);
+    else if (run) earlierRunStartMs = await cancellable(() => deps.ledger.earlierTriesSinceMs(request.version, request.release.name, request.job.name));
     const lookUpFirst = info.attempt > 1 || earlierRunStartMs !== undefined;
     // Every Gangway request is paid for by one dispatch from the Gangway task queue, which the
     // server paces for all workers. A POST sent right after its activity was dispatched from

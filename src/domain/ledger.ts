@@ -341,12 +341,30 @@ export interface LedgerMatrix {
 
 // ---- Errors ----------------------------------------------------------------------------------
 
-/** A batch Update's request: a list of 1 to MAX_BATCH requests, each checked as alone. */
-function checkBatch<T>(raw: unknown, what: string, noun: string, checkOne: (r: unknown) => T): T[] {
+/**
+ * A batch Update's request: a list of 1 to MAX_BATCH requests, each checked as alone, all for
+ * one payload, no job twice (`facts`: a request's payload, its job's full name, and the name shown).
+ */
+function checkBatch<T>(
+  raw: unknown,
+  what: string,
+  noun: { one: string; many: string; done: string },
+  checkOne: (r: unknown) => T,
+  facts: (r: T) => { payload: string; job: string; shown: string },
+): T[] {
   if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_BATCH) {
-    throw new LedgerRequestError(`${what}: expected a list of 1 to ${MAX_BATCH} ${noun}, got ${Array.isArray(raw) ? `${raw.length}` : typeof raw}`);
+    throw new LedgerRequestError(`${what}: expected a list of 1 to ${MAX_BATCH} ${noun.many}, got ${Array.isArray(raw) ? `${raw.length}` : typeof raw}`);
   }
-  return raw.map(checkOne);
+  const requests = raw.map(checkOne);
+  const payload = facts(requests[0]!).payload;
+  const jobs = new Set<string>();
+  for (const r of requests) {
+    const f = facts(r);
+    if (f.payload !== payload) throw new LedgerRequestError(`${what}: every ${noun.one} must be for one payload; got ${payload} and ${f.payload}`);
+    if (jobs.has(f.job)) throw new LedgerRequestError(`${what}: ${f.shown} is ${noun.done} twice for ${f.payload}`);
+    jobs.add(f.job);
+  }
+  return requests;
 }
 
 /** A request the ledger refuses to take: one line, naming what is wrong. */
@@ -511,15 +529,13 @@ export class Ledger {
    * the validator let through cannot fail half-way in the handler.
    */
   checkClaims(raw: unknown): ClaimRequest[] {
-    const requests = checkBatch(raw, 'claimTriggers', 'claims', (r) => this.checkClaim(r));
-    const first = requests[0]!;
-    const jobs = new Set<string>();
-    for (const r of requests) {
-      if (r.payload !== first.payload) throw new LedgerRequestError(`claimTriggers: every claim must be for one payload; got ${first.payload} and ${r.payload}`);
-      if (r.pullSpec !== first.pullSpec) throw new LedgerRequestError(`claimTriggers: ${r.payload} is claimed with two pull specs, ${first.pullSpec} and ${r.pullSpec}`);
-      if (jobs.has(r.job.name)) throw new LedgerRequestError(`claimTriggers: ${r.job.shortName} is claimed twice for ${r.payload}`);
-      jobs.add(r.job.name);
-    }
+    const requests = checkBatch(raw, 'claimTriggers', { one: 'claim', many: 'claims', done: 'claimed' }, (r) => this.checkClaim(r), (r) => ({
+      payload: r.payload,
+      job: r.job.name,
+      shown: r.job.shortName,
+    }));
+    const other = requests.find((r) => r.pullSpec !== requests[0]!.pullSpec);
+    if (other) throw new LedgerRequestError(`claimTriggers: ${other.payload} is claimed with two pull specs, ${requests[0]!.pullSpec} and ${other.pullSpec}`);
     return requests;
   }
 
@@ -635,15 +651,11 @@ export class Ledger {
 
   /** Several `recordTrigger`s for one payload (a pass records its triggers as they end, in batches): each checked, no attempt twice. */
   checkRecordTriggers(raw: unknown): RecordTriggerRequest[] {
-    const requests = checkBatch(raw, 'recordTriggers', 'records', (r) => this.checkRecordTrigger(r));
-    const first = requests[0]!;
-    const jobs = new Set<string>();
-    for (const r of requests) {
-      if (r.payload !== first.payload) throw new LedgerRequestError(`recordTriggers: every record must be for one payload; got ${first.payload} and ${r.payload}`);
-      if (jobs.has(r.job)) throw new LedgerRequestError(`recordTriggers: ${r.job} is recorded twice for ${r.payload}`);
-      jobs.add(r.job);
-    }
-    return requests;
+    return checkBatch(raw, 'recordTriggers', { one: 'record', many: 'records', done: 'recorded' }, (r) => this.checkRecordTrigger(r), (r) => ({
+      payload: r.payload,
+      job: r.job,
+      shown: r.job,
+    }));
   }
 
   /**
