@@ -10,14 +10,15 @@
 //   node scripts/run-tests.js --test-name-pattern=x           other arguments go to every node
 //
 // Order: the EXCLUSIVE files first (TEST_EXCLUSIVE to change them), side by side (two at once,
-// TEST_EXCLUSIVE_AT_ONCE), with nothing beside them but the unit files;
-// then the other files, longest first (WEIGHTS: about their seconds in `npm test`, a file not
+// TEST_EXCLUSIVE_AT_ONCE), with nothing beside them but light jobs: the unit files, then the
+// LIGHT files (TEST_LIGHT: long, mostly waiting), two at a time (TEST_BESIDE_AT_ONCE); then the
+// other files, TEST_CONCURRENCY at a time, longest first (WEIGHTS: about their seconds in `npm test`, a file not
 // listed counts 1), so that the longest do not start last and the short ones fill the end.
 // Exclusive files judge rates or timeouts in milliseconds, which other files' CPU on this 2-core
 // machine would distort (budget: no window of Gangway requests over burst + rate x its length,
 // with about one token of slack; faults: HTTP timeouts of a few hundred ms, and the 200 MB Deck
 // answer's CPU). Running them first costs no waiting for the pool to drain; the unit files
-// beside them start no server and are short.
+// beside them start no server, and the light files use a third of a core or less.
 //
 // The unit files (*.unit.test.js; under TEST_LAYER=unit, every file named) run grouped: one
 // node process loads several files, each file a suite named after it, so the SDK and the
@@ -56,6 +57,16 @@ const EXCLUSIVE = new Set((process.env.TEST_EXCLUSIVE ?? 'budget.test.js,faults.
  * file's CPU beside it. Budget's densest windows used at most 3.5 of the 6 tokens of slack alone.
  */
 const EXCLUSIVE_AT_ONCE = Math.max(1, Number(process.env.TEST_EXCLUSIVE_AT_ONCE || 2));
+/**
+ * Light files (TEST_LIGHT, comma-separated; empty: none): long but mostly waiting (a third of a
+ * core or less: kill tests that wait out heartbeat timeouts and retries). While the exclusive
+ * files run, the unit group, then these, run beside them (BESIDE_AT_ONCE at a time) rather than
+ * leave the machine half idle; the load stays under what the unit group alone gave them at the
+ * start. What is left when the exclusive files end goes into the pool.
+ */
+/** How many light jobs run beside the exclusive files (TEST_BESIDE_AT_ONCE, default 2). */
+const BESIDE_AT_ONCE = Math.max(0, Number(process.env.TEST_BESIDE_AT_ONCE ?? 2));
+const LIGHT = new Set((process.env.TEST_LIGHT ?? 'retryCrash.test.js,notifyCrash.test.js').split(',').map((s) => s.trim()).filter(Boolean));
 /** About the seconds each file took in `npm test` (3 at a time, 2026-12-03, third session); only the order depends on them. */
 const WEIGHTS = {
   'faults.test.js': 65,
@@ -157,6 +168,7 @@ function unitGroups(list, n) {
 const byWeight = (a, b) => b.weight - a.weight || a.label.localeCompare(b.label);
 
 let exclusive = [];
+let light = [];
 let others = [];
 let units = [];
 if (unitLayer) {
@@ -164,11 +176,13 @@ if (unitLayer) {
   units = isolated ? files.map(single) : unitGroups(files, concurrency);
 } else {
   exclusive = files.filter((f) => EXCLUSIVE.has(name(f))).map(single);
-  others = files.filter((f) => !EXCLUSIVE.has(name(f)) && !isUnit(f)).map(single);
+  light = files.filter((f) => !EXCLUSIVE.has(name(f)) && LIGHT.has(name(f)) && !isUnit(f)).map(single);
+  others = files.filter((f) => !EXCLUSIVE.has(name(f)) && !LIGHT.has(name(f)) && !isUnit(f)).map(single);
   const unitFiles = files.filter((f) => !EXCLUSIVE.has(name(f)) && isUnit(f));
   units = isolated ? unitFiles.map(single) : unitFiles.length > 0 ? [group(unitFiles, unitFiles.length === 1 ? name(unitFiles[0]) : `unit files (${unitFiles.length})`)] : [];
 }
 exclusive.sort(byWeight);
+light.sort(byWeight);
 others.sort(byWeight);
 units.sort(byWeight);
 
@@ -263,36 +277,48 @@ function runJob(job) {
   });
 }
 
-async function schedule() {
-  // The exclusive files side by side (EXCLUSIVE_AT_ONCE of them, within the concurrency);
-  // beside them only the unit jobs, one at a time, while a slot is free.
-  let unit = null;
+function schedule() {
+  // Whenever a job ends: the exclusive files, EXCLUSIVE_AT_ONCE at a time; while any is queued or
+  // running, light jobs beside them (the unit group, then the LIGHT files), BESIDE_AT_ONCE at a
+  // time; after them the pool, `concurrency` at a time (light jobs still running count): the
+  // others longest first, what is left of the light files among them by weight, units last.
   const exclusiveQueue = [...exclusive];
-  const exclusiveSlots = Math.min(concurrency, EXCLUSIVE_AT_ONCE, exclusiveQueue.length);
-  let exclusiveDone = false;
-  const exclusivePhase = Promise.all(
-    Array.from({ length: exclusiveSlots }, async () => {
-      while (exclusiveQueue.length > 0) await runJob(exclusiveQueue.shift());
-    }),
-  ).then(() => (exclusiveDone = true));
-  while (!exclusiveDone && concurrency > exclusiveSlots && (unit || units.length > 0)) {
-    if (!unit) {
-      const next = runJob(units.shift()).then(() => {
-        if (unit === next) unit = null;
+  const lightQueue = [...units, ...light];
+  const exclusiveSlots = Math.min(concurrency, EXCLUSIVE_AT_ONCE);
+  const besideSlots = concurrency > 1 ? BESIDE_AT_ONCE : 0;
+  let exclusiveRunning = 0;
+  let lightRunning = 0;
+  let pool;
+  return new Promise((resolve) => {
+    const start = (job, kind) => {
+      if (kind === 'exclusive') exclusiveRunning += 1;
+      if (kind === 'light') lightRunning += 1;
+      runJob(job).then(() => {
+        if (kind === 'exclusive') exclusiveRunning -= 1;
+        if (kind === 'light') lightRunning -= 1;
+        fill();
       });
-      unit = next;
-    }
-    await Promise.race([exclusivePhase, unit]);
-  }
-  await exclusivePhase;
-  // Then one pool: the others longest first, the unit jobs left over last. A unit job still
-  // running from beside the last exclusive file holds a slot until it ends.
-  const queue = [...others, ...units.splice(0)];
-  const slots = Array.from({ length: concurrency }, async (_, i) => {
-    if (i === 0 && unit) await unit;
-    while (queue.length > 0) await runJob(queue.shift());
+    };
+    const fill = () => {
+      for (;;) {
+        const exclusivePhase = exclusiveQueue.length > 0 || exclusiveRunning > 0;
+        if (exclusiveQueue.length > 0 && exclusiveRunning < exclusiveSlots) start(exclusiveQueue.shift(), 'exclusive');
+        else if (exclusivePhase && lightQueue.length > 0 && lightRunning < besideSlots) start(lightQueue.shift(), 'light');
+        else if (exclusivePhase) break;
+        else {
+          if (!pool) {
+            const left = lightQueue.splice(0);
+            pool = [...others, ...left.filter((j) => !units.includes(j))].sort(byWeight);
+            pool.push(...left.filter((j) => units.includes(j)));
+          }
+          if (pool.length > 0 && running.size < concurrency) start(pool.shift(), 'pool');
+          else break;
+        }
+      }
+      if (running.size === 0) resolve();
+    };
+    fill();
   });
-  await Promise.all(slots);
 }
 
 const ticker = setInterval(() => {
@@ -354,8 +380,8 @@ if (process.env.TEST_PLAN === '1') {
   const beside = exclusive.length > 0 && concurrency > 1;
   const lines = [
     ...exclusive.map((j) => `alone:  ${show(j)} (${Math.min(EXCLUSIVE_AT_ONCE, concurrency)} at once)`),
-    ...(beside ? units.map((j) => `beside: ${show(j)} (one at a time beside the alone ones; left over: into the pool)`) : []),
-    ...[...others, ...(beside ? [] : units)].map((j) => `pool:   ${show(j)}`),
+    ...(beside ? [...units, ...light].map((j) => `beside: ${show(j)} (${BESIDE_AT_ONCE} at a time beside the alone ones; left over: into the pool)`) : []),
+    ...(beside ? others : [...others, ...light].sort(byWeight).concat(units)).map((j) => `pool:   ${show(j)}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   process.exit(0);
