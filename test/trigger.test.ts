@@ -7,6 +7,8 @@ import { GangwayClient } from '../src/clients/gangway';
 import { RateLimiter } from '../src/clients/rateLimiter';
 import type { WatcherConfig } from '../src/config/load';
 import { startSimulators, type Simulators } from '../src/simulators';
+import { gangwayTaskQueue } from '../src/domain/taskQueues';
+import { createWatcherWorker } from '../src/worker';
 import { buildWatcher } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_NAMES, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario, VERSIONS } from './helpers/scenarios';
@@ -150,6 +152,26 @@ describe('the Gangway rate limit in a real worker', serverOnly, () => {
       }
       // Load only delays requests: no slack needed for the lower bound.
       assert.ok(times.at(-1)! - times[0]! >= (17 - BURST) * interval * 0.9, 'the creates were spread out');
+    } finally {
+      await sims.close();
+    }
+  });
+
+  test("the configuration's worker settings reach the SDK's workers (cache, sticky queue, shutdown grace, the Gangway queue's rate)", async () => {
+    const sims = await startSimulators(basicScenario(902).scenario);
+    try {
+      const base = simConfig(sims, tokenFile, {});
+      const config: WatcherConfig = { ...base, maxCachedWorkflows: 7, stickyQueueTimeoutMs: 3000, shutdownGraceMs: 1500, gangway: { ...base.gangway, rateLimit: { perMinute: 90, burst: 5 } } };
+      const workers = await createWatcherWorker({ config, connection: temporal.native, namespace: temporal.server.namespace, client: temporal.client, workflowBundle: temporal.bundle });
+      // Created workers must run before they can be shut down: started, then stopped at once.
+      await workers.runUntil(async () => undefined);
+      assert.equal(workers.main.options.maxCachedWorkflows, 7);
+      assert.equal(workers.main.options.stickyQueueScheduleToStartTimeoutMs, 3000);
+      assert.equal(workers.main.options.shutdownGraceTimeMs, 1500);
+      assert.equal(workers.main.options.taskQueue, config.taskQueue);
+      assert.equal(workers.gangway.options.taskQueue, gangwayTaskQueue(config.taskQueue));
+      assert.equal(workers.gangway.options.shutdownGraceTimeMs, 1500);
+      assert.equal(workers.gangway.options.maxTaskQueueActivitiesPerSecond, 1.5);
     } finally {
       await sims.close();
     }
