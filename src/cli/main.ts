@@ -144,8 +144,8 @@ export function buildProgram(): Command {
       if (!serverFromEnvironment()) {
         throw new UsageError('schedule needs a long-running Temporal server: set TEMPORAL_ADDRESS (host:port)');
       }
-      const [{ installLogger }, { openSession }, { scheduleCommand }] = await Promise.all([import('./logging'), import('./session'), import('./schedule')]);
-      installLogger('WARN');
+      // Only the client runs here: no SDK logger to install, the worker SDK not loaded.
+      const [{ openSession }, { scheduleCommand }] = await Promise.all([import('./session'), import('./schedule')]);
       const session = await openSession({ config, withWorker: false });
       try {
         await scheduleCommand(session.client, config, action, opts, stdout);
@@ -161,14 +161,14 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON instead of the report')
     .action(async (workflowId: string, opts: { json?: boolean }) => {
       const config = await configFrom(program);
-      const [{ installLogger }, { openSession }, { serverFromEnvironment }, { formatReport }] = await Promise.all([
-        import('./logging'),
+      const [{ openSession }, { serverFromEnvironment }, { formatReport }] = await Promise.all([
         import('./session'),
         import('../temporal/connection'),
         import('./report'),
       ]);
-      installLogger('WARN');
       const embedded = !serverFromEnvironment();
+      // The SDK's logger only for the worker of an embedded server.
+      if (embedded) (await import('./logging')).installLogger('WARN');
       const session = await openSession({ config, withWorker: embedded, prepareNamespace: false });
       try {
         const summary = await readSummary(session, workflowId);

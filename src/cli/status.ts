@@ -105,16 +105,17 @@ async function withLedgers(
   startsLedger: boolean,
   work: (ledgers: LedgerClient, listLedgers: () => Promise<string[]>) => Promise<void>,
 ): Promise<void> {
-  const [{ LedgerClient, LedgerRejectedError }, { ledgerOptionsOf }, { serverFromEnvironment }, { installLogger }, { openSession }, { listLedgerVersions }] = await Promise.all([
+  const [{ LedgerClient, LedgerRejectedError }, { ledgerOptionsOf }, { serverFromEnvironment }, { openSession }, { listLedgerVersions }] = await Promise.all([
     import('../clients/ledger'),
     import('../config/ledgerOptions'),
     import('../temporal/connection'),
-    import('./logging'),
     import('./session'),
     import('./statusRead'),
   ]);
-  installLogger('WARN');
   const embedded = !serverFromEnvironment();
+  // The SDK's logger only for a worker in this process (embedded server): against
+  // TEMPORAL_ADDRESS only the client runs, and the worker SDK is not even loaded.
+  if (embedded) (await import('./logging')).installLogger('WARN');
   // Starting a ledger sets its search attribute, which must be registered first.
   const session = await openSession({ config, withWorker: embedded, prepareNamespace: startsLedger });
   try {
