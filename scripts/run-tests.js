@@ -53,8 +53,8 @@ const EXCLUSIVE = new Set((process.env.TEST_EXCLUSIVE ?? 'budget.test.js,faults.
 /**
  * How many exclusive files run at once (TEST_EXCLUSIVE_AT_ONCE, default 2: budget and faults side
  * by side; 1: one at a time). Budget uses about a third of a core, mostly waiting for its rate;
- * faults a little over one; together they stay under the two cores, and neither has a third
- * file's CPU beside it. Budget's densest windows used at most 3.5 of the 6 tokens of slack alone.
+ * faults a little under one; no other end-to-end file but the light ones runs beside them.
+ * Budget's densest windows used at most 3.5 of the 6 tokens of slack alone.
  */
 const EXCLUSIVE_AT_ONCE = Math.max(1, Number(process.env.TEST_EXCLUSIVE_AT_ONCE || 2));
 /**
@@ -64,9 +64,13 @@ const EXCLUSIVE_AT_ONCE = Math.max(1, Number(process.env.TEST_EXCLUSIVE_AT_ONCE 
  * leave the machine half idle; the load stays under what the unit group alone gave them at the
  * start. What is left when the exclusive files end goes into the pool.
  */
-/** How many light jobs run beside the exclusive files (TEST_BESIDE_AT_ONCE, default 2). */
-const BESIDE_AT_ONCE = Math.max(0, Number(process.env.TEST_BESIDE_AT_ONCE ?? 2));
 const LIGHT = new Set((process.env.TEST_LIGHT ?? 'retryCrash.test.js,notifyCrash.test.js').split(',').map((s) => s.trim()).filter(Boolean));
+/**
+ * How many light jobs run beside the exclusive files (TEST_BESIDE_AT_ONCE, default 2): with the
+ * two exclusive files (about 1.1 cores), two light files add about 0.55; budget's densest windows
+ * used 2.0–4.0 of its 6 tokens of slack so (sixth session), as beside the unit files alone.
+ */
+const BESIDE_AT_ONCE = Math.max(0, Number(process.env.TEST_BESIDE_AT_ONCE ?? 2));
 /** About the seconds each file took in `npm test` (2026-12-03, sixth session, budget and faults with light jobs beside, then 3 at a time); only the order depends on them. */
 const WEIGHTS = {
   'faults.test.js': 59,
@@ -141,9 +145,9 @@ const reporter = extra.some((a) => a.startsWith('--test-reporter')) ? [] : ['--t
 const name = (file) => path.basename(file);
 const isUnit = (file) => name(file).endsWith('.unit.test.js');
 
-/** A job: one process, for one file (`node FILE`) or a group of files (`--group`). */
-// Run as `node FILE`, not `node --test FILE`: the tests and their TAP are the same, but `--test`
-// adds a parent process that only relays the child's output (about 0.3 s of CPU per file).
+// A job: one process, for one file or a group of files (`--group`). A file runs as `node FILE`,
+// not `node --test FILE`: the tests and their TAP are the same, but `--test` adds a parent
+// process that only relays the child's output (about 0.3 s of CPU per file).
 function single(file) {
   return { label: name(file), files: [file], weight: WEIGHTS[name(file)] ?? 1, args: [...reporter, ...extra, file] };
 }

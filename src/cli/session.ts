@@ -9,7 +9,7 @@ import type { WatcherWorkers } from '../worker';
 
 // The worker SDK, the dev server and the worker's own modules are loaded only when this session
 // needs them: `status`, `summary` and `schedule` against TEMPORAL_ADDRESS need only the client
-// (about a third less CPU to start).
+// (about a quarter less CPU to start: `status` 0.54 s instead of 0.75).
 
 /** Trigger records must outlive a nightly (14 days): keep closed workflows 30 days. */
 const EMBEDDED_RETENTION_DAYS = 30;
