@@ -12,13 +12,15 @@
 // Order: the EXCLUSIVE files first (TEST_EXCLUSIVE to change them), side by side (two at once,
 // TEST_EXCLUSIVE_AT_ONCE), with nothing beside them but light jobs: the unit files, then the
 // LIGHT files (TEST_LIGHT: long, mostly waiting), two at a time (TEST_BESIDE_AT_ONCE); then the
-// other files, TEST_CONCURRENCY at a time, longest first (WEIGHTS: about their seconds in `npm test`, a file not
-// listed counts 1), so that the longest do not start last and the short ones fill the end.
+// other files, TEST_CONCURRENCY at a time, longest first (WEIGHTS: about their seconds in
+// `npm test`, a file not listed counts 1), so that the longest do not start last and the short
+// ones fill the end.
 // Exclusive files judge rates or timeouts in milliseconds, which other files' CPU on this 2-core
 // machine would distort (budget: no window of Gangway requests over burst + rate x its length,
-// with about one token of slack; faults: HTTP timeouts of a few hundred ms, and the 200 MB Deck
-// answer's CPU). Running them first costs no waiting for the pool to drain; the unit files
-// beside them start no server, and the light files use a third of a core or less.
+// with about one token of slack; faults: HTTP timeouts of a few hundred ms, and the 100 MB Deck
+// answer's CPU, 200 MB in `test:long`). Running them first costs no waiting for the pool to
+// drain; the unit files beside them start no server, and the light files use a third of a core
+// or less.
 //
 // The unit files (*.unit.test.js; under TEST_LAYER=unit, every file named) run grouped: one
 // node process loads several files, each file a suite named after it, so the SDK and the
@@ -52,7 +54,7 @@ const measureCpu = process.env.TEST_CPU === '1' && fs.existsSync('/usr/bin/time'
 const EXCLUSIVE = new Set((process.env.TEST_EXCLUSIVE ?? 'budget.test.js,faults.test.js').split(',').map((s) => s.trim()).filter(Boolean));
 /**
  * How many exclusive files run at once (TEST_EXCLUSIVE_AT_ONCE, default 2: budget and faults side
- * by side; 1: one at a time). Budget uses about a third of a core, mostly waiting for its rate;
+ * by side; 1: one at a time). Budget uses about a quarter of a core, mostly waiting for its rate;
  * faults a little under one; no other end-to-end file but the light ones runs beside them.
  * Budget's densest windows used at most 3.5 of the 6 tokens of slack alone.
  */
