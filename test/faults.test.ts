@@ -41,8 +41,8 @@ const DECK_MB = Number(process.env.FAULTS_DECK_MB ?? 100);
 /** Bytes of one filler ProwJob as served with the worker's omit= (measured: 1843). */
 const FILLER_ITEM_BYTES = 1800;
 /**
- * An idle worker process is about 180 MB (measured with the prebuilt workflow bundle; 240-250 MB
- * when it bundled at start): Temporal core, V8, the workflow isolate. Holding the answer would
+ * An idle worker process is 190-200 MB (measured with the prebuilt workflow bundle, 193-201 MB in
+ * this test; 240-250 MB when it bundled at start): Temporal core, V8, the workflow isolate. Holding the answer would
  * add at least its size: the decompressed bytes alone, in one Buffer, are DECK_MB MB (then its
  * strings and objects, several times more). Streamed, the measured growth is 20-30 MB whatever
  * the size (5 MB to 205 MB: 31 MB for 205 MB). So: growth under 3/4 of the answer (75 MB for the
