@@ -161,15 +161,8 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON instead of the report')
     .action(async (workflowId: string, opts: { json?: boolean }) => {
       const config = await configFrom(program);
-      const [{ openSession }, { serverFromEnvironment }, { formatReport }] = await Promise.all([
-        import('./session'),
-        import('../temporal/connection'),
-        import('./report'),
-      ]);
-      const embedded = !serverFromEnvironment();
-      // The SDK's logger only for the worker of an embedded server.
-      if (embedded) (await import('./logging')).installLogger('WARN');
-      const session = await openSession({ config, withWorker: embedded, prepareNamespace: false });
+      const [{ openClientSession }, { formatReport }] = await Promise.all([import('./session'), import('./report')]);
+      const session = await openClientSession(config, false);
       try {
         const summary = await readSummary(session, workflowId);
         stdout(opts.json ? JSON.stringify(summary, null, 2) : formatReport(summary, { date: new Date(), namespace: session.namespace }));

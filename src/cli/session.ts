@@ -49,6 +49,17 @@ export interface SessionOptions {
   stateGauges?: boolean;
 }
 
+/**
+ * A session for a command that reads or asks (`status`, `summary`, `pause`, …): only the client
+ * against TEMPORAL_ADDRESS (the worker SDK is not even loaded); with the embedded dev server, a
+ * worker beside it to answer the queries and Updates, and the SDK's logger for that worker.
+ */
+export async function openClientSession(config: WatcherConfig, prepareNamespace: boolean): Promise<Session> {
+  const embedded = !serverFromEnvironment();
+  if (embedded) (await import('./logging')).installLogger('WARN');
+  return openSession({ config, withWorker: embedded, prepareNamespace });
+}
+
 /** Connects to TEMPORAL_ADDRESS (or starts the embedded dev server) and, if asked, a worker beside it. */
 export async function openSession(options: SessionOptions): Promise<Session> {
   let target = serverFromEnvironment();

@@ -105,19 +105,14 @@ async function withLedgers(
   startsLedger: boolean,
   work: (ledgers: LedgerClient, listLedgers: () => Promise<string[]>) => Promise<void>,
 ): Promise<void> {
-  const [{ LedgerClient, LedgerRejectedError }, { ledgerOptionsOf }, { serverFromEnvironment }, { openSession }, { listLedgerVersions }] = await Promise.all([
+  const [{ LedgerClient, LedgerRejectedError }, { ledgerOptionsOf }, { openClientSession }, { listLedgerVersions }] = await Promise.all([
     import('../clients/ledger'),
     import('../config/ledgerOptions'),
-    import('../temporal/connection'),
     import('./session'),
     import('./statusRead'),
   ]);
-  const embedded = !serverFromEnvironment();
-  // The SDK's logger only for a worker in this process (embedded server): against
-  // TEMPORAL_ADDRESS only the client runs, and the worker SDK is not even loaded.
-  if (embedded) (await import('./logging')).installLogger('WARN');
   // Starting a ledger sets its search attribute, which must be registered first.
-  const session = await openSession({ config, withWorker: embedded, prepareNamespace: startsLedger });
+  const session = await openClientSession(config, startsLedger);
   try {
     const ledgers = new LedgerClient(session.client, ledgerOptionsOf(config));
     const listLedgers = () => listLedgerVersions(session.client, config.taskQueue);
