@@ -22,6 +22,12 @@
 // drain; the unit files beside them start no server, and the light files use a third of a core
 // or less.
 //
+// One dev server for the workflow-logic files: the runner starts it first, with a namespace for
+// each file (test-<name>), and passes its address and the file's namespace in the environment;
+// `startTestTemporal()` (test/helpers/temporal.ts) uses it instead of starting one of its own.
+// Files that need a server of their own (restarts, dynamic config, the embedded one of the CLI)
+// start it as before. TEST_SHARED_SERVER=0: every file starts its own; none under TEST_LAYER=unit.
+//
 // The unit files (*.unit.test.js; under TEST_LAYER=unit, every file named) run grouped: one
 // node process loads several files, each file a suite named after it, so the SDK and the
 // helpers are loaded once per group rather than once per file (half the CPU of `test:unit`).
@@ -205,15 +211,40 @@ const results = [];
 /** Per file in a group: the duration of its suite (its tests, without loading it). */
 const fileTimes = [];
 
+/** The shared dev server (see the header), once started. */
+let shared;
+const useShared = !unitLayer && process.env.TEST_SHARED_SERVER !== '0';
+const namespaceOf = (file) => `test-${name(file).replace(/\.test\.js$/, '').replace(/[^A-Za-z0-9-]/g, '-')}`;
+
+async function startSharedServer(jobs) {
+  const fileJobs = jobs.filter((j) => j.files.length === 1 && !isUnit(j.files[0]));
+  if (!useShared || fileJobs.length === 0) return;
+  const { startDevServer } = require(path.resolve(__dirname, '..', 'dist', 'src', 'temporal', 'devServer'));
+  const started = Date.now();
+  try {
+    shared = await startDevServer({ moreNamespaces: fileJobs.map((j) => namespaceOf(j.files[0])) });
+    say(`shared dev server on ${shared.address} (${fileJobs.length} namespaces) in ${secs(Date.now() - started)} s`);
+  } catch (err) {
+    say(`no shared dev server (${String(err?.message ?? err).split('\n')[0]}): each file starts its own`);
+  }
+}
+
+/** Each file's environment: ours, and the shared server's address with the file's namespace. */
+function jobEnv(job) {
+  if (!shared || job.files.length !== 1 || isUnit(job.files[0])) return process.env;
+  return { ...process.env, OSC_TEST_TEMPORAL_ADDRESS: shared.address, OSC_TEST_TEMPORAL_NAMESPACE: namespaceOf(job.files[0]) };
+}
+
 function runJob(job) {
   return new Promise((resolve) => {
     const started = Date.now();
     // TEST_CPU=1: through GNU time, for the CPU of the whole process tree (the file's dev
     // server, workers and CLI processes are its children) in the durations table.
     const cpuFile = measureCpu ? path.join(require('node:os').tmpdir(), `run-tests-cpu-${process.pid}-${job.label.replace(/\W+/g, '_')}`) : undefined;
+    const options = { stdio: ['ignore', 'pipe', 'pipe'], env: jobEnv(job) };
     const child = cpuFile
-      ? spawn('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, process.execPath, ...job.args], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, job.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, process.execPath, ...job.args], options)
+      : spawn(process.execPath, job.args, options);
     running.set(job.label, { child, started });
     const what = job.files.length > 1 ? `${job.label}: ${job.files.map(name).join(', ')}` : job.label;
     say(`start ${what} (${running.size} running)`);
@@ -371,9 +402,10 @@ function finish(interrupted) {
 }
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
+  process.on(signal, async () => {
     for (const { child } of running.values()) child.kill(signal);
     finish(signal);
+    await shared?.stop().catch(() => undefined);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }
@@ -394,4 +426,7 @@ if (process.env.TEST_PLAN === '1') {
   process.stdout.write(`${lines.join('\n')}\n`);
   process.exit(0);
 }
-schedule().then(() => finish());
+startSharedServer([...exclusive, ...light, ...others, ...units])
+  .then(() => schedule())
+  .then(() => finish())
+  .finally(() => shared?.stop());

@@ -287,7 +287,7 @@ describe('a pass on a real Temporal dev server with a real worker', () => {
 
         const cli = findTemporalCli();
         assert.ok(cli, 'temporal CLI available');
-        const { stdout } = await cliQuery(cli.path, ['workflow', 'query', '--address', temporal.server.address, '--workflow-id', handle.workflowId, '--type', 'summary', '--output', 'json']);
+        const { stdout } = await cliQuery(cli.path, ['workflow', 'query', '--address', temporal.server.address, '--namespace', temporal.server.namespace, '--workflow-id', handle.workflowId, '--type', 'summary', '--output', 'json']);
         const answer = JSON.parse(stdout) as { queryResult: PassSummary[] };
         assert.equal(answer.queryResult[0].workflowId, handle.workflowId);
         assert.equal(answer.queryResult[0].state, 'running');

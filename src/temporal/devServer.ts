@@ -30,6 +30,8 @@ export interface DevServerOptions {
   searchAttributes?: boolean;
   /** `--dynamic-config-value KEY=VALUE`s, e.g. to make the server behave like a production one in a test. */
   dynamicConfigValues?: string[];
+  /** More namespaces to create at start, each with the search attributes (the test runner's shared server). */
+  moreNamespaces?: string[];
 }
 
 async function freePort(): Promise<number> {
@@ -102,6 +104,7 @@ async function launchOnce(options: DevServerOptions, namespace: string, cli: Non
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'error'];
   args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
+  for (const ns of options.moreNamespaces ?? []) args.push('--namespace', ns);
   if (options.searchAttributes !== false) args.push(...searchAttributeArgs());
   for (const value of options.dynamicConfigValues ?? []) args.push('--dynamic-config-value', value);
 
@@ -177,6 +180,7 @@ async function startSdkServer(options: DevServerOptions, namespace: string, exis
       ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
       ui: false,
       searchAttributes: ALL_SEARCH_ATTRIBUTES,
+      ...(options.moreNamespaces?.length ? { extraArgs: options.moreNamespaces.flatMap((ns) => ['--namespace', ns]) } : {}),
     },
   });
   return {

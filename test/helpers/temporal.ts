@@ -23,22 +23,41 @@ export interface TestTemporal {
 }
 
 /**
- * One real dev server per test file (started in `before()`), spawned by us because the
- * SDK's few-second wait is flaky on 2 cores, then wrapped by @temporalio/testing.
+ * A real dev server for a test file (in `before()`), wrapped by @temporalio/testing. Under
+ * `scripts/run-tests.js`, the one the runner shares among the files that need a plain server,
+ * in a namespace of this file's own (SHARED_TEMPORAL_ENV); otherwise one of its own, spawned by
+ * us because the SDK's few-second wait is flaky on 2 cores.
  */
 export async function startTestTemporal(): Promise<TestTemporal> {
-  return startTestTemporalWith({});
+  const shared = sharedTestServer();
+  return shared ? withServer(async () => shared) : startTestTemporalWith({});
+}
+
+/** Set by scripts/run-tests.js for the files it gives the shared server to. */
+export const SHARED_TEMPORAL_ENV = { address: 'OSC_TEST_TEMPORAL_ADDRESS', namespace: 'OSC_TEST_TEMPORAL_NAMESPACE' } as const;
+
+function sharedTestServer(): DevServer | undefined {
+  const address = process.env[SHARED_TEMPORAL_ENV.address];
+  const namespace = process.env[SHARED_TEMPORAL_ENV.namespace];
+  if (!address || !namespace) return undefined;
+  // The runner stops it when every file is done.
+  return { address, namespace, origin: `the test runner's shared dev server, namespace ${namespace}`, stop: async () => undefined };
 }
 
 /** `startTestTemporal` on a dev server started with these options (e.g. `dynamicConfigValues`). */
 export async function startTestTemporalWith(serverOptions: DevServerOptions): Promise<TestTemporal> {
+  return withServer(() => startDevServer(serverOptions));
+}
+
+/** The SDK's logger installed first: the SDK may start the server (no temporal CLI here). */
+async function withServer(start: () => Promise<DevServer>): Promise<TestTemporal> {
   Runtime.install({
     logger: new DefaultLogger('DEBUG', (entry: LogEntry) => {
       capturedLogs.push(`${entry.level} ${entry.message} ${safeJson(entry.meta)}`);
     }),
   });
   // The bundle is made while the server starts (or read: `npm run build` made it).
-  const [server, bundle] = await Promise.all([startDevServer(serverOptions), testWorkflowBundle()]);
+  const [server, bundle] = await Promise.all([start(), testWorkflowBundle()]);
   const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: server.namespace });
   await ensureSearchAttributes(env.connection, server.namespace);
   const native = await NativeConnection.connect({ address: server.address });
