@@ -229,6 +229,28 @@ async function startSharedServer(jobs) {
   }
 }
 
+/** The shared dev server's CPU so far (Linux /proc; undefined elsewhere), found by its port. */
+function sharedServerCpuMs() {
+  if (!shared) return undefined;
+  const port = shared.address.split(':').pop();
+  try {
+    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      let cmd;
+      try {
+        cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        continue;
+      }
+      if (!cmd.includes('start-dev') || cmd[cmd.indexOf('--port') + 1] !== port) continue;
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
 /** Each file's environment: ours, and the shared server's address with the file's namespace. */
 function jobEnv(job) {
   if (!shared || job.files.length !== 1 || isUnit(job.files[0])) return process.env;
@@ -238,8 +260,9 @@ function jobEnv(job) {
 function runJob(job) {
   return new Promise((resolve) => {
     const started = Date.now();
-    // TEST_CPU=1: through GNU time, for the CPU of the whole process tree (the file's dev
-    // server, workers and CLI processes are its children) in the durations table.
+    // TEST_CPU=1: through GNU time, for the CPU of the whole process tree (the file's own dev
+    // server, workers and CLI processes are its children) in the durations table; the shared dev
+    // server's is added to the run's total at the end (sharedServerCpuMs).
     const cpuFile = measureCpu ? path.join(require('node:os').tmpdir(), `run-tests-cpu-${process.pid}-${job.label.replace(/\W+/g, '_')}`) : undefined;
     const options = { stdio: ['ignore', 'pipe', 'pipe'], env: jobEnv(job) };
     const child = cpuFile
@@ -389,12 +412,13 @@ function finish(interrupted) {
   }
   if (interrupted) out.push('', `interrupted (${interrupted}); not finished: ${[...running.keys()].join(', ') || 'none'}`);
   const sum = results.reduce((s, r) => s + r.ms, 0);
-  const cpuSum = results.reduce((s, r) => s + (r.cpuMs ?? 0), 0);
+  const sharedCpu = measureCpu ? sharedServerCpuMs() : undefined;
+  const cpuSum = results.reduce((s, r) => s + (r.cpuMs ?? 0), 0) + (sharedCpu ?? 0);
   const nFiles = results.reduce((s, r) => s + r.job.files.length, 0);
   out.push(
     '',
     `tests: ${total.pass} passed, ${total.fail + total.cancelled} failed, ${total.skipped} skipped`,
-    `wall: ${secs(Date.now() - t0)} s for ${nFiles} files in ${results.length} process${results.length === 1 ? "" : "es"} (${secs(sum)} s of process time, ${concurrency} at a time)${measureCpu ? `; cpu ${secs(cpuSum)} s` : ''}`,
+    `wall: ${secs(Date.now() - t0)} s for ${nFiles} files in ${results.length} process${results.length === 1 ? "" : "es"} (${secs(sum)} s of process time, ${concurrency} at a time)${measureCpu ? `; cpu ${secs(cpuSum)} s${sharedCpu !== undefined ? ` (the shared dev server ${secs(sharedCpu)} s of it)` : ''}` : ''}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
   const failed = interrupted || results.some((r) => !r.ok);
