@@ -216,8 +216,11 @@ let shared;
 const useShared = !unitLayer && process.env.TEST_SHARED_SERVER !== '0';
 const namespaceOf = (file) => `test-${name(file).replace(/\.test\.js$/, '').replace(/[^A-Za-z0-9-]/g, '-')}`;
 
+/** A job of one end-to-end file: it gets a namespace on the shared server. */
+const sharesServer = (job) => job.files.length === 1 && !isUnit(job.files[0]);
+
 async function startSharedServer(jobs) {
-  const fileJobs = jobs.filter((j) => j.files.length === 1 && !isUnit(j.files[0]));
+  const fileJobs = jobs.filter(sharesServer);
   if (!useShared || fileJobs.length === 0) return;
   const { startDevServer } = require(path.resolve(__dirname, '..', 'dist', 'src', 'temporal', 'devServer'));
   const started = Date.now();
@@ -229,31 +232,20 @@ async function startSharedServer(jobs) {
   }
 }
 
-/** The shared dev server's CPU so far (Linux /proc; undefined elsewhere), found by its port. */
+/** The shared dev server's CPU so far (Linux /proc; undefined elsewhere or when the SDK started it). */
 function sharedServerCpuMs() {
-  if (!shared) return undefined;
-  const port = shared.address.split(':').pop();
+  if (!shared?.pid) return undefined;
   try {
-    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-      let cmd;
-      try {
-        cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      } catch {
-        continue;
-      }
-      if (!cmd.includes('start-dev') || cmd[cmd.indexOf('--port') + 1] !== port) continue;
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-    }
+    const fields = fs.readFileSync(`/proc/${shared.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   } catch {
     return undefined;
   }
-  return undefined;
 }
 
 /** Each file's environment: ours, and the shared server's address with the file's namespace. */
 function jobEnv(job) {
-  if (!shared || job.files.length !== 1 || isUnit(job.files[0])) return process.env;
+  if (!shared || !sharesServer(job)) return process.env;
   return { ...process.env, OSC_TEST_TEMPORAL_ADDRESS: shared.address, OSC_TEST_TEMPORAL_NAMESPACE: namespaceOf(job.files[0]) };
 }
 

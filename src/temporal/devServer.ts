@@ -15,6 +15,8 @@ export interface DevServer {
   namespace: string;
   /** How the server was obtained, for the first line of a run's log. */
   origin: string;
+  /** The server's process, when we spawned it ourselves. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -126,6 +128,7 @@ async function launchOnce(options: DevServerOptions, namespace: string, cli: Non
     address,
     namespace,
     origin: `temporal CLI from ${cli.source} (${cli.path})${options.dbFile ? `, history in ${options.dbFile}` : ', in memory'}`,
+    ...(child.pid !== undefined ? { pid: child.pid } : {}),
     stop: () => stopProcess(child),
   };
 }

@@ -33,8 +33,8 @@ export async function startTestTemporal(): Promise<TestTemporal> {
   return shared ? withServer(async () => shared) : startTestTemporalWith({});
 }
 
-/** Set by scripts/run-tests.js for the files it gives the shared server to. */
-export const SHARED_TEMPORAL_ENV = { address: 'OSC_TEST_TEMPORAL_ADDRESS', namespace: 'OSC_TEST_TEMPORAL_NAMESPACE' } as const;
+/** Set by scripts/run-tests.js (which names them too) for the files it gives the shared server to. */
+const SHARED_TEMPORAL_ENV = { address: 'OSC_TEST_TEMPORAL_ADDRESS', namespace: 'OSC_TEST_TEMPORAL_NAMESPACE' } as const;
 
 function sharedTestServer(): DevServer | undefined {
   const address = process.env[SHARED_TEMPORAL_ENV.address];
