@@ -2,19 +2,23 @@
 //
 // Each scenario (streams x jobs): the simulators with that many nightly streams and jobs, a
 // Temporal dev server (or TEMPORAL_ADDRESS), and two `osc-build-watcher run --json` processes in
-// a row, as an operator would run them. The second finds the first's runs on Deck and must post
+// a row, as an operator would run them. With TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE, TLS and
+// API key as every Temporal tool reads them) the runs go to that server and no dev server starts.
+// The second finds the first's runs on Deck and must post
 // nothing. Gangway's limit is raised by config so that it never binds (60,000/min, burst 1,000), no faults. Measured per run:
 // the pass's workflow time, the CLI process's time and peak RSS, creates, Deck bytes and fetches,
 // and from the server: the largest history (events and bytes) and the largest event of the pass
-// and its version children, and the number of workflows. Prints a table and writes JSON.
+// and its version children, and the number of workflows; where Linux's /proc tells, the CPU time
+// of the CLI process and of the dev server during the run. Prints a table and writes JSON.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { PassSummary } from '../src/domain/types';
 import { parseScenario, startSimulators, type Simulators } from '../src/simulators';
-import { startDevServer, type DevServer } from '../src/temporal/devServer';
+import { connectClient, serverFromEnvironment, type ServerTarget } from '../src/temporal/connection';
+import { startDevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
 import { tempDir, writeTokenFile, CANARY_TOKEN } from '../test/helpers/config';
 
@@ -72,14 +76,35 @@ interface RunFigures {
   maxEventBytes: number;
   workflows: number;
   peakRssMb: number;
+  /** CPU seconds of the `run` process (its threads and children); null where /proc is not there. */
+  cliCpuSeconds: number | null;
+  /** CPU seconds of the dev server during the run; null for a TEMPORAL_ADDRESS server. */
+  serverCpuSeconds: number | null;
 }
+
+const CLOCK_TICKS = 100;
+
+/** utime + stime (`self`) or cutime + cstime (children waited for) from /proc, in seconds; null off Linux. */
+function procCpuSeconds(pid: number | 'self', of: 'self' | 'children'): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const [a, b] = of === 'self' ? [11, 12] : [13, 14];
+    return (Number(fields[a]) + Number(fields[b])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+const cpuDelta = (before: number | null, after: number | null) => (before === null || after === null ? null : Math.round((after - before) * 10) / 10);
 
 const versionsOf = (n: number) => Array.from({ length: n }, (_, i) => `4.${i}`);
 const jobsOf = (n: number) =>
   Array.from({ length: n }, (_, i) => `${['azure', 'aws', 'gcp', 'ibmcloud'][i % 4]}-ipi-${['kata', 'peerpods', 'coco'][i % 3]}-${i}`);
 
-async function runCli(configFile: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; seconds: number; peakRssMb: number }> {
+async function runCli(configFile: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; seconds: number; peakRssMb: number; cpuSeconds: number | null }> {
   const started = Date.now();
+  // The bench's children's CPU grows by the CLI's once it has been waited for (its exit).
+  const childrenCpuBefore = procCpuSeconds('self', 'children');
   // BENCH_NODE_ARGS: node options for the CLI process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, CLI, '--config', configFile, 'run', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -98,7 +123,7 @@ async function runCli(configFile: string, env: NodeJS.ProcessEnv): Promise<{ cod
   }, 100);
   const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
   clearInterval(sample);
-  return { code, stdout, stderr, seconds: (Date.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024) };
+  return { code, stdout, stderr, seconds: (Date.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024), cpuSeconds: cpuDelta(childrenCpuBefore, procCpuSeconds('self', 'children')) };
 }
 
 async function historyOf(client: Client, workflowId: string): Promise<{ events: number; bytes: number; maxEventBytes: number }> {
@@ -111,10 +136,19 @@ async function historyOf(client: Client, workflowId: string): Promise<{ events: 
   };
 }
 
-async function scenarioRun(opts: Options, sc: Options['scenarios'][number], client: Client, dev: DevServer): Promise<RunFigures[]> {
+/**
+ * The scenario's nightly: named after `at`, so that a bench on a server that keeps its workflows
+ * (TEMPORAL_ADDRESS) meets no trigger record of an earlier bench for the same (job, payload).
+ */
+function nightlyAt(version: string, at: Date): string {
+  const iso = at.toISOString(); // 2026-12-01T12:34:56.789Z
+  return `${version}.0-0.nightly-${iso.slice(0, 10)}-${iso.slice(11, 19).replace(/:/g, '')}`;
+}
+
+async function scenarioRun(opts: Options, sc: Options['scenarios'][number], at: Date, client: Client, serverEnv: NodeJS.ProcessEnv, serverPid?: number): Promise<RunFigures[]> {
   const versions = versionsOf(sc.streams);
   const jobs = jobsOf(sc.jobs);
-  const tag = (v: string) => `${v}.0-0.nightly-2026-12-01-${String(sc.streams * 100 + sc.jobs).padStart(6, '0')}`;
+  const tag = (v: string) => nightlyAt(v, at);
   const sims: Simulators = await startSimulators(
     parseScenario({
       releaseController: { streams: Object.fromEntries(versions.map((v) => [`${v}.0-0.nightly`, { tags: [{ name: tag(v), phase: 'Accepted' }] }])) },
@@ -136,13 +170,15 @@ async function scenarioRun(opts: Options, sc: Options['scenarios'][number], clie
       '',
     ].join('\n'),
   );
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: dev.address, TEMPORAL_NAMESPACE: dev.namespace };
+  const env = { ...serverEnv, PATH: process.env.PATH, HOME: process.env.HOME };
   const figures: RunFigures[] = [];
   try {
     for (const pass of [1, 2]) {
       const deckBefore = sims.requests('deck').filter((r) => r.path.startsWith('/prowjobs.js'));
       const createsBefore = sims.counters()['gangway.created'] ?? 0;
+      const serverCpuBefore = serverPid ? procCpuSeconds(serverPid, 'self') : null;
       const out = await runCli(configFile, env);
+      const serverCpuSeconds = serverPid ? cpuDelta(serverCpuBefore, procCpuSeconds(serverPid, 'self')) : null;
       if (out.code !== 0 && !out.stdout.trim().startsWith('{')) throw new Error(`${sc.name} pass ${pass}: run exited ${out.code}: ${out.stderr.split('\n').slice(-5).join(' | ')}`);
       const summary = JSON.parse(out.stdout) as PassSummary;
       const deck = sims.requests('deck').filter((r) => r.path.startsWith('/prowjobs.js')).slice(deckBefore.length);
@@ -165,6 +201,8 @@ async function scenarioRun(opts: Options, sc: Options['scenarios'][number], clie
         maxEventBytes: Math.max(...histories.map((h) => h.maxEventBytes)),
         workflows: ids.length + triggers,
         peakRssMb: out.peakRssMb,
+        cliCpuSeconds: out.cpuSeconds,
+        serverCpuSeconds,
       });
     }
   } finally {
@@ -175,23 +213,35 @@ async function scenarioRun(opts: Options, sc: Options['scenarios'][number], clie
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  const dev = await startDevServer();
-  const connection = await Connection.connect({ address: dev.address });
-  await ensureSearchAttributes(connection, dev.namespace);
-  const client = new Client({ connection, namespace: dev.namespace });
+  const external = serverFromEnvironment();
+  const dev = external ? undefined : await startDevServer();
+  const server: ServerTarget = external ?? { address: dev!.address, namespace: dev!.namespace, connectionOptions: { address: dev!.address } };
+  process.stderr.write(external ? `bench: the server at ${server.address} (namespace ${server.namespace}), from TEMPORAL_ADDRESS\n` : `bench: a dev server on ${server.address}\n`);
+  const connection = await connectClient(server);
+  await ensureSearchAttributes(connection, server.namespace);
+  const client = new Client({ connection, namespace: server.namespace });
+  // The CLI reaches the same server: for a TEMPORAL_ADDRESS one with the same TEMPORAL_* variables
+  // (TLS, API key, profile), the task queue aside (each scenario has its own).
+  const serverEnv: NodeJS.ProcessEnv = {
+    ...(external ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TEMPORAL_') && k !== 'TEMPORAL_TASK_QUEUE')) : {}),
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: server.namespace,
+  };
   const results: Array<{ name: string; streams: number; jobs: number; deckSynthetic: number; runs: RunFigures[] }> = [];
   try {
-    for (const sc of opts.scenarios) {
+    // Each scenario's nightlies a second apart from the one before: its own (job, payload) pairs.
+    const startedAt = Date.now();
+    for (const [i, sc] of opts.scenarios.entries()) {
       process.stderr.write(`bench ${sc.name}: ${sc.streams} streams x ${sc.jobs} jobs, ${opts.deckSynthetic} unrelated ProwJobs on Deck…\n`);
-      results.push({ ...sc, deckSynthetic: opts.deckSynthetic, runs: await scenarioRun(opts, sc, client, dev) });
+      results.push({ ...sc, deckSynthetic: opts.deckSynthetic, runs: await scenarioRun(opts, sc, new Date(Math.floor(startedAt / 1000) * 1000 + i * 1000), client, serverEnv, dev?.pid) });
     }
   } finally {
     await connection.close();
-    await dev.stop();
+    await dev?.stop();
   }
-  const header = ['scenario', 'run', 'pass s', 'CLI s', 'exit', 'creates', 'triggered', 'skipped', 'failed', 'Deck KB', 'Deck fetches', 'max events', 'max history KB', 'max event KB', 'workflows', 'peak RSS MB'];
+  const header = ['scenario', 'run', 'pass s', 'CLI s', 'exit', 'creates', 'triggered', 'skipped', 'failed', 'Deck KB', 'Deck fetches', 'max events', 'max history KB', 'max event KB', 'workflows', 'peak RSS MB', 'CLI CPU s', 'server CPU s'];
   const rows = results.flatMap((r) =>
-    r.runs.map((f) => [r.name, String(f.pass), f.passSeconds.toFixed(1), f.cliSeconds.toFixed(1), String(f.exitCode), String(f.creates), String(f.triggered), String(f.skipped), String(f.failed), (f.deckBytes / 1024).toFixed(0), String(f.deckFetches), String(f.maxHistoryEvents), (f.maxHistoryBytes / 1024).toFixed(0), (f.maxEventBytes / 1024).toFixed(0), String(f.workflows), String(f.peakRssMb)]),
+    r.runs.map((f) => [r.name, String(f.pass), f.passSeconds.toFixed(1), f.cliSeconds.toFixed(1), String(f.exitCode), String(f.creates), String(f.triggered), String(f.skipped), String(f.failed), (f.deckBytes / 1024).toFixed(0), String(f.deckFetches), String(f.maxHistoryEvents), (f.maxHistoryBytes / 1024).toFixed(0), (f.maxEventBytes / 1024).toFixed(0), String(f.workflows), String(f.peakRssMb), cpuCell(f.cliCpuSeconds), cpuCell(f.serverCpuSeconds)]),
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -214,6 +264,10 @@ async function main(): Promise<void> {
   }));
   writeFileSync(opts.out, `${JSON.stringify({ measuredAt: new Date().toISOString(), machine: { cpus: require('node:os').cpus().length, node: process.version }, scenarios }, null, 2)}\n`);
   process.stdout.write(`wrote ${path.relative(process.cwd(), opts.out)}\n`);
+}
+
+function cpuCell(seconds: number | null): string {
+  return seconds === null ? '-' : seconds.toFixed(1);
 }
 
 main().then(

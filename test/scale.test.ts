@@ -11,7 +11,11 @@
 // squared); and the pass's other events grow with versions alone. `npm run test:long` runs the
 // supported 50 x 20 itself (SCALE_STREAMS=50 SCALE_JOBS=20).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { temporal as proto } from '@temporalio/proto';
 import { createActivities } from '../src/activities';
@@ -26,7 +30,7 @@ import { labelKeys } from '../src/domain/labels';
 import type { DeckRun, DeckSnapshot, JobSpec, PassSummary, Release } from '../src/domain/types';
 import { buildWatcher } from '../src/workflows/buildWatcher';
 import { createWorkerPair } from '../src/worker';
-import { JOB_PREFIX } from './helpers/config';
+import { JOB_PREFIX, tempDir } from './helpers/config';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 
 const VERSIONS = Number(process.env.SCALE_STREAMS ?? process.env.SCALE_VERSIONS ?? 10);
@@ -251,4 +255,26 @@ test(`${VERSIONS} streams x ${JOBS} jobs, twice: both passes complete, the secon
     }
   }
   console.log(`scale figures ${JSON.stringify(passes.map((p) => ({ seconds: p.seconds, totals: p.summary.totals, pass: p.pass, shape: p.shape, largestVersion: p.largestVersion })))}`);
+});
+
+// `npm run bench` as a user runs it against a server of their own: TEMPORAL_ADDRESS (this file's
+// server), no dev server of the bench's; the smallest scenario, its table and its JSON.
+test('npm run bench with TEMPORAL_ADDRESS: runs there, prints the table, writes the figures with the CLI CPU', { timeout: 3 * 60_000 }, async () => {
+  const out = path.join(tempDir('osc-bench-test-'), 'results.json');
+  const bench = path.resolve(__dirname, '..', 'scripts', 'bench.js');
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: temporal.server.address, TEMPORAL_NAMESPACE: temporal.server.namespace };
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [bench, '--scenarios', '2x2', '--deck-synthetic', '20', '--out', out], { env });
+  assert.match(stderr, new RegExp(`bench: the server at ${temporal.server.address.replace(/\./g, '\\.')} \\(namespace ${temporal.server.namespace}\\), from TEMPORAL_ADDRESS`));
+  assert.doesNotMatch(stderr, /a dev server on/);
+  assert.match(stdout, /^\| scenario \| run \| pass s \| CLI s \|.*\| CLI CPU s \| server CPU s \|$/m);
+  const results = JSON.parse(readFileSync(out, 'utf8')) as { scenarios: Array<Record<string, unknown> & { runs: Array<Record<string, unknown>> }> };
+  const [sc] = results.scenarios;
+  assert.equal(sc?.name, '2x2');
+  assert.deepEqual(sc.runs.map((r) => [r.exitCode, r.creates, r.triggered, r.skipped]), [[0, 4, 4, 0], [0, 0, 0, 4]], 'the first run triggers the 4 pairs, the second nothing');
+  for (const r of sc.runs) {
+    // The CLI's CPU from /proc (Linux); a server the bench did not start has no figure.
+    assert.ok(typeof r.cliCpuSeconds === 'number' && r.cliCpuSeconds > 0, `cliCpuSeconds ${r.cliCpuSeconds}`);
+    assert.equal(r.serverCpuSeconds, null);
+    assert.ok(typeof r.passSeconds === 'number' && r.passSeconds > 0);
+  }
 });
