@@ -71,15 +71,17 @@ export function buildProgram(): Command {
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port while the run lasts (default: off)', port)
     .action(async (opts: { dryRun?: boolean; json?: boolean; versions?: string[]; jobs?: string[]; workflowId?: string; wait?: boolean; metricsPort?: number }) => {
       const config = await configFrom(program);
+      const request = { ...(opts.versions ? { versions: opts.versions } : {}), ...(opts.jobs ? { jobs: opts.jobs } : {}), ...(opts.dryRun ? { dryRun: true } : {}) };
+      // A typo or a missing token exits before the SDK is loaded (half a second of CPU).
+      const checked = await (await import('./runRequest')).checkRun(config, request);
       const [{ installLogger }, { runPass }] = await Promise.all([import('./logging'), import('./run')]);
       installLogger('WARN', { metricsPort: opts.metricsPort });
       if (opts.metricsPort !== undefined) stderr(metricsLine(opts.metricsPort));
       const outcome = await runPass({
         config,
-        ...(opts.dryRun ? { dryRun: true } : {}),
+        ...request,
+        checked,
         ...(opts.json ? { json: true } : {}),
-        ...(opts.versions ? { versions: opts.versions } : {}),
-        ...(opts.jobs ? { jobs: opts.jobs } : {}),
         ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
         ...(opts.wait ? { wait: true } : {}),
         ...(opts.metricsPort !== undefined ? { metrics: true } : {}),

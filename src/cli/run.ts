@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readGangwayToken } from '../clients/gangwayToken';
 import { LedgerClient } from '../clients/ledger';
 import { ledgerOptionsOf } from '../config/ledgerOptions';
 import type { WatcherConfig } from '../config/load';
-import { resolvePassPlan } from '../config/plan';
-import { PassRequestError } from '../domain/passRequest';
 import type { PassRequest, PassSummary } from '../domain/types';
 import { serverFromEnvironment } from '../temporal/connection';
 import { buildWatcher } from '../workflows/buildWatcher';
@@ -16,6 +13,7 @@ import { formatStatus } from './status';
 import { waitForVerdicts, type WaitOutcome } from './wait';
 import { WAIT_EXIT } from '../domain/waitVerdicts';
 import { passStartMetadata } from './passMetadata';
+import { checkRun, type CheckedRun } from './runRequest';
 
 export interface RunOptions extends PassRequest {
   config: WatcherConfig;
@@ -34,6 +32,8 @@ export interface RunOptions extends PassRequest {
   waitPollEveryMs?: number;
   /** The Runtime serves /metrics (`--metrics-port`): keep its state gauges fresh too. */
   metrics?: boolean;
+  /** What `checkRun` returned for these options, when the caller checked before loading this module. */
+  checked?: CheckedRun;
 }
 
 export interface RunOutcome {
@@ -50,27 +50,8 @@ export function newPassWorkflowId(now = new Date()): string {
 
 /** One pass now: the `run` command. */
 export async function runPass(options: RunOptions): Promise<RunOutcome> {
-  // The small input the workflow takes; checked here too, so a typo exits 2 before anything starts.
-  const input: PassRequest = {
-    ...(options.versions ? { versions: options.versions } : {}),
-    ...(options.jobs ? { jobs: options.jobs } : {}),
-    ...(options.dryRun ? { dryRun: true } : {}),
-  };
-  try {
-    // With `ocpVersions: discover` the versions are known only to the worker, at the pass's start.
-    if (!options.config.discover || options.config.versions.length > 0) resolvePassPlan(options.config, input);
-  } catch (err) {
-    // Named as the user typed them: `--versions`, `--jobs`.
-    if (err instanceof PassRequestError) throw new PassRequestError(`--${err.message}`);
-    throw err;
-  }
-  let tokenLine: string | undefined;
-  if (!input.dryRun) {
-    // Checked before anything starts, so a missing secret triggers nothing at all
-    // (TokenNotFoundError reaches the caller, which prints the bash step's ERROR line).
-    await readGangwayToken(options.config.gangway.tokenFile);
-    tokenLine = '✓ Gangway API token loaded';
-  }
+  // The small input the workflow takes and the token, checked before anything starts (exit 2 on a typo).
+  const { input, tokenLine } = options.checked ?? (await checkRun(options.config, options));
 
   const interrupt = options.interrupt ?? new Interrupt().install();
   try {
