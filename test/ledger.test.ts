@@ -18,6 +18,7 @@ import {
   LedgerRequestError,
   parseLedgerInput,
   type ClaimRequest,
+  type ClaimResult,
   type LedgerMatrix,
 } from '../src/domain/ledger';
 import { OCP_VERSION } from '../src/domain/searchAttributes';
@@ -195,6 +196,48 @@ describe('ledger rules (no server)', () => {
     assert.deepEqual(ledger.resume(), { changed: true, paused: null });
     assert.deepEqual(ledger.resume(), { changed: false, paused: null });
     assert.deepEqual(ledger.claim(claimOf(p), now()), { granted: true, attempt: 1 });
+  });
+
+  test('previewClaims (a dry run): what claims would answer, changing nothing, paused or not', () => {
+    const ledger = new Ledger(emptyLedgerState('4.21'));
+    const [old, cur, next] = [nightly('4.21', 10), nightly('4.21', 11), nightly('4.21', 12)];
+    const FIPS = { name: 'periodic-ci-x-azure-ipi-fips', shortName: 'azure-ipi-fips' };
+    ledger.claim(claimOf(cur, KATA), now());
+    ledger.recordTrigger({ payload: cur, job: KATA.name, attempt: 1, outcome: { executionId: 'e-kata' } }, now());
+    ledger.claim(claimOf(cur, COCO, { claimant: 'c' }), now());
+    ledger.claim(claimOf(cur, FIPS), now());
+    ledger.recordTrigger({ payload: cur, job: FIPS.name, attempt: 1, outcome: { failed: 'HTTP 500' } }, now());
+    // Already triggered; in flight (another claimant, and its own); failed once (granted again, or
+    // exhausted at 1); older than the newest; a new payload.
+    const batch = [
+      claimOf(cur, KATA),
+      claimOf(cur, COCO, { claimant: 'other' }),
+      claimOf(cur, COCO, { claimant: 'c' }),
+      claimOf(cur, FIPS),
+      claimOf(cur, FIPS, { maxAttempts: 1 }),
+      claimOf(old, KATA),
+      claimOf(next, KATA),
+    ];
+    for (const paused of [false, true]) {
+      if (paused) ledger.pause({ note: 'migration' }, now());
+      const before = JSON.stringify(ledger.state);
+      // One batch of several jobs of a payload (as a pass asks), the others alone.
+      const preview = [...ledger.previewClaims([batch[0], batch[1], batch[3]]), ...[2, 4, 5, 6].map((i) => ledger.previewClaims([batch[i]!])[0]!)];
+      const order = [0, 1, 3, 2, 4, 5, 6];
+      assert.equal(JSON.stringify(ledger.state), before, 'a preview changes nothing');
+      // Each as `claims` would answer it on a copy of the same state, one at a time.
+      const expected = order.map((i) => batch[i]!).map((req) => {
+        const { earlierTriesSince: _, ...rest } = new Ledger(JSON.parse(before)).claims([req], now())[0] as ClaimResult & { earlierTriesSince?: unknown };
+        return rest;
+      });
+      assert.deepEqual(preview, expected);
+      assert.deepEqual(
+        preview.map((r) => (r.granted ? `granted ${r.attempt}${r.regranted ? ' again' : ''}` : r.reason)),
+        paused
+          ? ['already-triggered', 'in-progress', 'paused', 'granted 1 again', 'paused', 'paused', 'paused']
+          : ['already-triggered', 'in-progress', 'granted 2', 'granted 1 again', 'attempts-exhausted', 'older-than-newest', 'granted 1'],
+      );
+    }
   });
 
   test('a payload older than the newest triggered is refused', () => {

@@ -20,7 +20,9 @@ import { testWorkflowBundle } from './helpers/temporal';
 // trigger and a ledger as main recorded them before notifications, metrics, UI metadata, every-payload
 // mode, freshness and retriggers were patched in. before-ledger-batches: a version child of each
 // kind and a ledger as recorded before the pass asked the ledger in batches (one claim and one
-// record Update per job). None of these directories is re-recorded.
+// record Update per job). before-dry-run-ledger: a dry run's version child as recorded before
+// dry runs asked the ledger (`ledgerPreviewClaims`, DRY_RUN_LEDGER_PATCH). None of these
+// directories is re-recorded.
 const HISTORIES_DIR = path.resolve(__dirname, '..', '..', 'test', 'histories');
 const jsonIn = (dir: string) =>
   readdirSync(path.join(HISTORIES_DIR, dir))
@@ -28,7 +30,7 @@ const jsonIn = (dir: string) =>
     .sort()
     .map((f) => path.join(dir, f));
 
-const files = [...jsonIn('.'), ...jsonIn('legacy'), ...jsonIn('before-follow'), ...jsonIn('before-retrigger'), ...jsonIn('before-2026-12-03'), ...jsonIn('before-ledger-batches')];
+const files = [...jsonIn('.'), ...jsonIn('legacy'), ...jsonIn('before-follow'), ...jsonIn('before-retrigger'), ...jsonIn('before-2026-12-03'), ...jsonIn('before-ledger-batches'), ...jsonIn('before-dry-run-ledger')];
 const recorded = files.map((file) => ({ file, text: readFileSync(path.join(HISTORIES_DIR, file), 'utf8') }));
 const results = new Map<string, ReplayResult>();
 
@@ -59,6 +61,10 @@ describe('recorded histories replay against the current workflow code', () => {
     assert.deepEqual(beforeRetrigger.map((r) => r.workflowType), ['versionLedger']);
     const text = JSON.stringify(beforeRetrigger[0]!.history);
     assert.ok(!text.includes('startChildWorkflowExecutionInitiated'), 'recorded without a retry');
+    // A dry run's version child: today's asks the ledger, the one recorded before did not.
+    const dryRun = (dir: string) => recorded.find(({ file }) => file === path.join(dir, 'versionPass-pass-3-dry-run-ocp-4.21.json'))!.text;
+    assert.ok(dryRun('.').includes('"ledgerPreviewClaims"'), 'today\'s dry run asks the ledger');
+    assert.ok(!dryRun('before-dry-run-ledger').includes('"ledgerPreviewClaims"'), 'recorded before dry runs asked the ledger');
   });
 
   test('no history holds the Gangway token, not even base64-encoded in a payload', () => {

@@ -192,6 +192,12 @@ describe('the ledger is the record; visibility is on no decision path', { concur
     // What Prow's sinker does: Deck's old ProwJobs gone.
     sims.reset();
     assert.equal(sims.prowJobs().length, 0);
+    // A dry run first: it asks the ledger too, so it says what the pass below does (it read only
+    // the trigger records before, and said "would trigger" for all 15 once they were gone).
+    const dry = await withBlindWorker(config, () => pass(config, { versions: VERSIONS, dryRun: true }));
+    assert.equal(dry.totals.wouldTrigger, 0);
+    assert.equal(dry.totals.skipped, 15);
+    assert.ok(dry.versions.every((v) => v.jobs.every((j) => j.reason === 'already triggered by this watcher' && j.executionId)), JSON.stringify(dry.versions[0]?.jobs[0]));
     const second = await withBlindWorker(config, () => pass(config));
     assert.equal(creates(sims).length, 0, '0 new creates: the ledger remembers');
     assert.equal(second.totals.triggered, 0);

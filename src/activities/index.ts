@@ -133,6 +133,11 @@ export function createActivities(deps: ActivityDeps) {
       return heartbeatingActivity(() => cancellable(() => deps.ledger.claimAll(version, requests, { updateId: updateIdOf('claims') })));
     },
 
+    /** What `ledgerClaimAll` would answer, changing nothing (a dry run); null when the version has no ledger yet. */
+    async ledgerPreviewClaims(version: string, requests: ClaimRequest[]): Promise<ClaimResult[] | null> {
+      return heartbeatingActivity(async () => (await cancellable(() => deps.ledger.previewClaims(version, requests))) ?? null);
+    },
+
     /** Tells the version's ledger what became of a granted attempt. */
     async ledgerRecordTrigger(version: string, request: RecordTriggerRequest): Promise<RecordResult> {
       return heartbeatingActivity(() => cancellable(() => deps.ledger.recordTrigger(version, request, { updateId: updateIdOf('record') })));

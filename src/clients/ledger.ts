@@ -31,6 +31,7 @@ import {
   claimTriggerUpdate,
   claimTriggersUpdate,
   earlierTriesSinceQuery,
+  previewClaimsQuery,
   matrixQuery,
   newestTriggeredQuery,
   pauseUpdate,
@@ -186,6 +187,21 @@ export class LedgerClient {
         return await this.handle(version).query(newestTriggeredQuery);
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return null;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * What a claim of each would be answered now, changing nothing (a dry run), in their order;
+   * undefined when this version has no ledger yet (every claim would be granted).
+   */
+  async previewClaims(version: string, requests: ClaimRequest[]): Promise<ClaimResult[] | undefined> {
+    return this.call(version, `read the ledger of OCP ${version}`, async () => {
+      try {
+        return await this.handle(version).query(previewClaimsQuery, requests);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;
       }
     });

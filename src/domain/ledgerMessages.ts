@@ -37,3 +37,5 @@ export const matrixQuery = defineQuery<LedgerMatrix>('matrix');
 export const newestTriggeredQuery = defineQuery<string | null>('newestTriggered');
 /** Since when an earlier try of (payload, job)'s latest trigger may have posted unrecorded (ISO time), or null. Args: payload, full job name. */
 export const earlierTriesSinceQuery = defineQuery<string | null, [string, string]>('earlierTriesSince');
+/** What `claimTriggers` would answer for these claims, changing nothing (a dry run's question). */
+export const previewClaimsQuery = defineQuery<ClaimResult[], [ClaimRequest[]]>('previewClaims');

@@ -145,6 +145,7 @@ export const activitySummary = {
   newestTriggeredPayload: (version: string) => line(`Trigger records of OCP ${version}: newest payload triggered`),
   ledgerClaim: (shortName: string, payload: string) => line(`Claim ${shortName} for ${payload} in the ledger`),
   ledgerClaimAll: (shortNames: string[], payload: string) => line(`Claim ${shortNames.join(', ')} for ${payload} in the ledger`),
+  ledgerPreviewClaims: (shortNames: string[], payload: string) => line(`Ask the ledger what a claim of ${shortNames.join(', ')} for ${payload} would get (dry run)`),
   ledgerRecordTrigger: (shortName: string, payload: string, attempt: number) => line(`Record attempt ${attempt} of ${shortName} for ${payload} in the ledger`),
   ledgerRecordTriggers: (records: Array<{ shortName: string; attempt: number }>, payload: string) =>
     line(`Record ${records.map((r) => `attempt ${r.attempt} of ${r.shortName}`).join(', ')} for ${payload} in the ledger`),

@@ -32,6 +32,7 @@ import {
   matrixQuery,
   newestTriggeredQuery,
   earlierTriesSinceQuery,
+  previewClaimsQuery,
   pauseUpdate,
   recordTriggerUpdate,
   recordTriggersUpdate,
@@ -108,6 +109,8 @@ export async function versionLedger(input: LedgerInput): Promise<void> {
   setHandler(matrixQuery, () => ledger.matrix());
   setHandler(newestTriggeredQuery, () => ledger.state.newestTriggered);
   setHandler(earlierTriesSinceQuery, (payload, job) => ledger.earlierTriesSince(String(payload), String(job)));
+  // A query adds no command: histories replay unchanged.
+  setHandler(previewClaimsQuery, (reqs) => ledger.previewClaims(reqs));
 
   /** The Update's rule; a verdict it makes final is counted (the attempt's state changed, not only its URL). */
   function recordVerdict(req: RecordVerdictRequest) {

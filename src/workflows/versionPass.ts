@@ -56,6 +56,11 @@ export const PREVIOUS_VERDICTS_PATCH = 'previous-verdicts';
  * outcomes together as they end (one Update in flight, the next carries what ended meanwhile).
  */
 export const LEDGER_BATCHES_PATCH = 'ledger-batches';
+/**
+ * Dry runs that ask the ledger what a claim would get (already triggered, paused, older than the
+ * newest, in progress, attempts exhausted) before the trigger records, as a real pass does.
+ */
+export const DRY_RUN_LEDGER_PATCH = 'dry-run-ledger';
 /** How many previous payloads a pass's result shows per version. */
 export const PREVIOUS_PAYLOADS_SHOWN = 3;
 
@@ -86,7 +91,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     heartbeatTimeout: settings.triggerHeartbeatTimeoutMs,
     retry: toRetryPolicy(settings.retry),
   });
-  const { ledgerClaim, ledgerClaimAll, ledgerRecordTrigger, ledgerRecordTriggers, ledgerNewestTriggered, ledgerPreviousVerdicts } = proxyActivities<WatcherActivities>({
+  const { ledgerClaim, ledgerClaimAll, ledgerPreviewClaims, ledgerRecordTrigger, ledgerRecordTriggers, ledgerNewestTriggered, ledgerPreviousVerdicts } = proxyActivities<WatcherActivities>({
     startToCloseTimeout: '1m',
     // They heartbeat (activities/index.ts): a worker killed during one is noticed after the
     // trigger's heartbeat timeout, not the whole minute. (An activity option: no new command,
@@ -158,9 +163,12 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     const batched = toTrigger.length > 0 && !settings.dryRun && patched(LEDGER_BATCHES_PATCH);
     const claims = batched ? await claimAll(toTrigger.map((i) => plan.jobs[i]!)) : undefined;
     const recorder = batched ? recordInBatches() : undefined;
+    // A dry run asks the ledger what the claims would get, changing nothing.
+    const previews = toTrigger.length > 0 && settings.dryRun && patched(DRY_RUN_LEDGER_PATCH) ? await previewAll(toTrigger.map((i) => plan.jobs[i]!)) : undefined;
 
     await forEachLimited(toTrigger, Math.max(1, settings.concurrency), async (i, n) => {
-      set(i, await trigger(plan.jobs[i]!, verdictAt(deck, i).reason, claims?.[n], recorder));
+      const why = verdictAt(deck, i).reason;
+      set(i, await (settings.dryRun ? dryRun(plan.jobs[i]!, why, previews?.[n]) : trigger(plan.jobs[i]!, why, claims?.[n], recorder)));
       if (report) await progress.flush(false);
     });
   }
@@ -235,6 +243,50 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     return answers;
   }
 
+  /**
+   * What the ledger would answer each claim, in order (a dry run's question); undefined for all
+   * when the version has no ledger yet or it could not be read (then the trigger records alone decide).
+   */
+  async function previewAll(jobs: JobSpec[]): Promise<Array<ClaimResult | undefined>> {
+    const answers: Array<ClaimResult | undefined> = [];
+    for (let i = 0; i < jobs.length; i += LEDGER_BATCH_SIZE) {
+      const some = jobs.slice(i, i + LEDGER_BATCH_SIZE);
+      try {
+        const previews = await callWithSummary(ui, ledgerPreviewClaims, () => activitySummary.ledgerPreviewClaims(some.map((j) => j.shortName), release.name), plan.version, some.map(claimRequest));
+        answers.push(...some.map((_, k) => previews?.[k]));
+      } catch (err) {
+        log.warn('Could not ask the ledger for the dry run; the trigger records decide', { version: plan.version, reason: failureDetail(err).reason });
+        answers.push(...some.map(() => undefined));
+      }
+    }
+    return answers;
+  }
+
+  /** A dry run's decision: the ledger's refusal as a real pass would report it, else the trigger records (`triggerOnce`). */
+  async function dryRun(job: JobSpec, why: string, preview?: ClaimResult): Promise<JobOutcome> {
+    if (preview && !preview.granted) {
+      if (preview.reason === 'in-progress') {
+        return { ...base(job), decision: 'skipped', reason: 'a trigger of this payload is in progress, not posted yet; a real pass waits for its outcome' };
+      }
+      return refused(job, preview);
+    }
+    return triggerOnce(job, why);
+  }
+
+  /** A claim the ledger refused, as the job's outcome (`in-progress` aside: a real pass waits for that trigger). */
+  function refused(job: JobSpec, claim: Extract<ClaimResult, { granted: false }>): JobOutcome {
+    switch (claim.reason) {
+      case 'already-triggered':
+        return { ...base(job), decision: 'skipped', reason: 'already triggered by this watcher', ...(claim.attempt?.executionId ? { executionId: claim.attempt.executionId } : {}) };
+      case 'paused':
+        return { ...base(job), decision: 'skipped', reason: `OCP ${plan.version} is paused${claim.paused?.note ? ` (${claim.paused.note})` : ''}; nothing is triggered until it is resumed` };
+      case 'older-than-newest':
+        return { ...base(job), decision: 'skipped', reason: `${release.name} is older than ${claim.newest ?? 'a payload'} this watcher already triggered for OCP ${plan.version}; not going back` };
+      default:
+        return { ...base(job), decision: 'failed', reason: `no attempt left for this payload (${claim.reason})` };
+    }
+  }
+
   /** The triggers' outcomes to the ledger, those that end while one Update is in flight together in the next. */
   function recordInBatches(): Batcher<RecordTriggerRequest, RecordAnswer> {
     return new Batcher(
@@ -259,7 +311,6 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
     claimed?: ClaimResult | { unasked: string },
     recorder?: Batcher<RecordTriggerRequest, RecordAnswer>,
   ): Promise<JobOutcome> {
-    if (settings.dryRun) return triggerOnce(job, why);
     const workflowId = triggerWorkflowId(job.name, release.name);
     const unasked = (reason: string): JobOutcome => ({ ...base(job), decision: 'failed', reason: `the ledger of OCP ${plan.version} could not be asked: ${reason}` });
     let claim: ClaimResult;
@@ -274,19 +325,8 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
       }
     }
     if (!claim.granted) {
-      switch (claim.reason) {
-        case 'already-triggered':
-          return { ...base(job), decision: 'skipped', reason: 'already triggered by this watcher', ...(claim.attempt?.executionId ? { executionId: claim.attempt.executionId } : {}) };
-        case 'paused':
-          return { ...base(job), decision: 'skipped', reason: `OCP ${plan.version} is paused${claim.paused?.note ? ` (${claim.paused.note})` : ''}; nothing is triggered until it is resumed` };
-        case 'older-than-newest':
-          return { ...base(job), decision: 'skipped', reason: `${release.name} is older than ${claim.newest ?? 'a payload'} this watcher already triggered for OCP ${plan.version}; not going back` };
-        case 'in-progress':
-          // Another claimant's attempt in flight: the same trigger record; wait for it.
-          return adopt(job, workflowId);
-        default:
-          return { ...base(job), decision: 'failed', reason: `no attempt left for this payload (${claim.reason})` };
-      }
+      // Another claimant's attempt in flight: the same trigger record; wait for it.
+      return claim.reason === 'in-progress' ? adopt(job, workflowId) : refused(job, claim);
     }
     const outcome = await triggerOnce(job, why, 'earlierTriesSince' in claim ? claim.earlierTriesSince : undefined);
     const attempt = claim.attempt;
