@@ -7,6 +7,8 @@ import type { PassRequest } from '../src/domain/types';
 import type { PassSummary } from '../src/domain/types';
 import { startSimulators, type Simulators } from '../src/simulators';
 import { findTemporalCli } from '../src/temporal/cliBinary';
+import { ledgerWorkflowId } from '../src/domain/ledger';
+import { pauseUpdate } from '../src/domain/ledgerMessages';
 import { buildWatcher, summaryQuery } from '../src/workflows/buildWatcher';
 import { CANARY_TOKEN, JOB_NAMES, simConfig, tempDir, writeTokenFile } from './helpers/config';
 import { basicScenario, pullSpecOf, VERSIONS } from './helpers/scenarios';
@@ -297,7 +299,7 @@ describe('a pass on a real Temporal dev server with a real worker', () => {
       });
     });
 
-    test('a dry run decides but posts nothing; after a real pass it shows the records', async () => {
+    test('a dry run decides but posts nothing; after a real pass it shows the records; on a paused version it says so, as a pass would', async () => {
       const { sims, config } = await setup();
       await temporal.withWorker(config, async () => {
         const dry = await pass(config, { dryRun: true, versions: ['4.21'] });
@@ -307,6 +309,19 @@ describe('a pass on a real Temporal dev server with a real worker', () => {
         await pass(config, { versions: ['4.21'] });
         const dryAgain = await pass(config, { dryRun: true, versions: ['4.21'] });
         assert.equal(dryAgain.totals.skipped, 5);
+        assert.equal(creates(sims).length, 5);
+
+        // A newer nightly on a paused version: the ledger would refuse every claim, and the dry
+        // run asks it (it read only the trigger records before, and said "would trigger").
+        await temporal.client.workflow.getHandle(ledgerWorkflowId(config.taskQueue, '4.21')).executeUpdate(pauseUpdate, { args: [{ note: 'Prow outage' }] });
+        const newer = dry.versions[0]!.release!.name.replace(/\d{4}-\d{2}-\d{2}-\d{6}$/, '2026-12-31-000000');
+        sims.addTag('4.21.0-0.nightly', { name: newer, phase: 'Accepted' });
+        const dryPaused = await pass(config, { dryRun: true, versions: ['4.21'] });
+        assert.equal(dryPaused.versions[0]!.release?.name, newer);
+        assert.deepEqual(
+          [...new Set(dryPaused.versions[0]!.jobs.map((j) => `${j.decision}: ${j.reason}`))],
+          ['skipped: OCP 4.21 is paused (Prow outage); nothing is triggered until it is resumed'],
+        );
         assert.equal(creates(sims).length, 5);
       });
     });
