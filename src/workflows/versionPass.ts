@@ -61,6 +61,8 @@ export const LEDGER_BATCHES_PATCH = 'ledger-batches';
  * newest, in progress, attempts exhausted) before the trigger records, as a real pass does.
  */
 export const DRY_RUN_LEDGER_PATCH = 'dry-run-ledger';
+/** A dry run's reason for a job whose trigger is in flight (the ledger's `in-progress`, or a running trigger record). */
+const IN_PROGRESS_IN_A_DRY_RUN = 'a trigger of this payload is in progress, not posted yet; a real pass waits for its outcome';
 /** How many previous payloads a pass's result shows per version. */
 export const PREVIOUS_PAYLOADS_SHOWN = 3;
 
@@ -266,7 +268,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
   async function dryRun(job: JobSpec, why: string, preview?: ClaimResult): Promise<JobOutcome> {
     if (preview && !preview.granted) {
       if (preview.reason === 'in-progress') {
-        return { ...base(job), decision: 'skipped', reason: 'a trigger of this payload is in progress, not posted yet; a real pass waits for its outcome' };
+        return { ...base(job), decision: 'skipped', reason: IN_PROGRESS_IN_A_DRY_RUN };
       }
       return refused(job, preview);
     }
@@ -361,7 +363,7 @@ export async function versionPass(input: VersionPassInput): Promise<VersionResul
       const record = await callWithSummary(ui, lookupTriggerRecord, () => activitySummary.lookupTriggerRecord(job.shortName, release.name), workflowId);
       if (record === 'completed') return { ...withId, decision: 'skipped', reason: 'already triggered by this watcher' };
       if (record === 'running') {
-        return { ...withId, decision: 'skipped', reason: 'a trigger of this payload is in progress, not posted yet; a real pass waits for its outcome' };
+        return { ...withId, decision: 'skipped', reason: IN_PROGRESS_IN_A_DRY_RUN };
       }
       return { ...withId, decision: 'would-trigger', reason: why };
     }
