@@ -13,13 +13,14 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client } from '@temporalio/client';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { PassSummary } from '../src/domain/types';
 import { parseScenario, startSimulators, type Simulators } from '../src/simulators';
 import { connectClient, serverFromEnvironment, type ServerTarget } from '../src/temporal/connection';
 import { startDevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
+import { ledgerWorkflowId } from '../src/domain/ledger';
 import { tempDir, writeTokenFile, CANARY_TOKEN } from '../test/helpers/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -145,8 +146,21 @@ function nightlyAt(version: string, at: Date): string {
   return `${version}.0-0.nightly-${iso.slice(0, 10)}-${iso.slice(11, 19).replace(/:/g, '')}`;
 }
 
-async function scenarioRun(opts: Options, sc: Options['scenarios'][number], at: Date, client: Client, serverEnv: NodeJS.ProcessEnv, serverPid?: number): Promise<RunFigures[]> {
+/** The server the scenarios run on, as the bench reached it. */
+interface BenchServer {
+  client: Client;
+  /** TEMPORAL_* for the `run` processes. */
+  env: NodeJS.ProcessEnv;
+  /** The dev server's process, for its CPU; undefined for a TEMPORAL_ADDRESS server. */
+  pid?: number;
+  /** A TEMPORAL_ADDRESS server: it outlives the bench. */
+  external: boolean;
+}
+
+async function scenarioRun(opts: Options, sc: Options['scenarios'][number], at: Date, server: BenchServer): Promise<RunFigures[]> {
+  const { client } = server;
   const versions = versionsOf(sc.streams);
+  const taskQueue = `bench-${sc.name}-${process.pid}`;
   const jobs = jobsOf(sc.jobs);
   const tag = (v: string) => nightlyAt(v, at);
   const sims: Simulators = await startSimulators(
@@ -166,19 +180,19 @@ async function scenarioRun(opts: Options, sc: Options['scenarios'][number], at: 
       `releaseController: { url: ${sims.releaseControllerUrl} }`,
       `deck: { url: ${sims.deckUrl} }`,
       `gangway: { url: ${sims.gangwayUrl}, tokenFile: ${writeTokenFile(work)}, rateLimit: { perMinute: ${RATE_PER_MINUTE}, burst: ${RATE_BURST} }, concurrency: 10 }`,
-      `temporal: { taskQueue: bench-${sc.name}-${process.pid} }`,
+      `temporal: { taskQueue: ${taskQueue} }`,
       '',
     ].join('\n'),
   );
-  const env = { ...serverEnv, PATH: process.env.PATH, HOME: process.env.HOME };
+  const env = { ...server.env, PATH: process.env.PATH, HOME: process.env.HOME };
   const figures: RunFigures[] = [];
   try {
     for (const pass of [1, 2]) {
       const deckBefore = sims.requests('deck').filter((r) => r.path.startsWith('/prowjobs.js'));
       const createsBefore = sims.counters()['gangway.created'] ?? 0;
-      const serverCpuBefore = serverPid ? procCpuSeconds(serverPid, 'self') : null;
+      const serverCpuBefore = server.pid ? procCpuSeconds(server.pid, 'self') : null;
       const out = await runCli(configFile, env);
-      const serverCpuSeconds = serverPid ? cpuDelta(serverCpuBefore, procCpuSeconds(serverPid, 'self')) : null;
+      const serverCpuSeconds = server.pid ? cpuDelta(serverCpuBefore, procCpuSeconds(server.pid, 'self')) : null;
       if (out.code !== 0 && !out.stdout.trim().startsWith('{')) throw new Error(`${sc.name} pass ${pass}: run exited ${out.code}: ${out.stderr.split('\n').slice(-5).join(' | ')}`);
       const summary = JSON.parse(out.stdout) as PassSummary;
       const deck = sims.requests('deck').filter((r) => r.path.startsWith('/prowjobs.js')).slice(deckBefore.length);
@@ -207,8 +221,24 @@ async function scenarioRun(opts: Options, sc: Options['scenarios'][number], at: 
     }
   } finally {
     await sims.close();
+    // The version ledgers never close, and no worker polls this task queue once the bench is
+    // done: on a server that outlives the bench (TEMPORAL_ADDRESS) they are ended here.
+    if (server.external) await endLedgers(client, taskQueue, versions);
   }
   return figures;
+}
+
+async function endLedgers(client: Client, taskQueue: string, versions: string[]): Promise<void> {
+  let ended = 0;
+  for (const version of versions) {
+    try {
+      await client.workflow.getHandle(ledgerWorkflowId(taskQueue, version)).terminate('the bench is done with its task queue');
+      ended++;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  process.stderr.write(`bench: ended the ${ended} version ledgers of task queue ${taskQueue}\n`);
 }
 
 async function main(): Promise<void> {
@@ -222,7 +252,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: server.namespace });
   // The CLI reaches the same server: for a TEMPORAL_ADDRESS one with the same TEMPORAL_* variables
   // (TLS, API key, profile), the task queue aside (each scenario has its own).
-  const serverEnv: NodeJS.ProcessEnv = {
+  const env: NodeJS.ProcessEnv = {
     ...(external ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TEMPORAL_') && k !== 'TEMPORAL_TASK_QUEUE')) : {}),
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_NAMESPACE: server.namespace,
@@ -233,7 +263,7 @@ async function main(): Promise<void> {
     const startedAt = Date.now();
     for (const [i, sc] of opts.scenarios.entries()) {
       process.stderr.write(`bench ${sc.name}: ${sc.streams} streams x ${sc.jobs} jobs, ${opts.deckSynthetic} unrelated ProwJobs on Deck…\n`);
-      results.push({ ...sc, deckSynthetic: opts.deckSynthetic, runs: await scenarioRun(opts, sc, new Date(Math.floor(startedAt / 1000) * 1000 + i * 1000), client, serverEnv, dev?.pid) });
+      results.push({ ...sc, deckSynthetic: opts.deckSynthetic, runs: await scenarioRun(opts, sc, new Date(Math.floor(startedAt / 1000) * 1000 + i * 1000), { client, env, external: !!external, ...(dev?.pid ? { pid: dev.pid } : {}) }) });
     }
   } finally {
     await connection.close();

@@ -27,6 +27,7 @@ import { TriggerRecordClient } from '../src/clients/triggerRecords';
 import { loadConfig, type WatcherConfig } from '../src/config/load';
 import { resolvePassPlan } from '../src/config/plan';
 import { labelKeys } from '../src/domain/labels';
+import { ledgerWorkflowId } from '../src/domain/ledger';
 import type { DeckRun, DeckSnapshot, JobSpec, PassSummary, Release } from '../src/domain/types';
 import { buildWatcher } from '../src/workflows/buildWatcher';
 import { createWorkerPair } from '../src/worker';
@@ -266,6 +267,14 @@ test('npm run bench with TEMPORAL_ADDRESS: runs there, prints the table, writes 
   const { stdout, stderr } = await promisify(execFile)(process.execPath, [bench, '--scenarios', '2x2', '--deck-synthetic', '20', '--out', out], { env });
   assert.match(stderr, new RegExp(`bench: the server at ${temporal.server.address.replace(/\./g, '\\.')} \\(namespace ${temporal.server.namespace}\\), from TEMPORAL_ADDRESS`));
   assert.doesNotMatch(stderr, /a dev server on/);
+  // The version ledgers never close: on a server that outlives the bench, it ends those it started.
+  const ended = /bench: ended the (\d+) version ledgers of task queue (\S+)/.exec(stderr);
+  assert.ok(ended, stderr);
+  assert.equal(ended[1], '2');
+  for (const version of ['4.0', '4.1']) {
+    const ledger = await temporal.client.workflow.getHandle(ledgerWorkflowId(ended[2]!, version)).describe();
+    assert.equal(ledger.status.name, 'TERMINATED', `the ledger of ${version}`);
+  }
   assert.match(stdout, /^\| scenario \| run \| pass s \| CLI s \|.*\| CLI CPU s \| server CPU s \|$/m);
   const results = JSON.parse(readFileSync(out, 'utf8')) as { scenarios: Array<Record<string, unknown> & { runs: Array<Record<string, unknown>> }> };
   const [sc] = results.scenarios;
