@@ -1,10 +1,11 @@
-// `npm run bench [-- --scenarios 6x5,35x9,50x20] [--deck-synthetic N] [--out bench/results.json]`
+// `npm run bench [-- --scenarios 6x5,35x9,50x20] [--deck-synthetic N] [--out bench/results.json] [--use-temporal-address]`
 //
 // Each scenario (streams x jobs): the simulators with that many nightly streams and jobs, a
-// Temporal dev server (or TEMPORAL_ADDRESS), and two `osc-build-watcher run --json` processes in
-// a row, as an operator would run them. With TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE, TLS and
-// API key as every Temporal tool reads them) the runs go to that server and no dev server starts.
-// The second finds the first's runs on Deck and must post
+// Temporal dev server, and two `osc-build-watcher run --json` processes in a row, as an operator
+// would run them. With --use-temporal-address the runs go to the server of TEMPORAL_ADDRESS (and
+// TEMPORAL_NAMESPACE, TLS and API key as every Temporal tool reads them) and no dev server
+// starts. Only with that flag: a shell set up for production must not bench against it by
+// accident (as the tests, which read WATCHER_TEST_TEMPORAL_ADDRESS). The second finds the first's runs on Deck and must post
 // nothing. Gangway's limit is raised by config so that it never binds (60,000/min, burst 1,000), no faults. Measured per run:
 // the pass's workflow time, the CLI process's time and peak RSS, creates, Deck bytes and fetches,
 // and from the server: the largest history (events and bytes) and the largest event of the pass
@@ -35,10 +36,12 @@ interface Options {
   scenarios: Array<{ name: string; streams: number; jobs: number }>;
   deckSynthetic: number;
   out: string;
+  /** Run against the TEMPORAL_ADDRESS server instead of a dev server of the bench's own. */
+  useTemporalAddress: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { scenarios: [], deckSynthetic: 2000, out: path.join(ROOT, 'bench', 'results.json') };
+  const opts: Options = { scenarios: [], deckSynthetic: 2000, out: path.join(ROOT, 'bench', 'results.json'), useTemporalAddress: false };
   let names = '6x5,35x9,50x20';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -50,7 +53,8 @@ function parseArgs(argv: string[]): Options {
     if (arg === '--scenarios') names = value();
     else if (arg === '--deck-synthetic') opts.deckSynthetic = Number(value());
     else if (arg === '--out') opts.out = path.resolve(value());
-    else throw new Error(`unknown option ${arg} (--scenarios 6x5,50x20, --deck-synthetic N, --out FILE)`);
+    else if (arg === '--use-temporal-address') opts.useTemporalAddress = true;
+    else throw new Error(`unknown option ${arg} (--scenarios 6x5,50x20, --deck-synthetic N, --out FILE, --use-temporal-address)`);
   }
   if (!Number.isInteger(opts.deckSynthetic) || opts.deckSynthetic < 0) throw new Error('--deck-synthetic must be a whole number');
   for (const name of names.split(',')) {
@@ -243,7 +247,11 @@ async function endLedgers(client: Client, taskQueue: string, versions: string[])
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  const external = serverFromEnvironment();
+  const external = opts.useTemporalAddress ? serverFromEnvironment() : undefined;
+  if (opts.useTemporalAddress && !external) throw new Error('--use-temporal-address: TEMPORAL_ADDRESS is not set');
+  if (!opts.useTemporalAddress && process.env.TEMPORAL_ADDRESS) {
+    process.stderr.write(`bench: TEMPORAL_ADDRESS is set, and not used: a dev server of the bench's own (--use-temporal-address to run against ${process.env.TEMPORAL_ADDRESS})\n`);
+  }
   const dev = external ? undefined : await startDevServer();
   const server: ServerTarget = external ?? { address: dev!.address, namespace: dev!.namespace, connectionOptions: { address: dev!.address } };
   process.stderr.write(external ? `bench: the server at ${server.address} (namespace ${server.namespace}), from TEMPORAL_ADDRESS\n` : `bench: a dev server on ${server.address}\n`);

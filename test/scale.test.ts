@@ -258,13 +258,22 @@ test(`${VERSIONS} streams x ${JOBS} jobs, twice: both passes complete, the secon
   console.log(`scale figures ${JSON.stringify(passes.map((p) => ({ seconds: p.seconds, totals: p.summary.totals, pass: p.pass, shape: p.shape, largestVersion: p.largestVersion })))}`);
 });
 
-// `npm run bench` as a user runs it against a server of their own: TEMPORAL_ADDRESS (this file's
-// server), no dev server of the bench's; the smallest scenario, its table and its JSON.
-test('npm run bench with TEMPORAL_ADDRESS: runs there, prints the table, writes the figures with the CLI CPU', { timeout: 3 * 60_000 }, async () => {
+// `npm run bench` as a user runs it against a server of their own: --use-temporal-address with
+// TEMPORAL_ADDRESS (this file's server), no dev server of the bench's; the smallest scenario, its
+// table and its JSON.
+test('npm run bench --use-temporal-address: runs on the TEMPORAL_ADDRESS server, prints the table, writes the figures with the CLI CPU, ends its ledgers', { timeout: 3 * 60_000 }, async () => {
   const out = path.join(tempDir('osc-bench-test-'), 'results.json');
   const bench = path.resolve(__dirname, '..', 'scripts', 'bench.js');
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: temporal.server.address, TEMPORAL_NAMESPACE: temporal.server.namespace };
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [bench, '--scenarios', '2x2', '--deck-synthetic', '20', '--out', out], { env });
+  // The flag without the variable: one line, exit 1, nothing started.
+  const missing = await promisify(execFile)(process.execPath, [bench, '--scenarios', '2x2', '--use-temporal-address'], { env: { PATH: process.env.PATH, HOME: process.env.HOME } }).then(
+    () => assert.fail('the bench ran without TEMPORAL_ADDRESS'),
+    (err: { code: number; stderr: string }) => err,
+  );
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'bench failed: --use-temporal-address: TEMPORAL_ADDRESS is not set\n');
+
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [bench, '--scenarios', '2x2', '--deck-synthetic', '20', '--out', out, '--use-temporal-address'], { env });
   assert.match(stderr, new RegExp(`bench: the server at ${temporal.server.address.replace(/\./g, '\\.')} \\(namespace ${temporal.server.namespace}\\), from TEMPORAL_ADDRESS`));
   assert.doesNotMatch(stderr, /a dev server on/);
   // The version ledgers never close: on a server that outlives the bench, it ends those it started.
