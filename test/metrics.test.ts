@@ -253,8 +253,11 @@ describe('/metrics of a real worker process, across a SIGKILL and a replay', ser
       assert.ok(sent > 0, endpoint);
       assert.equal(total(samples, counter('deckBytes'), { endpoint }), sent, endpoint);
     }
-    // Gangway waits: the bucket never had to (600/min, burst 100); the retry took two permits (list, create).
-    assert.equal(total(samples, `${n('gangwayRateLimitWait')}_count`, { kind: 'permit' }), 2);
+    // Gangway waits: the bucket never had to (600/min, burst 100); the retry took two permits (list,
+    // create). A further retry (a busy machine) takes at most two more each.
+    const permits = total(samples, `${n('gangwayRateLimitWait')}_count`, { kind: 'permit' });
+    if (retried.triggerGangwayJob === 1) assert.equal(permits, 2);
+    else assert.ok(permits >= 2 && permits <= 2 * retried.triggerGangwayJob!, `${permits} permits for ${retried.triggerGangwayJob} retries`);
     assert.equal(total(samples, `${n('gangwayRateLimitWait')}_count`, { kind: 'process' }), 0);
     // State gauges.
     assert.equal(total(samples, n('lastSuccessfulPass')), first.closeTimeMs / 1000);
