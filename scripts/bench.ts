@@ -22,6 +22,7 @@ import { connectClient, serverFromEnvironment, type ServerTarget } from '../src/
 import { startDevServer } from '../src/temporal/devServer';
 import { ensureSearchAttributes } from '../src/temporal/setup';
 import { ledgerWorkflowId } from '../src/domain/ledger';
+import { versionWorkflowId } from '../src/workflows/ids';
 import { tempDir, writeTokenFile, CANARY_TOKEN } from '../test/helpers/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -200,7 +201,7 @@ async function scenarioRun(opts: Options, sc: Options['scenarios'][number], at: 
       if (out.code !== 0 && !out.stdout.trim().startsWith('{')) throw new Error(`${sc.name} pass ${pass}: run exited ${out.code}: ${out.stderr.split('\n').slice(-5).join(' | ')}`);
       const summary = JSON.parse(out.stdout) as PassSummary;
       const deck = sims.requests('deck').filter((r) => r.path.startsWith('/prowjobs.js')).slice(deckBefore.length);
-      const ids = [summary.workflowId, ...summary.versions.filter((v) => v.release).map((v) => `${summary.workflowId}/ocp-${v.version}`)];
+      const ids = [summary.workflowId, ...summary.versions.filter((v) => v.release).map((v) => versionWorkflowId(summary.workflowId, v.version))];
       const histories = await Promise.all(ids.map((id) => historyOf(client, id)));
       const triggers = summary.versions.reduce((n, v) => n + v.jobs.filter((j) => j.decision === 'triggered').length, 0);
       figures.push({

@@ -5,7 +5,7 @@ import {
   WorkflowUpdateFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, WorkflowIdConflictPolicy, type QueryDefinition } from '@temporalio/common';
 import {
   DEFAULT_KEEP_PAYLOADS,
   LEDGER_REJECTED,
@@ -170,26 +170,12 @@ export class LedgerClient {
 
   /** The ledger's matrix, or undefined when this version has no ledger yet. Needs a worker on the task queue. */
   async matrix(version: string): Promise<LedgerMatrix | undefined> {
-    return this.call(version, `read the ledger of OCP ${version}`, async () => {
-      try {
-        return await this.handle(version).query(matrixQuery);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      }
-    });
+    return this.read(version, matrixQuery, []);
   }
 
   /** The newest payload the version's ledger recorded as triggered; null without one (or without a ledger). */
   async newestTriggered(version: string): Promise<string | null> {
-    return this.call(version, `read the ledger of OCP ${version}`, async () => {
-      try {
-        return await this.handle(version).query(newestTriggeredQuery);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return null;
-        throw err;
-      }
-    });
+    return (await this.read(version, newestTriggeredQuery, [])) ?? null;
   }
 
   /**
@@ -197,14 +183,7 @@ export class LedgerClient {
    * undefined when this version has no ledger yet (every claim would be granted).
    */
   async previewClaims(version: string, requests: ClaimRequest[]): Promise<ClaimResult[] | undefined> {
-    return this.call(version, `read the ledger of OCP ${version}`, async () => {
-      try {
-        return await this.handle(version).query(previewClaimsQuery, requests);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      }
-    });
+    return this.read(version, previewClaimsQuery, [requests]);
   }
 
   /**
@@ -212,10 +191,15 @@ export class LedgerClient {
    * the ledger knowing (`Ledger.earlierTriesSince`); undefined when none, or without a ledger.
    */
   async earlierTriesSinceMs(version: string, payload: string, job: string): Promise<number | undefined> {
+    const since = await this.read(version, earlierTriesSinceQuery, [payload, job]);
+    return since == null ? undefined : Date.parse(since);
+  }
+
+  /** A query of the version's ledger; undefined when it has no ledger yet. */
+  private async read<R, A extends any[]>(version: string, query: QueryDefinition<R, A>, args: A): Promise<R | undefined> {
     return this.call(version, `read the ledger of OCP ${version}`, async () => {
       try {
-        const since = await this.handle(version).query(earlierTriesSinceQuery, payload, job);
-        return since === null ? undefined : Date.parse(since);
+        return await this.handle(version).query(query, ...args);
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;

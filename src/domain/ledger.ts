@@ -561,12 +561,11 @@ export class Ledger {
    */
   claim(raw: unknown, now: string): ClaimResult {
     const req = this.checkClaim(raw);
-    const decided = this.decideClaim(req);
-    if (decided.granted === false) return decided;
-    const { payload, job, latest, retest } = decided;
-    if (latest?.state === 'triggering') {
-      latest.regrantedAt = now;
-      return { granted: true, attempt: latest.attempt, regranted: true, ...(latest.retest ? { retest: true as const } : {}) };
+    const { result, payload, job, latest, retest } = this.decideClaim(req);
+    if (!result.granted) return result;
+    if (result.regranted) {
+      latest!.regrantedAt = now;
+      return result;
     }
 
     const p = payload ?? this.addPayload(req.payload, req.pullSpec, now);
@@ -579,7 +578,7 @@ export class Ledger {
     if (req.job.payloadEnv !== undefined) j.payloadEnv = req.job.payloadEnv;
     if (req.maxAttempts !== undefined) j.maxAttempts = req.maxAttempts;
     const attempt: AttemptRecord = {
-      attempt: (latest?.attempt ?? 0) + 1,
+      attempt: result.attempt,
       state: 'triggering',
       claimedAt: now,
       ...(req.claimant !== undefined ? { claimant: req.claimant } : {}),
@@ -588,7 +587,7 @@ export class Ledger {
     j.attempts.push(attempt);
     delete j.retest;
     this.prune();
-    return { granted: true, attempt: attempt.attempt, ...(retest ? { retest: true as const } : {}) };
+    return result;
   }
 
   /**
@@ -596,44 +595,43 @@ export class Ledger {
    * grant names the attempt a claim would be given now.
    */
   previewClaims(raw: unknown): ClaimResult[] {
-    return this.checkClaims(raw).map((req) => {
-      const decided = this.decideClaim(req);
-      if (decided.granted === false) return decided;
-      const { latest, retest } = decided;
-      if (latest?.state === 'triggering') return { granted: true, attempt: latest.attempt, regranted: true, ...(latest.retest ? { retest: true as const } : {}) };
-      return { granted: true, attempt: (latest?.attempt ?? 0) + 1, ...(retest ? { retest: true as const } : {}) };
-    });
+    return this.checkClaims(raw).map((req) => this.decideClaim(req).result);
   }
 
-  /** `claim`'s rules 1 to 5 (see there), changing nothing: a refusal, or what a grant builds on. */
-  private decideClaim(req: ClaimRequest):
-    | Extract<ClaimResult, { granted: false }>
-    | { granted: true; payload?: PayloadRecord; job?: JobRecord; latest?: AttemptRecord; retest?: RetestRequestRecord } {
+  /**
+   * `claim`'s rules (see there), changing nothing: the answer a claim gets now, and the records
+   * a grant builds on.
+   */
+  private decideClaim(req: ClaimRequest): { result: ClaimResult; payload?: PayloadRecord; job?: JobRecord; latest?: AttemptRecord; retest?: RetestRequestRecord } {
     const payload = this.payload(req.payload);
     const job = payload ? findJob(payload, req.job.name) : undefined;
     const latest = lastOf(job?.attempts);
     const retest = job?.retest;
+    const refused = (result: Extract<ClaimResult, { granted: false }>) => ({ result });
 
     if (latest?.state === 'triggering') {
-      if (req.claimant !== undefined && latest.claimant === req.claimant) return { granted: true, payload, job, latest };
-      return { granted: false, reason: 'in-progress', attempt: copyOf(latest) };
+      if (req.claimant !== undefined && latest.claimant === req.claimant) {
+        return { result: { granted: true, attempt: latest.attempt, regranted: true, ...(latest.retest ? { retest: true as const } : {}) }, latest };
+      }
+      return refused({ granted: false, reason: 'in-progress', attempt: copyOf(latest) });
     }
-    if (latest && latest.state !== 'failed-to-trigger' && !retest) return { granted: false, reason: 'already-triggered', attempt: copyOf(latest) };
+    if (latest && latest.state !== 'failed-to-trigger' && !retest) return refused({ granted: false, reason: 'already-triggered', attempt: copyOf(latest) });
     // The ledger's own attempt (a retry or retest) failed to trigger: the ledger retries it, the pass does not.
     if (latest && job && !retest && latest.claimant === attemptWorkflowId(job.name, req.payload, latest.attempt)) {
       const posted = [...job.attempts].reverse().find((a) => a.state !== 'failed-to-trigger');
-      if (posted) return { granted: false, reason: 'already-triggered', attempt: copyOf(posted) };
+      if (posted) return refused({ granted: false, reason: 'already-triggered', attempt: copyOf(posted) });
     }
-    if (this.state.paused) return { granted: false, reason: 'paused', paused: { ...this.state.paused } };
+    if (this.state.paused) return refused({ granted: false, reason: 'paused', paused: { ...this.state.paused } });
     const newest = this.state.newestTriggered;
     if (!retest && newest !== null && (compareNightlies(req.payload, newest) ?? 0) < 0) {
-      return { granted: false, reason: 'older-than-newest', newest };
+      return refused({ granted: false, reason: 'older-than-newest', newest });
     }
     const maxAttempts = req.maxAttempts ?? job?.maxAttempts;
     if (!retest && latest && maxAttempts !== undefined && job!.attempts.length >= maxAttempts) {
-      return { granted: false, reason: 'attempts-exhausted', attempt: copyOf(latest) };
+      return refused({ granted: false, reason: 'attempts-exhausted', attempt: copyOf(latest) });
     }
-    return { granted: true, payload, job, latest, ...(retest ? { retest } : {}) };
+    const result: ClaimResult = { granted: true, attempt: (latest?.attempt ?? 0) + 1, ...(retest ? { retest: true as const } : {}) };
+    return { result, ...(payload ? { payload } : {}), ...(job ? { job } : {}), ...(latest ? { latest } : {}), ...(retest ? { retest } : {}) };
   }
 
   /**
