@@ -2,10 +2,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { parser } from 'stream-json';
-import { pick } from 'stream-json/filters/Pick';
-import { streamArray } from 'stream-json/streamers/StreamArray';
 import { UpstreamError } from './errors';
+import { ProwJobItems } from './prowJobItems';
 
 const HEAD_LIMIT = 256;
 const VAR_PREFIX = /^\s*var\s+[A-Za-z_$][\w$]*\s*=\s*/;
@@ -70,13 +68,19 @@ export class JsVarUnwrapper extends Transform {
     done();
   }
 
-  // The trailing `;` can only be recognised at the end, so keep the last few characters back.
+  // The trailing `;` can only be recognised at the end, so keep the last few characters back,
+  // and never half of a surrogate pair (an emoji): pushed alone, it would become U+FFFD.
   private emitHeld(text: string): void {
     const all = this.tail + text;
-    const keep = Math.min(all.length, 16);
+    let keep = Math.min(all.length, 16);
+    if (keep < all.length && isHighSurrogate(all.charCodeAt(all.length - keep - 1))) keep++;
     this.tail = all.slice(all.length - keep);
     if (all.length > keep) this.push(all.slice(0, all.length - keep));
   }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /**
@@ -120,12 +124,7 @@ export async function streamProwJobs(
   contentEncoding?: string,
 ): Promise<{ bytes: number; items: number }> {
   const unwrap = new JsVarUnwrapper();
-  let items = 0;
-  const sink = streamArray();
-  sink.on('data', ({ value }: { value: unknown }) => {
-    items++;
-    onItem(value);
-  });
+  const sink = new ProwJobItems(onItem);
   let idle: NodeJS.Timeout | undefined;
   const armIdle = () => {
     clearTimeout(idle);
@@ -133,18 +132,10 @@ export async function streamProwJobs(
   };
   body.on('data', armIdle);
   armIdle();
-  let sawItems = false;
-  const picker = pick({ filter: 'items' });
-  picker.on('data', () => {
-    sawItems = true;
-  });
-  // Whole keys, strings and numbers as one token each, not also as chunks: 40% less CPU on a
-  // 39 MB answer (3.5 s -> 2.1 s here); a ProwJob's values are small, so nothing grows with it.
-  const tokens = () => parser({ streamValues: false });
   try {
     const decode = decoderFor(contentEncoding);
-    if (decode) await pipeline(body, decode, unwrap, tokens(), picker, sink);
-    else await pipeline(body, unwrap, tokens(), picker, sink);
+    if (decode) await pipeline(body, decode, unwrap, sink);
+    else await pipeline(body, unwrap, sink);
   } catch (err) {
     if (err instanceof UpstreamError) throw err;
     const e = err as { code?: string; message?: string };
@@ -155,6 +146,6 @@ export async function streamProwJobs(
   } finally {
     clearTimeout(idle);
   }
-  if (!sawItems) throw new UpstreamError('deck', 'Deck answer has no "items" list', false);
-  return { bytes: unwrap.bytes, items };
+  if (!sink.sawItems) throw new UpstreamError('deck', 'Deck answer has no "items" list', false);
+  return { bytes: unwrap.bytes, items: sink.items };
 }
