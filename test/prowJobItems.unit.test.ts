@@ -119,6 +119,11 @@ test(`one character changed, added or dropped: the items JSON.parse gives, or an
   assert.ok(rejected > 100, `only ${rejected} of 600 mutations were invalid: the test would not notice a lenient splitter`);
 });
 
+test('the items key written with an escape is the items key, as for JSON.parse', async () => {
+  const got = await split('{"it\\u0065ms": [{"a": 1}], "items\\u0000": [2]}', rng(SEED + 4));
+  assert.deepEqual(got, { items: [{ a: 1 }] });
+});
+
 test('a document with more than 1 MB outside its items is refused, without holding it', async () => {
   const text = `{"note": "${'x'.repeat(MAX_OUTSIDE_ITEMS)}", "items": []}`;
   const got = await split(text, rng(SEED + 2));
