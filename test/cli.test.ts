@@ -96,6 +96,17 @@ describe('osc-build-watcher CLI', () => {
       assert.equal(s.counters()['gangway.create'] ?? 0, 0);
     });
 
+    test('a stream with no Accepted nightly yet: in the report, exit 0, and no warning', async () => {
+      const { s, tags } = await simsFor();
+      const res = await cli(['run'], envFor(s, { OCP_VERSIONS: '4.18,4.19' }));
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /⚠ No Accepted release for 4\.18\.0-0\.nightly: release controller 4\.18\.0-0\.nightly\/latest: no tags exist/);
+      assert.match(res.stdout, new RegExp(`→ Triggered for OCP ${tags['4.19']}`));
+      assert.match(res.stdout, /\[4\.18\] no release: /, 'the progress line says it');
+      // Neither the SDK's "Activity failed" nor the pass's own log warns of a normal state.
+      assert.doesNotMatch(res.stderr, / WARN /, res.stderr);
+    });
+
     test('run --json prints the summary; summary <id> reads it back', async () => {
       const { s } = await simsFor();
       const env = envFor(s);

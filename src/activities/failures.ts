@@ -1,4 +1,5 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
 import { NoAcceptedReleaseError, TokenNotFoundError, UpstreamError } from '../clients/errors';
 import { FAILURE_TYPES } from '../domain/failureTypes';
 import type { TriggerFailureDetail } from '../domain/types';
@@ -20,12 +21,16 @@ export async function asActivity<T>(call: () => Promise<T>): Promise<T> {
 export function toApplicationFailure(err: unknown): ApplicationFailure {
   if (err instanceof UpstreamError) {
     const details: TriggerFailureDetail = { reason: err.message, ...(err.httpStatus ? { httpStatus: err.httpStatus } : {}) };
+    const noRelease = err instanceof NoAcceptedReleaseError;
     return ApplicationFailure.create({
       message: err.message,
-      type: err instanceof NoAcceptedReleaseError ? FAILURE_TYPES.noAcceptedRelease : err.retryable ? FAILURE_TYPES.transient : FAILURE_TYPES.permanent,
+      type: noRelease ? FAILURE_TYPES.noAcceptedRelease : err.retryable ? FAILURE_TYPES.transient : FAILURE_TYPES.permanent,
       nonRetryable: !err.retryable,
       nextRetryDelay: err.retryAfterMs,
       details: [details],
+      // A stream with no Accepted nightly yet is a fact, not a fault: the SDK logs a benign
+      // failure at DEBUG (not "WARN Activity failed") and leaves it out of its failure metrics.
+      ...(noRelease ? { category: ApplicationFailureCategory.BENIGN } : {}),
     });
   }
   if (err instanceof TokenNotFoundError) {

@@ -130,7 +130,9 @@ export async function buildWatcher(input: PassRequest | LegacyPassInput = {}): P
         result.state = detail.type === FAILURE_TYPES.noAcceptedRelease ? 'no-release' : 'error';
         result.releaseError = detail.reason;
         finished.add(v.version);
-        log.warn('No release for version', { version: v.version, reason: detail.reason });
+        // No Accepted nightly yet is normal (a new stream, or all rejected); a failure is not.
+        if (result.state === 'no-release') log.info('No Accepted release for version yet', { version: v.version, reason: detail.reason });
+        else log.warn('No release for version', { version: v.version, reason: detail.reason });
         return undefined;
       }
     }),
