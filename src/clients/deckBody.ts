@@ -13,6 +13,11 @@ const VAR_PREFIX = /^\s*var\s+[A-Za-z_$][\w$]*\s*=\s*/;
  * JavaScript wrapper on the fly so the body can be parsed as a stream, whatever its size.
  */
 export class JsVarUnwrapper extends Transform {
+  // Text out (decoded once, here): the next stage reads strings, not bytes encoded again.
+  constructor() {
+    super({ readableObjectMode: true });
+  }
+
   private head = '';
   private mode: 'head' | 'json' | 'js' = 'head';
   private tail = '';

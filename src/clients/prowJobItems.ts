@@ -55,13 +55,14 @@ export class ProwJobItems extends Writable {
   /** The document without its elements' texts. */
   private outside = '';
 
+  /** Takes text (JsVarUnwrapper's), or bytes in UTF-8, decoded here. */
   constructor(private readonly onItem: (item: unknown) => void) {
-    super({ decodeStrings: true });
+    super({ objectMode: true });
   }
 
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+  override _write(chunk: string | Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     try {
-      this.scan(this.decoder.write(chunk));
+      this.scan(typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
       done();
     } catch (err) {
       done(err as Error);
