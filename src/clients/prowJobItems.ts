@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import { Writable } from 'node:stream';
 import { UpstreamError } from './errors';
 
@@ -33,7 +32,6 @@ export class ProwJobItems extends Writable {
   /** Whether the top-level object had an `items` array. */
   sawItems = false;
 
-  private readonly decoder = new StringDecoder('utf8');
   /** The open containers, innermost last: `{` or `[`. */
   private readonly open: number[] = [];
   private inString = false;
@@ -55,14 +53,14 @@ export class ProwJobItems extends Writable {
   /** The document without its elements' texts. */
   private outside = '';
 
-  /** Takes text (JsVarUnwrapper's), or bytes in UTF-8, decoded here. */
+  /** Takes text: JsVarUnwrapper's output, decoded once there. */
   constructor(private readonly onItem: (item: unknown) => void) {
     super({ objectMode: true });
   }
 
-  override _write(chunk: string | Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+  override _write(chunk: string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     try {
-      this.scan(typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+      this.scan(chunk);
       done();
     } catch (err) {
       done(err as Error);
@@ -71,7 +69,6 @@ export class ProwJobItems extends Writable {
 
   override _final(done: (err?: Error | null) => void): void {
     try {
-      this.scan(this.decoder.end());
       if (this.inString || this.open.length > 0) throw notValid('it ends before the document does');
       try {
         JSON.parse(this.outside);
@@ -125,13 +122,15 @@ export class ProwJobItems extends Writable {
             this.sawItems = true;
             this.itemsDepth = 2;
             this.elements = 0;
-            from = this.startElement(s, from, i + 1);
+            this.startElement(s, from, i + 1);
+            from = i + 1;
           }
           break;
         case CLOSE_BRACE:
         case CLOSE_BRACKET:
           if (this.open.length === this.itemsDepth && c === CLOSE_BRACKET) {
-            from = this.endElement(s, from, i, true);
+            this.endElement(s, from, i, true);
+            from = i;
             this.itemsDepth = -1;
             // One element stands for them all outside: the separators were checked here.
             if (this.elements > 0) this.addOutside('0');
@@ -185,23 +184,22 @@ export class ProwJobItems extends Writable {
   }
 
   /** An element starts at `at` (just after `[` or `,`): what came before it goes outside. */
-  private startElement(s: string, from: number, at: number): number {
+  private startElement(s: string, from: number, at: number): void {
     this.addOutside(s.slice(from, at));
     this.element = [];
-    return at;
   }
 
   /**
    * The element ends at `at` (its `,`, or the array's `]` when `last`): parsed and handed on.
    * Only `[]` may have nothing between its separators.
    */
-  private endElement(s: string, from: number, at: number, last: boolean): number {
+  private endElement(s: string, from: number, at: number, last: boolean): void {
     const pieces = this.element ?? [];
     pieces.push(s.slice(from, at));
     this.element = undefined;
     const text = pieces.length === 1 ? pieces[0]! : pieces.join('');
     if (isBlank(text)) {
-      if (last && this.elements === 0) return at;
+      if (last && this.elements === 0) return;
       throw notValid(`an empty element in "items" (after ${this.elements})`);
     }
     let value: unknown;
@@ -213,7 +211,6 @@ export class ProwJobItems extends Writable {
     this.items++;
     this.elements++;
     this.onItem(value);
-    return at;
   }
 
   private addOutside(text: string): void {
